@@ -1,0 +1,15 @@
+/** Command ids of the Spotlight extension. */
+export namespace CommandIds {
+  /** Open (or reveal) the Spotlight panel. */
+  export const open = 'jupyterlab-spotlight:open';
+  /** Run an audit; args: variable names and options. */
+  export const run = 'jupyterlab-spotlight:run';
+  /** Cancel the running audit. */
+  export const cancel = 'jupyterlab-spotlight:cancel';
+  /** Select a region and show its examples; args: `{region}` (from 0). */
+  export const inspectRegion = 'jupyterlab-spotlight:inspect-region';
+  /** Save a region (or all) into the notebook; args: `{region: number | "all"}`. */
+  export const saveFinding = 'jupyterlab-spotlight:save-finding';
+  /** Reopen the findings saved in the current notebook. */
+  export const openFindings = 'jupyterlab-spotlight:open-findings';
+}

@@ -1,0 +1,200 @@
+/**
+ * Command registration: every action of the panel is a command, so it can be
+ * scripted (`app.commands.execute(id, args)`) and found in the palette.
+ */
+import type { JupyterFrontEnd } from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
+import type { ICommandPalette } from '@jupyterlab/apputils';
+import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+
+import { CommandIds } from './commandIds';
+import { isAbortError } from './kernel/errors';
+import type { IAuditResult, IAuditSummary } from './model';
+import { findingCells, IFinding, float32ToBase64 } from './notebook/cells';
+import { insertCellsAfter } from './notebook/writer';
+import type { SpotlightPanel } from './widgets/panel';
+import { IAuditOptions, Role, ROLES } from './tokens';
+
+/** What the commands need. */
+export interface ICommandContext {
+  app: JupyterFrontEnd;
+  panel: SpotlightPanel;
+  tracker: INotebookTracker;
+  trans: TranslationBundle;
+  palette: ICommandPalette | null;
+}
+
+/**
+ * Register the Spotlight commands.
+ *
+ * @param context - The app, the panel, the notebook tracker and translations.
+ */
+export function registerCommands(context: ICommandContext): void {
+  const { app, panel, tracker, trans, palette } = context;
+  const model = panel.model;
+  const commands = app.commands;
+
+  commands.addCommand(CommandIds.open, {
+    label: trans.__('Open the Spotlight Panel'),
+    caption: trans.__('Find regions of the embedding space where the model fails'),
+    iconClass: 'jp-SpotlightIcon',
+    execute: () => {
+      app.shell.activateById(panel.id);
+    }
+  });
+
+  commands.addCommand(CommandIds.run, {
+    label: trans.__('Find Spotlights in the Current Notebook'),
+    caption: trans.__(
+      'Args: {embeddings, losses, labels?, predictions?, examples?, metadata?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?}'
+    ),
+    execute: async (args: ReadonlyPartialJSONObject): Promise<IAuditSummary | null> => {
+      for (const role of ROLES) {
+        if (typeof args[role] === 'string') {
+          model.select(role as Role, args[role] as string);
+        }
+      }
+      const overrides: Partial<IAuditOptions> = {};
+      for (const key of ['spotlightSize', 'count', 'steps', 'learningRate', 'barrierScale'] as const) {
+        if (typeof args[key] === 'number') {
+          overrides[key] = args[key] as number;
+        }
+      }
+      if (typeof args.backend === 'string') {
+        overrides.backend = args.backend as IAuditOptions['backend'];
+      }
+      try {
+        await model.run(overrides);
+        return model.summary();
+      } catch (reason) {
+        if (!isAbortError(reason)) {
+          Notification.error(
+            trans.__('Spotlight: %1', (reason as Error).message),
+            { autoClose: 8000 }
+          );
+        }
+        throw reason;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIds.cancel, {
+    label: trans.__('Cancel the Spotlight Search'),
+    isEnabled: () => model.isRunning,
+    execute: () => model.cancel()
+  });
+
+  commands.addCommand(CommandIds.inspectRegion, {
+    label: trans.__('Inspect a Spotlight Region'),
+    caption: trans.__('Args: {region} (from 0)'),
+    isEnabled: () => !!model.result,
+    execute: (args: ReadonlyPartialJSONObject) => {
+      const region = Number(args.region ?? 0);
+      model.selectRegion(region);
+      app.shell.activateById(panel.id);
+      return region;
+    }
+  });
+
+  commands.addCommand(CommandIds.saveFinding, {
+    label: trans.__('Save Spotlight Findings to the Notebook'),
+    caption: trans.__('Args: {region: number (from 0) | "all"}'),
+    isEnabled: () => !!model.result,
+    execute: (args: ReadonlyPartialJSONObject): number[] => {
+      const result = model.result;
+      try {
+        if (!result) {
+          throw new Error(trans.__('Run an audit first; there is no finding to save.'));
+        }
+        const notebook = findNotebook(tracker, model.sessionContext);
+        const which = args.region ?? model.selectedRegion;
+        const regions =
+          which === 'all'
+            ? result.regions.map((_, j) => j)
+            : [Number(which)];
+        for (const j of regions) {
+          if (!(Number.isInteger(j) && j >= 0 && j < result.regions.length)) {
+            throw new RangeError(
+              trans.__('There is no region %1; the audit found %2.', j + 1, result.regions.length)
+            );
+          }
+        }
+        const cells = regions.flatMap(j =>
+          findingCells(
+            makeFinding(result, j),
+            result.losses,
+            result.search.spotlights[j].kernelWeights
+          )
+        );
+        const active = notebook?.content.activeCellIndex ?? -1;
+        const indices = insertCellsAfter(notebook?.content.model ?? null, cells, active);
+        Notification.success(
+          trans.__('Saved %1 finding(s) into %2.', regions.length, notebook!.context.path),
+          { autoClose: 4000 }
+        );
+        return indices;
+      } catch (reason) {
+        Notification.error(trans.__('Spotlight: %1', (reason as Error).message), {
+          autoClose: 8000
+        });
+        throw reason;
+      }
+    }
+  });
+
+  if (palette) {
+    const category = trans.__('Spotlight');
+    for (const command of [CommandIds.open, CommandIds.run, CommandIds.cancel, CommandIds.saveFinding]) {
+      palette.addItem({ command, category, args: {} });
+    }
+  }
+}
+
+/**
+ * The open notebook whose session the audit ran on.
+ */
+function findNotebook(
+  tracker: INotebookTracker,
+  sessionContext: unknown
+): NotebookPanel | null {
+  return tracker.find(panel => panel.sessionContext === sessionContext) ?? null;
+}
+
+/**
+ * The finding of region j of an audit.
+ *
+ * @param result - The audit.
+ * @param j - Region index, from 0.
+ * @returns The finding to save.
+ */
+export function makeFinding(result: IAuditResult, j: number): IFinding {
+  const spotlight = result.search.spotlights[j];
+  const h = spotlight.history;
+  const stride = Math.max(1, Math.ceil(h.objective.length / 400));
+  const step: number[] = [];
+  const objective: number[] = [];
+  const totalWeight: number[] = [];
+  for (let t = 0; t < h.objective.length; t += stride) {
+    step.push(t);
+    objective.push(h.objective[t]);
+    totalWeight.push(h.totalWeight[t]);
+  }
+  return {
+    version: 1,
+    region: j + 1,
+    of: result.regions.length,
+    names: result.names,
+    n: result.n,
+    d: result.d,
+    center: float32ToBase64(spotlight.center),
+    precision: spotlight.precision,
+    parameters: result.options,
+    backend: result.search.backend,
+    date: result.finishedAt,
+    fingerprint: result.fingerprint,
+    summary: result.regions[j],
+    history: { step, objective, totalWeight }
+  };
+}

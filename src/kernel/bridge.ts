@@ -1,0 +1,641 @@
+/**
+ * The only code that talks to the kernel: it injects the helper, opens one
+ * comm, and turns the protocol of docs/protocol.md into typed promises.
+ */
+import type { ISessionContext } from '@jupyterlab/apputils';
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import { PromiseDelegate } from '@lumino/coreutils';
+import type { IDisposable } from '@lumino/disposable';
+import { Signal } from '@lumino/signaling';
+import type { ISignal } from '@lumino/signaling';
+import * as CRC32 from 'crc-32';
+
+import helperSource from '../../jupyterlab_spotlight/kernel_helper.py';
+import type { IVariable, Role } from '../tokens';
+import { abortError, KernelBridgeError } from './errors';
+import {
+  bufferBytes,
+  COMM_TARGET,
+  decodeList,
+  IExamplesReply,
+  IReply,
+  isAcceptableName,
+  isCheckReply,
+  isErrorReply,
+  isExamplesReply,
+  isFetchBeginReply,
+  isFetchChunkReply,
+  isReply,
+  PROTOCOL_VERSION
+} from './protocol';
+
+/** An array pulled from the kernel, verified against its checksum. */
+export interface IFetchedArray {
+  /** The variable's name. */
+  name: string;
+  /** The role it was converted for. */
+  role: Role;
+  /** C-order data: float32, or int32 for labels and metadata codes. */
+  data: Float32Array | Int32Array;
+  /** Shape of the converted array. */
+  shape: number[];
+  /** Category names when the kernel encoded strings as codes. */
+  categories?: string[];
+}
+
+/** Progress of a transfer. */
+export interface ITransferProgress {
+  /** Bytes received so far. */
+  bytes: number;
+  /** Total bytes. */
+  total: number;
+  /** Average rate so far, in MB/s (10⁶ bytes per second). */
+  megabytesPerSecond: number;
+}
+
+/** Decoded examples for one page of rows. */
+export type IExamples =
+  | { kind: 'image'; shape: number[]; pixels: Uint8Array }
+  | { kind: 'text'; items: string[] }
+  | { kind: 'table'; columns: string[]; items: unknown[][] }
+  | { kind: 'value'; items: unknown[] };
+
+/**
+ * A typed, versioned channel to the helper in one notebook's kernel.
+ *
+ * The bridge borrows the session context (it never disposes it). The helper
+ * is injected on first use and again after every kernel restart or change;
+ * requests pending at a restart fail with a `kernel-restarted` error.
+ */
+export class KernelBridge implements IDisposable {
+  /**
+   * @param options - The session context of the notebook to audit.
+   */
+  constructor(options: KernelBridge.IOptions) {
+    this._sessionContext = options.sessionContext;
+    this._sessionContext.kernelChanged.connect(this._onKernelChanged, this);
+    this._sessionContext.statusChanged.connect(this._onStatusChanged, this);
+  }
+
+  /** Emitted when the kernel was restarted or replaced: listings are stale. */
+  get kernelReset(): ISignal<this, void> {
+    return this._kernelReset;
+  }
+
+  /** Emitted when a request starts or stops waiting on a busy kernel. */
+  get waitingChanged(): ISignal<this, boolean> {
+    return this._waitingChanged;
+  }
+
+  /** Whether a request is waiting on a busy kernel. */
+  get waiting(): boolean {
+    return this._waiting;
+  }
+
+  /** Whether the bridge is disposed. */
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /** Dispose the bridge: close the comm and fail pending requests. */
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._reset('The Spotlight panel was closed.', 'disposed');
+    Signal.clearData(this);
+  }
+
+  /**
+   * List the user namespace's variables.
+   *
+   * @param signal - Cancels the request.
+   * @returns The variables with their shapes and possible roles.
+   * @throws {KernelBridgeError} no kernel, not Python, protocol errors.
+   */
+  async list(signal?: AbortSignal): Promise<IVariable[]> {
+    const [reply] = await this._request({ op: 'list' }, signal);
+    const variables = decodeList(reply.data);
+    if (!variables) {
+      throw Private.protocolError('list');
+    }
+    return variables;
+  }
+
+  /**
+   * Check that the chosen variables fit together before anything moves.
+   *
+   * @param names - Variable names by role (embeddings and losses required).
+   * @param signal - Cancels the request.
+   * @returns N (rows) and D (embedding width).
+   * @throws {KernelBridgeError} with the helper's message (e.g. a length mismatch naming both variables).
+   */
+  async check(
+    names: Partial<Record<Role, string | null>>,
+    signal?: AbortSignal
+  ): Promise<{ n: number; d: number }> {
+    const request: Record<string, unknown> = { op: 'check' };
+    for (const [role, name] of Object.entries(names)) {
+      if (name) {
+        Private.assertName(name);
+        request[role] = name;
+      }
+    }
+    const [reply] = await this._request(request, signal);
+    if (!isCheckReply(reply.data)) {
+      throw Private.protocolError('check');
+    }
+    return { n: reply.data.n, d: reply.data.d };
+  }
+
+  /**
+   * Pull one variable into the browser, converted for its role.
+   *
+   * The helper converts once; chunks are then pulled a few at a time, which
+   * paces the transfer under the server's limits and lets it stop between
+   * chunks. The bytes are checked against the helper's CRC-32 before use.
+   *
+   * @param name - The variable name (data, never code).
+   * @param role - What the array is for; selects dtype and checks.
+   * @param options - Budget in bytes, cancel signal and progress callback.
+   * @returns The verified array.
+   * @throws {KernelBridgeError} on refusal (e.g. `too-large`), a restart, or a bad checksum.
+   */
+  async fetch(
+    name: string,
+    role: Role,
+    options: KernelBridge.IFetchOptions
+  ): Promise<IFetchedArray> {
+    Private.assertName(name);
+    const { signal, onProgress } = options;
+    const started = performance.now();
+    const [beginMsg] = await this._request(
+      {
+        op: 'fetch-begin',
+        name,
+        role,
+        max_bytes: options.maxBytes,
+        chunk_bytes: Private.CHUNK_BYTES
+      },
+      signal
+    );
+    const begin = beginMsg.data;
+    if (!isFetchBeginReply(begin)) {
+      throw Private.protocolError('fetch-begin');
+    }
+    const transferId = begin.request_id as string;
+    const bytes = new Uint8Array(begin.nbytes);
+    let received = 0;
+    const end = () =>
+      this._send({ op: 'fetch-end', request_id: transferId }).catch(reason =>
+        console.debug('Spotlight: could not free a transfer', reason)
+      );
+    try {
+      const pending = new Map<number, Promise<Private.IMessage>>();
+      let nextToAsk = 0;
+      let crc = 0;
+      const ask = () => {
+        while (nextToAsk < begin.chunks && pending.size < Private.IN_FLIGHT) {
+          pending.set(
+            nextToAsk,
+            this._request(
+              { op: 'fetch-chunk', transfer_id: transferId, index: nextToAsk },
+              signal
+            ).then(r => r[0])
+          );
+          nextToAsk++;
+        }
+      };
+      for (let index = 0; index < begin.chunks; index++) {
+        ask();
+        const message = await pending.get(index)!;
+        pending.delete(index);
+        const chunk = message.data;
+        const buffer = message.buffers[0];
+        if (!isFetchChunkReply(chunk) || chunk.index !== index || !buffer) {
+          throw Private.protocolError('fetch-chunk');
+        }
+        const view = bufferBytes(buffer);
+        if (
+          view.byteLength !== chunk.nbytes ||
+          chunk.offset + view.byteLength > bytes.byteLength
+        ) {
+          throw new KernelBridgeError(
+            'checksum',
+            `The transfer of '${name}' was corrupted (chunk ${index} has ${view.byteLength} bytes where ${chunk.nbytes} were announced). Run the audit again.`
+          );
+        }
+        bytes.set(view, chunk.offset);
+        crc = CRC32.buf(view, crc);
+        received += view.byteLength;
+        const seconds = Math.max((performance.now() - started) / 1000, 1e-6);
+        onProgress?.({
+          bytes: received,
+          total: begin.nbytes,
+          megabytesPerSecond: received / 1e6 / seconds
+        });
+      }
+      // Silence rejections of chunks that were asked for but not awaited.
+      pending.forEach(p => p.catch(() => undefined));
+      if (received !== begin.nbytes || crc >>> 0 !== begin.checksum >>> 0) {
+        throw new KernelBridgeError(
+          'checksum',
+          `The transfer of '${name}' failed its integrity check (${received} of ${begin.nbytes} bytes, CRC-32 ${crc >>> 0} vs ${begin.checksum}). Run the audit again; if it keeps failing, report a bug.`
+        );
+      }
+    } finally {
+      void end();
+    }
+    const data =
+      begin.dtype === 'int32'
+        ? new Int32Array(bytes.buffer)
+        : new Float32Array(bytes.buffer);
+    return {
+      name,
+      role,
+      data,
+      shape: begin.shape,
+      categories: begin.categories
+    };
+  }
+
+  /**
+   * Fetch the examples of some rows, for display.
+   *
+   * @param name - The examples variable.
+   * @param indices - Row indices (at most 200).
+   * @param signal - Cancels the request.
+   * @returns Images as uint8 pixels (n × H × W × C), text, table rows or values.
+   */
+  async examples(
+    name: string,
+    indices: number[],
+    signal?: AbortSignal
+  ): Promise<IExamples> {
+    Private.assertName(name);
+    const [message] = await this._request(
+      { op: 'examples', name, indices },
+      signal
+    );
+    const reply: unknown = message.data;
+    if (!isExamplesReply(reply)) {
+      throw Private.protocolError('examples');
+    }
+    return Private.decodeExamples(reply, message.buffers);
+  }
+
+  /**
+   * Put an array into the kernel's user namespace as a numpy array.
+   *
+   * It is sent in chunks well under the server's 10 MiB websocket limit and
+   * bound to `name` only once the helper has verified length and checksum.
+   *
+   * @param name - A plain identifier.
+   * @param data - The values (float32 or int32).
+   * @param shape - Its shape; the product must equal `data.length`.
+   * @param signal - Cancels the upload (nothing is bound then).
+   * @throws {KernelBridgeError} on a bad name, shape or a failed verification.
+   */
+  async upload(
+    name: string,
+    data: Float32Array | Int32Array,
+    shape: number[],
+    signal?: AbortSignal
+  ): Promise<void> {
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
+      throw new KernelBridgeError(
+        'bad-name',
+        `'${name}' is not a valid Python variable name; use letters, digits and underscores.`
+      );
+    }
+    if (shape.reduce((a, b) => a * b, 1) !== data.length) {
+      throw new KernelBridgeError(
+        'bad-request',
+        `The shape [${shape.join(', ')}] does not match ${data.length} values.`
+      );
+    }
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const dtype = data instanceof Int32Array ? 'int32' : 'float32';
+    const [begin] = await this._request(
+      {
+        op: 'upload-begin',
+        name,
+        dtype,
+        shape,
+        nbytes: bytes.byteLength,
+        checksum: CRC32.buf(bytes) >>> 0
+      },
+      signal
+    );
+    const uploadId = begin.data.request_id as string;
+    const step = Private.UPLOAD_CHUNK_BYTES;
+    for (let offset = 0, index = 0; offset < bytes.byteLength; index++) {
+      const chunk = bytes.subarray(offset, offset + step);
+      await this._request(
+        { op: 'upload-chunk', upload_id: uploadId, index, offset },
+        signal,
+        [chunk]
+      );
+      offset += chunk.byteLength;
+    }
+    await this._request({ op: 'upload-end', upload_id: uploadId }, signal);
+  }
+
+  /**
+   * Send a request and wait for its reply (or error).
+   */
+  private async _request(
+    data: Record<string, unknown>,
+    signal?: AbortSignal,
+    buffers?: ArrayBufferView[]
+  ): Promise<Private.IMessage[]> {
+    if (signal?.aborted) {
+      throw abortError('The request');
+    }
+    const comm = await this._ensureComm(signal);
+    const requestId = `r${++this._counter}`;
+    const delegate = new PromiseDelegate<Private.IMessage[]>();
+    this._pending.set(requestId, delegate);
+    const onAbort = () => {
+      this._pending.delete(requestId);
+      delegate.reject(abortError('The request'));
+    };
+    signal?.addEventListener('abort', onAbort);
+    const waitTimer = setTimeout(() => this._setWaiting(true), 700);
+    try {
+      comm.send(
+        { ...data, version: PROTOCOL_VERSION, request_id: requestId } as any,
+        undefined,
+        buffers as any
+      );
+      return await delegate.promise;
+    } finally {
+      clearTimeout(waitTimer);
+      signal?.removeEventListener('abort', onAbort);
+      this._pending.delete(requestId);
+      if (this._pending.size === 0) {
+        this._setWaiting(false);
+      }
+    }
+  }
+
+  /** Send a message that has no reply worth waiting for. */
+  private async _send(data: Record<string, unknown>): Promise<void> {
+    const comm = this._comm;
+    if (!comm || comm.isDisposed) {
+      return;
+    }
+    comm.send({ ...data, version: PROTOCOL_VERSION } as any);
+  }
+
+  /** Inject the helper and open the comm, once per kernel. */
+  private _ensureComm(signal?: AbortSignal): Promise<Kernel.IComm> {
+    if (!this._commReady) {
+      const ready = this._openComm();
+      this._commReady = ready;
+      ready.catch(() => {
+        if (this._commReady === ready) {
+          this._commReady = null;
+        }
+      });
+    }
+    const ready = this._commReady;
+    if (!signal) {
+      return ready;
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(abortError('Waiting for the kernel'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      ready.then(resolve, reject).finally(() => {
+        signal.removeEventListener('abort', onAbort);
+      });
+    });
+  }
+
+  private async _openComm(): Promise<Kernel.IComm> {
+    const kernel = this._sessionContext.session?.kernel;
+    if (!kernel) {
+      throw new KernelBridgeError(
+        'no-kernel',
+        'This notebook has no running kernel. Start or select a Python kernel, then try again.'
+      );
+    }
+    const generation = this._generation;
+    const timer = setTimeout(() => this._setWaiting(true), 700);
+    try {
+      const info = await kernel.info;
+      const language = info.language_info.name;
+      if (language.toLowerCase() !== 'python') {
+        throw new KernelBridgeError(
+          'not-python',
+          `This notebook's kernel is ${language}; the Spotlight needs a Python kernel. Switch the notebook to a Python kernel.`
+        );
+      }
+      const future = kernel.requestExecute(
+        {
+          code: `${helperSource}\n_jupyterlab_spotlight_register()\n`,
+          silent: true,
+          store_history: false,
+          allow_stdin: false,
+          stop_on_error: false
+        },
+        true
+      );
+      const reply = (await future.done) as KernelMessage.IExecuteReplyMsg;
+      if (reply.content.status !== 'ok') {
+        const content = reply.content as KernelMessage.IReplyErrorContent;
+        throw new KernelBridgeError(
+          'kernel-failed',
+          `The Spotlight could not start its helper in the kernel (${content.ename}: ${content.evalue}). Check that numpy is installed in the kernel's environment.`
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+      this._setWaiting(false);
+    }
+    if (generation !== this._generation || this._isDisposed) {
+      throw new KernelBridgeError(
+        'kernel-restarted',
+        'The kernel was restarted while the Spotlight was connecting. Run the cells that define your arrays, then try again.'
+      );
+    }
+    const comm = kernel.createComm(COMM_TARGET);
+    comm.onMsg = msg => this._onCommMsg(msg);
+    comm.onClose = () => {
+      if (this._comm === comm) {
+        this._reset(
+          'The connection to the kernel closed. Try again.',
+          'kernel-restarted'
+        );
+      }
+    };
+    this._comm = comm;
+    comm.open({ version: PROTOCOL_VERSION, op: 'open' });
+    return comm;
+  }
+
+  private _onCommMsg(msg: KernelMessage.ICommMsgMsg): void {
+    const data: unknown = msg.content.data;
+    if (!isReply(data) || !data.request_id) {
+      console.warn('Spotlight: ignoring a malformed message from the kernel');
+      return;
+    }
+    const delegate = this._pending.get(data.request_id);
+    if (!delegate) {
+      return; // A reply to a cancelled request.
+    }
+    this._setWaiting(false);
+    if (isErrorReply(data)) {
+      delegate.reject(new KernelBridgeError(data.code, data.message));
+      return;
+    }
+    delegate.resolve([
+      {
+        data,
+        buffers: (msg.buffers ?? []) as (ArrayBuffer | ArrayBufferView)[]
+      }
+    ]);
+  }
+
+  private _onKernelChanged(): void {
+    this._reset(
+      'The notebook changed kernel while the Spotlight was working. Run the cells that define your arrays, then try again.',
+      'kernel-restarted'
+    );
+    this._kernelReset.emit();
+  }
+
+  private _onStatusChanged(
+    _: ISessionContext,
+    status: Kernel.Status | string
+  ): void {
+    if (status === 'restarting' || status === 'autorestarting') {
+      this._reset(
+        'The kernel restarted while the Spotlight was working. Run the cells that define your arrays, then try again.',
+        'kernel-restarted'
+      );
+      this._kernelReset.emit();
+    }
+  }
+
+  /** Forget the comm and fail every pending request. */
+  private _reset(message: string, code: string): void {
+    this._generation++;
+    const comm = this._comm;
+    this._comm = null;
+    this._commReady = null;
+    if (comm && !comm.isDisposed) {
+      try {
+        comm.close();
+      } catch (reason) {
+        console.debug('Spotlight: closing the comm failed', reason);
+      }
+    }
+    const pending = [...this._pending.values()];
+    this._pending.clear();
+    for (const delegate of pending) {
+      delegate.reject(new KernelBridgeError(code, message));
+    }
+    this._setWaiting(false);
+  }
+
+  private _setWaiting(waiting: boolean): void {
+    if (waiting && this._pending.size === 0 && this._commReady === null) {
+      return;
+    }
+    if (this._waiting !== waiting && !this._isDisposed) {
+      this._waiting = waiting;
+      this._waitingChanged.emit(waiting);
+    }
+  }
+
+  private _sessionContext: ISessionContext;
+  private _comm: Kernel.IComm | null = null;
+  private _commReady: Promise<Kernel.IComm> | null = null;
+  private _pending = new Map<string, PromiseDelegate<Private.IMessage[]>>();
+  private _counter = 0;
+  private _generation = 0;
+  private _waiting = false;
+  private _isDisposed = false;
+  private _kernelReset = new Signal<this, void>(this);
+  private _waitingChanged = new Signal<this, boolean>(this);
+}
+
+/** The KernelBridge's namespace. */
+export namespace KernelBridge {
+  /** Options to create a bridge. */
+  export interface IOptions {
+    /** The session context of the notebook (borrowed, not disposed). */
+    sessionContext: ISessionContext;
+  }
+
+  /** Options of a fetch. */
+  export interface IFetchOptions {
+    /** Refuse arrays whose converted size exceeds this many bytes. */
+    maxBytes: number;
+    /** Cancels the transfer between chunks. */
+    signal?: AbortSignal;
+    /** Called after each chunk. */
+    onProgress?: (progress: ITransferProgress) => void;
+  }
+}
+
+namespace Private {
+  /** One decoded comm message. */
+  export interface IMessage {
+    data: IReply;
+    buffers: (ArrayBuffer | ArrayBufferView)[];
+  }
+
+  /** Bytes per chunk from the kernel. */
+  export const CHUNK_BYTES = 4 * 1024 * 1024;
+
+  /** Chunks asked for at once. */
+  export const IN_FLIGHT = 3;
+
+  /** Bytes per chunk to the kernel: well under the 10 MiB websocket cap. */
+  export const UPLOAD_CHUNK_BYTES = 2 * 1024 * 1024;
+
+  export function protocolError(op: string): KernelBridgeError {
+    return new KernelBridgeError(
+      'protocol',
+      `The kernel's helper sent a malformed '${op}' reply. Restart the kernel; if it persists, check that the extension and the kernel helper versions match.`
+    );
+  }
+
+  export function assertName(name: string): void {
+    if (!isAcceptableName(name)) {
+      throw new KernelBridgeError(
+        'bad-name',
+        `'${name}' is not a variable name the Spotlight can read. Use a plain name, optionally with .attribute or ['key'] access.`
+      );
+    }
+  }
+
+  export function decodeExamples(
+    reply: IExamplesReply,
+    buffers: (ArrayBuffer | ArrayBufferView)[]
+  ): IExamples {
+    switch (reply.kind) {
+      case 'image': {
+        const shape = reply.shape as number[];
+        const pixels = buffers[0] ? bufferBytes(buffers[0]) : new Uint8Array();
+        if (pixels.length !== shape.reduce((a, b) => a * b, 1)) {
+          throw protocolError('examples');
+        }
+        return { kind: 'image', shape, pixels };
+      }
+      case 'text':
+        return { kind: 'text', items: reply.items as string[] };
+      case 'table':
+        return {
+          kind: 'table',
+          columns: reply.columns as string[],
+          items: reply.items as unknown[][]
+        };
+      default:
+        return { kind: 'value', items: reply.items as unknown[] };
+    }
+  }
+}

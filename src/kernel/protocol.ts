@@ -1,0 +1,278 @@
+/**
+ * Version 1 of the comm protocol between the panel and the kernel-side helper
+ * (`jupyterlab_spotlight/kernel_helper.py`); docs/protocol.md describes it.
+ * Everything here is pure: type guards and buffer decoding, tested by jest
+ * against the golden payloads under protocol/v1/ that pytest also reads.
+ */
+import type { IVariable, Role } from '../tokens';
+import { ROLES } from '../tokens';
+
+/** Protocol version spoken by this extension. */
+export const PROTOCOL_VERSION = 1;
+
+/** The helper's comm target name. */
+export const COMM_TARGET = 'jupyterlab-spotlight';
+
+/** A decoded message from the kernel. */
+export interface IReply {
+  version: number;
+  op: string;
+  request_id?: string;
+  [key: string]: unknown;
+}
+
+/** An error reply. */
+export interface IErrorReply extends IReply {
+  op: 'error';
+  code: string;
+  message: string;
+}
+
+/** The reply to `fetch-begin`. */
+export interface IFetchBeginReply extends IReply {
+  op: 'fetch-begin';
+  name: string;
+  role: Role;
+  dtype: 'float32' | 'int32';
+  shape: number[];
+  nbytes: number;
+  chunk_bytes: number;
+  chunks: number;
+  checksum: number;
+  categories?: string[];
+}
+
+/** The reply to `fetch-chunk`: `nbytes` bytes at `offset`, in one buffer. */
+export interface IFetchChunkReply extends IReply {
+  op: 'fetch-chunk';
+  index: number;
+  offset: number;
+  nbytes: number;
+}
+
+/** The reply to `examples`. */
+export interface IExamplesReply extends IReply {
+  op: 'examples';
+  kind: 'image' | 'text' | 'table' | 'value';
+  items?: unknown[];
+  columns?: string[];
+  shape?: number[];
+  dtype?: string;
+}
+
+/** The reply to `check`: the common number of rows and the embedding width. */
+export interface ICheckReply extends IReply {
+  op: 'check';
+  n: number;
+  d: number;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNumberArray(value: unknown): value is number[] {
+  return (
+    Array.isArray(value) &&
+    value.every(v => typeof v === 'number' && Number.isFinite(v))
+  );
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+/**
+ * Check that a comm message's data is a version-1 reply.
+ *
+ * @param data - The `content.data` of a comm message.
+ * @returns Whether it has `version === 1` and a string `op`.
+ */
+export function isReply(data: unknown): data is IReply {
+  return (
+    isObject(data) &&
+    data.version === PROTOCOL_VERSION &&
+    typeof data.op === 'string' &&
+    (data.request_id === undefined || typeof data.request_id === 'string')
+  );
+}
+
+/**
+ * Check that a reply is an error reply.
+ *
+ * @param data - A decoded reply.
+ * @returns Whether it carries `op: "error"`, a `code` and a `message`.
+ */
+export function isErrorReply(data: unknown): data is IErrorReply {
+  return (
+    isReply(data) &&
+    data.op === 'error' &&
+    typeof data.code === 'string' &&
+    typeof data.message === 'string'
+  );
+}
+
+/**
+ * Check one listed variable.
+ *
+ * @param value - One entry of a `list` reply's `variables`.
+ * @returns Whether it has every field of {@link IVariable} with valid types.
+ */
+export function isVariable(value: unknown): value is IVariable {
+  if (!isObject(value)) {
+    return false;
+  }
+  const v = value;
+  return (
+    typeof v.name === 'string' &&
+    typeof v.type === 'string' &&
+    (v.shape === null || isNumberArray(v.shape)) &&
+    (v.dtype === null || typeof v.dtype === 'string') &&
+    (v.nbytes === null || isNonNegativeInteger(v.nbytes)) &&
+    (v.length === null || isNonNegativeInteger(v.length)) &&
+    Array.isArray(v.roles) &&
+    v.roles.every(r => (ROLES as readonly unknown[]).includes(r))
+  );
+}
+
+/**
+ * Decode a `list` reply.
+ *
+ * @param data - A decoded reply.
+ * @returns The variables, or null when the reply is malformed.
+ */
+export function decodeList(data: unknown): IVariable[] | null {
+  if (!isReply(data) || data.op !== 'list' || !Array.isArray(data.variables)) {
+    return null;
+  }
+  return data.variables.every(isVariable)
+    ? (data.variables as IVariable[])
+    : null;
+}
+
+/**
+ * Check a `fetch-begin` reply.
+ *
+ * @param data - A decoded reply.
+ * @returns Whether its shape, sizes and checksum are consistent.
+ */
+export function isFetchBeginReply(data: unknown): data is IFetchBeginReply {
+  if (!isReply(data) || data.op !== 'fetch-begin') {
+    return false;
+  }
+  const d = data as Record<string, unknown>;
+  if (
+    !(d.dtype === 'float32' || d.dtype === 'int32') ||
+    !isNumberArray(d.shape) ||
+    !isNonNegativeInteger(d.nbytes) ||
+    !isNonNegativeInteger(d.chunk_bytes) ||
+    !isNonNegativeInteger(d.chunks) ||
+    !isNonNegativeInteger(d.checksum)
+  ) {
+    return false;
+  }
+  const elements = (d.shape as number[]).reduce((a, b) => a * b, 1);
+  return (
+    elements * 4 === d.nbytes &&
+    (d.categories === undefined ||
+      (Array.isArray(d.categories) &&
+        d.categories.every(c => typeof c === 'string')))
+  );
+}
+
+/**
+ * Check a `fetch-chunk` reply.
+ *
+ * @param data - A decoded reply.
+ * @returns Whether it names a chunk index, offset and size.
+ */
+export function isFetchChunkReply(data: unknown): data is IFetchChunkReply {
+  return (
+    isReply(data) &&
+    data.op === 'fetch-chunk' &&
+    isNonNegativeInteger(data.index) &&
+    isNonNegativeInteger(data.offset) &&
+    isNonNegativeInteger(data.nbytes)
+  );
+}
+
+/**
+ * Check an `examples` reply.
+ *
+ * @param data - A decoded reply.
+ * @returns Whether its kind and fields are consistent.
+ */
+export function isExamplesReply(data: unknown): data is IExamplesReply {
+  if (!isReply(data) || data.op !== 'examples') {
+    return false;
+  }
+  switch (data.kind) {
+    case 'image':
+      return (
+        isNumberArray(data.shape) &&
+        data.shape.length === 4 &&
+        data.dtype === 'uint8'
+      );
+    case 'text':
+      return (
+        Array.isArray(data.items) &&
+        data.items.every(i => typeof i === 'string')
+      );
+    case 'table':
+      return (
+        Array.isArray(data.items) &&
+        Array.isArray(data.columns) &&
+        data.items.every(Array.isArray)
+      );
+    case 'value':
+      return Array.isArray(data.items);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Check a `check` reply.
+ *
+ * @param data - A decoded reply.
+ * @returns Whether it carries the row count `n` and width `d`.
+ */
+export function isCheckReply(data: unknown): data is ICheckReply {
+  return (
+    isReply(data) &&
+    data.op === 'check' &&
+    isNonNegativeInteger(data.n) &&
+    isNonNegativeInteger(data.d)
+  );
+}
+
+/**
+ * View a comm buffer as bytes, whatever form it arrived in.
+ *
+ * Comm buffers reach the browser as `DataView` (JupyterLab 4) or
+ * `ArrayBuffer` (older versions); both are supported without copying.
+ *
+ * @param buffer - One entry of a comm message's `buffers`.
+ * @returns A `Uint8Array` over the same memory.
+ */
+export function bufferBytes(buffer: ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (buffer instanceof ArrayBuffer) {
+    return new Uint8Array(buffer);
+  }
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/**
+ * Check a request id / variable name pair before it is sent.
+ *
+ * Names are data: the helper parses them itself and never evaluates them.
+ * This check only gives an early, friendly error in the panel.
+ *
+ * @param name - A variable name, optionally with `.attr` or `['key']` access.
+ * @returns Whether the name has the accepted form.
+ */
+export function isAcceptableName(name: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*|\[(\d+|'[^'\\]*'|"[^"\\]*")\])*$/.test(
+    name
+  );
+}

@@ -1,0 +1,614 @@
+/**
+ * The Spotlight sidebar panel: a thin view over {@link SpotlightModel}.
+ */
+import type { TranslationBundle } from '@jupyterlab/translation';
+import type { CommandRegistry } from '@lumino/commands';
+import type { Message } from '@lumino/messaging';
+import { Signal } from '@lumino/signaling';
+import type { ISignal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+
+import { CommandIds } from '../commandIds';
+import { SpotlightModel } from '../model';
+import { spotlightSizeFromFraction } from '../spotlight';
+import {
+  categoryMixSpec,
+  historySpec,
+  lossDistributionSpec,
+  regionMapSpec,
+  VegaLiteSpec
+} from '../summaries/specs';
+import { IAuditOptions, Role, ROLES } from '../tokens';
+import { ChartGroup, readChartTheme } from './charts';
+import { Gallery } from './gallery';
+
+/**
+ * The panel widget.
+ */
+export class SpotlightPanel extends Widget {
+  /**
+   * @param options - The model (owned by the panel), commands and translations.
+   */
+  constructor(options: SpotlightPanel.IOptions) {
+    super();
+    this.id = 'jupyterlab-spotlight-panel';
+    this.addClass('jp-SpotlightPanel');
+    this.model = options.model;
+    this._commands = options.commands;
+    this._trans = options.trans;
+    this._isDark = options.isDark ?? (() => false);
+    this.title.caption = this._trans.__('Spotlight: find where the model fails');
+    this._build();
+    this.model.changed.connect(this._onModelChanged, this);
+    this._renderAll();
+  }
+
+  /** The panel's model. */
+  readonly model: SpotlightModel;
+
+  /** Dispose the panel and its model. */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._charts.dispose();
+    this._gallery.dispose();
+    this.model.dispose();
+    Signal.clearData(this);
+    super.dispose();
+  }
+
+  /** Emitted each time the panel becomes visible. */
+  get shown(): ISignal<this, void> {
+    return this._shown;
+  }
+
+  /** Re-render the charts, e.g. after a theme change. */
+  refreshCharts(): void {
+    void this._renderCharts();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._shown.emit();
+  }
+
+  private _build(): void {
+    const trans = this._trans;
+    const node = this.node;
+
+    this._header = el('div', 'jp-SpotlightPanel-header');
+    const title = el('h2', 'jp-SpotlightPanel-title');
+    title.textContent = trans.__('Spotlight');
+    this._context = el('div', 'jp-SpotlightPanel-context');
+    const refresh = el('button', 'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightPanel-refresh') as HTMLButtonElement;
+    refresh.textContent = trans.__('Refresh');
+    refresh.title = trans.__("List the kernel's variables again");
+    refresh.addEventListener('click', () => void this.model.refresh());
+    this._header.append(title, this._context, refresh);
+
+    this._empty = el('div', 'jp-SpotlightPanel-empty');
+
+    this._inputs = el('form', 'jp-SpotlightPanel-inputs') as HTMLFormElement;
+    this._inputs.addEventListener('submit', event => {
+      event.preventDefault();
+      this._run();
+    });
+    const pickers = el('fieldset', 'jp-SpotlightPanel-pickers');
+    const legend = el('legend');
+    legend.textContent = trans.__('Data');
+    pickers.appendChild(legend);
+    for (const role of ROLES) {
+      const id = `jp-Spotlight-pick-${role}`;
+      const row = el('div', 'jp-SpotlightPanel-field');
+      const label = el('label') as HTMLLabelElement;
+      label.htmlFor = id;
+      label.textContent = Private.roleLabel(trans, role);
+      const select = el('select', 'jp-mod-styled') as HTMLSelectElement;
+      select.id = id;
+      select.dataset.role = role;
+      select.addEventListener('change', () => this.model.select(role, select.value || null));
+      const problem = el('div', 'jp-SpotlightPanel-problem');
+      problem.id = `${id}-problem`;
+      problem.setAttribute('aria-live', 'polite');
+      select.setAttribute('aria-describedby', problem.id);
+      row.append(label, select, problem);
+      pickers.appendChild(row);
+      this._pickers.set(role, { select, problem });
+    }
+
+    const opts = el('fieldset', 'jp-SpotlightPanel-options');
+    const legend2 = el('legend');
+    legend2.textContent = trans.__('Search');
+    opts.appendChild(legend2);
+    const numberField = (key: keyof IAuditOptions, label: string, attrs: Record<string, string>) => {
+      const id = `jp-Spotlight-opt-${key}`;
+      const row = el('div', 'jp-SpotlightPanel-field');
+      const l = el('label') as HTMLLabelElement;
+      l.htmlFor = id;
+      l.textContent = label;
+      const input = el('input', 'jp-mod-styled') as HTMLInputElement;
+      input.id = id;
+      input.type = 'number';
+      for (const [k, v] of Object.entries(attrs)) {
+        input.setAttribute(k, v);
+      }
+      input.addEventListener('change', () => {
+        const value = Number(input.value);
+        if (input.value !== '' && Number.isFinite(value) && input.checkValidity()) {
+          this.model.setOptions({ [key]: value } as Partial<IAuditOptions>);
+        }
+      });
+      row.append(l, input);
+      opts.appendChild(row);
+      this._optionInputs.set(key, input);
+      return row;
+    };
+    const sizeRow = numberField('spotlightSize', trans.__('Spotlight size (fraction)'), {
+      min: '0.0001',
+      max: '0.9999',
+      step: 'any'
+    });
+    this._sizeHint = el('div', 'jp-SpotlightPanel-hint');
+    this._sizeHint.id = 'jp-Spotlight-size-hint';
+    this._optionInputs.get('spotlightSize')!.setAttribute('aria-describedby', this._sizeHint.id);
+    sizeRow.appendChild(this._sizeHint);
+    numberField('count', trans.__('Number of spotlights'), { min: '1', max: '50', step: '1' });
+    numberField('steps', trans.__('Steps'), { min: '1', step: '1' });
+    numberField('learningRate', trans.__('Learning rate'), { min: '0', step: 'any' });
+    numberField('barrierScale', trans.__('Barrier scale'), { min: '0', step: 'any' });
+    const backendRow = el('div', 'jp-SpotlightPanel-field');
+    const backendLabel = el('label') as HTMLLabelElement;
+    backendLabel.htmlFor = 'jp-Spotlight-opt-backend';
+    backendLabel.textContent = trans.__('Backend');
+    this._backend = el('select', 'jp-mod-styled') as HTMLSelectElement;
+    this._backend.id = 'jp-Spotlight-opt-backend';
+    for (const b of ['auto', 'webgl', 'wasm', 'cpu']) {
+      const o = el('option') as HTMLOptionElement;
+      o.value = b;
+      o.textContent = b;
+      this._backend.appendChild(o);
+    }
+    this._backend.addEventListener('change', () =>
+      this.model.setOptions({ backend: this._backend.value as IAuditOptions['backend'] })
+    );
+    backendRow.append(backendLabel, this._backend);
+    opts.appendChild(backendRow);
+
+    const actions = el('div', 'jp-SpotlightPanel-actions');
+    this._runButton = el('button', 'jp-Button jp-mod-styled jp-mod-accept jp-SpotlightPanel-run') as HTMLButtonElement;
+    this._runButton.type = 'submit';
+    this._runButton.textContent = trans.__('Find spotlights');
+    this._cancelButton = el('button', 'jp-Button jp-mod-styled jp-mod-warn jp-SpotlightPanel-cancel') as HTMLButtonElement;
+    this._cancelButton.type = 'button';
+    this._cancelButton.textContent = trans.__('Cancel');
+    this._cancelButton.addEventListener('click', () => this.model.cancel());
+    actions.append(this._runButton, this._cancelButton);
+    this._inputs.append(pickers, opts, actions);
+
+    this._status = el('div', 'jp-SpotlightPanel-status');
+    this._status.setAttribute('role', 'status');
+    this._status.setAttribute('aria-live', 'polite');
+    this._progressBar = el('progress', 'jp-SpotlightPanel-progress') as HTMLProgressElement;
+    this._progressBar.max = 1;
+    this._progressText = el('div', 'jp-SpotlightPanel-progressText');
+    this._errorBox = el('div', 'jp-SpotlightPanel-error');
+    this._errorBox.setAttribute('role', 'alert');
+    this._status.append(this._progressText, this._progressBar, this._errorBox);
+
+    this._results = el('section', 'jp-SpotlightPanel-results');
+    const resultsHeader = el('div', 'jp-SpotlightPanel-resultsHeader');
+    this._resultsTitle = el('h3');
+    const saveAll = el('button', 'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightPanel-saveAll') as HTMLButtonElement;
+    saveAll.textContent = trans.__('Save all to notebook');
+    saveAll.addEventListener('click', () => this._save('all'));
+    resultsHeader.append(this._resultsTitle, saveAll);
+    this._regionList = el('ul', 'jp-SpotlightPanel-regions');
+    this._regionList.setAttribute('role', 'listbox');
+    this._regionList.setAttribute('aria-label', trans.__('Regions found'));
+    this._regionList.tabIndex = 0;
+    this._regionList.addEventListener('keydown', event => this._onRegionKey(event));
+    this._detail = el('section', 'jp-SpotlightPanel-detail');
+    this._detailTitle = el('h3');
+    const chartHost = el('div', 'jp-SpotlightPanel-charts');
+    const galleryTitle = el('h4');
+    galleryTitle.textContent = trans.__('Examples, heaviest first');
+    const galleryHost = el('div', 'jp-SpotlightGallery');
+    this._detail.append(this._detailTitle, chartHost, galleryTitle, galleryHost);
+    this._results.append(resultsHeader, this._regionList, this._detail);
+    this._charts = new ChartGroup(chartHost);
+    this._gallery = new Gallery(galleryHost, trans);
+
+    node.append(this._header, this._empty, this._inputs, this._status, this._results);
+  }
+
+  private _onModelChanged(_: SpotlightModel, change: SpotlightModel.Change): void {
+    switch (change) {
+      case 'progress':
+      case 'waiting':
+        this._renderStatus();
+        break;
+      case 'result':
+        this._renderStatus();
+        this._renderResults();
+        break;
+      case 'region':
+        this._renderRegionSelection();
+        break;
+      default:
+        this._renderAll();
+    }
+  }
+
+  private _renderAll(): void {
+    this._renderContext();
+    this._renderInputs();
+    this._renderStatus();
+    this._renderResults();
+  }
+
+  private _renderContext(): void {
+    const trans = this._trans;
+    const m = this.model;
+    const kernel = m.sessionContext?.session?.kernel;
+    if (!m.sessionContext) {
+      this._context.textContent = '';
+      this._empty.textContent = trans.__('Open a notebook to audit the model in its kernel.');
+    } else if (!kernel) {
+      this._context.textContent = m.notebookLabel;
+      this._empty.textContent = trans.__("This notebook has no kernel. Start one to list its arrays.");
+    } else if (m.listed && m.variables.length === 0) {
+      this._context.textContent = `${m.notebookLabel} · ${m.sessionContext.kernelDisplayName}`;
+      this._empty.textContent = trans.__(
+        'No arrays yet. Run the cells that compute your embeddings and losses; the list refreshes after each cell.'
+      );
+    } else {
+      this._context.textContent = `${m.notebookLabel} · ${m.sessionContext.kernelDisplayName}`;
+      this._empty.textContent = m.listed ? '' : trans.__('Listing the kernel’s variables…');
+    }
+    this._empty.hidden = this._empty.textContent === '';
+    this._inputs.hidden = !m.sessionContext;
+  }
+
+  private _renderInputs(): void {
+    const m = this.model;
+    const trans = this._trans;
+    const problems = m.selectionProblems();
+    for (const role of ROLES) {
+      const { select, problem } = this._pickers.get(role)!;
+      const current = m.selection[role];
+      const options = m.variables.filter(v => v.roles.includes(role));
+      select.replaceChildren();
+      const none = el('option') as HTMLOptionElement;
+      none.value = '';
+      none.textContent = role === 'embeddings' || role === 'losses' ? trans.__('— choose —') : trans.__('— none —');
+      select.appendChild(none);
+      for (const v of options) {
+        const o = el('option') as HTMLOptionElement;
+        o.value = v.name;
+        o.textContent = `${v.name}  ${v.shape ? `(${v.shape.join(' × ')})` : ''} ${v.dtype ?? ''}`.trim();
+        select.appendChild(o);
+      }
+      if (current && !options.some(v => v.name === current)) {
+        const o = el('option') as HTMLOptionElement;
+        o.value = current;
+        o.textContent = current;
+        select.appendChild(o);
+      }
+      select.value = current ?? '';
+      problem.textContent = problems[role] ?? '';
+      select.setAttribute('aria-invalid', problems[role] ? 'true' : 'false');
+    }
+    for (const [key, input] of this._optionInputs) {
+      if (document.activeElement !== input) {
+        input.value = String(m.options[key]);
+      }
+    }
+    this._backend.value = m.options.backend;
+    const emb = m.variables.find(v => v.name === m.selection.embeddings);
+    const n = emb?.length;
+    this._sizeHint.textContent = n
+      ? trans.__(
+          'S = %1 of N = %2 examples',
+          spotlightSizeFromFraction(m.options.spotlightSize, n).toLocaleString('en-US'),
+          n.toLocaleString('en-US')
+        )
+      : '';
+    this._runButton.disabled =
+      m.isRunning || !!problems.embeddings || !!problems.losses || !m.sessionContext;
+    this._cancelButton.hidden = !m.isRunning;
+  }
+
+  private _renderStatus(): void {
+    const m = this.model;
+    const trans = this._trans;
+    const p = m.progress;
+    const running = m.isRunning;
+    this._status.dataset.stage = p.stage;
+    this._progressBar.hidden = !running;
+    this._progressBar.value = p.fraction;
+    const stageName: Record<string, string> = {
+      idle: '',
+      fetching: trans.__('Fetching'),
+      searching: trans.__('Searching'),
+      summarising: trans.__('Summarising'),
+      done: trans.__('Done'),
+      error: ''
+    };
+    let text = p.detail ? `${stageName[p.stage]}: ${p.detail}` : stageName[p.stage];
+    if (m.waitingForKernel) {
+      text = trans.__('Waiting for the kernel (it is busy running a cell)… Cancel to stop waiting.');
+    }
+    this._progressText.textContent = text;
+    this._errorBox.textContent = m.error ?? '';
+    this._errorBox.hidden = !m.error;
+    this._runButton.disabled = running || this._runButton.disabled;
+    this._cancelButton.hidden = !running && !m.waitingForKernel;
+    if (!running) {
+      this._renderInputs();
+    }
+  }
+
+  private _renderResults(): void {
+    const m = this.model;
+    const result = m.result;
+    const trans = this._trans;
+    this._results.hidden = !result;
+    this._regionList.replaceChildren();
+    if (!result) {
+      this._charts.clear();
+      return;
+    }
+    this._resultsTitle.textContent = trans.__(
+      '%1 regions · backend %2',
+      result.regions.length,
+      result.search.backend
+    );
+    this._resultsTitle.title = result.search.backendReason;
+    result.regions.forEach((r, j) => {
+      const li = el('li', 'jp-SpotlightRegion');
+      li.id = `jp-SpotlightRegion-${j}`;
+      li.setAttribute('role', 'option');
+      li.dataset.region = String(j);
+      const head = el('div', 'jp-SpotlightRegion-head');
+      const name = el('span', 'jp-SpotlightRegion-name');
+      name.textContent = trans.__('Region %1', j + 1);
+      const lift = el('span', 'jp-SpotlightRegion-lift');
+      lift.textContent = trans.__('%1× mean loss', r.lift.toFixed(2));
+      head.append(name, lift);
+      const facts = el('div', 'jp-SpotlightRegion-facts');
+      const lines = [
+        trans.__(
+          'weighted loss %1 vs %2 overall',
+          r.weightedLossOriginal.toFixed(3),
+          r.overallLoss.toFixed(3)
+        ),
+        trans.__('K %1 · support %2', r.totalWeight.toFixed(1), r.supportSize.toLocaleString('en-US'))
+      ];
+      if (r.accuracy !== null && r.overallAccuracy !== null) {
+        lines.push(
+          trans.__(
+            'accuracy %1 vs %2 overall',
+            `${(r.accuracy * 100).toFixed(1)}%`,
+            `${(r.overallAccuracy * 100).toFixed(1)}%`
+          )
+        );
+      }
+      if (r.labels.length) {
+        lines.push(
+          trans.__(
+            'most over-represented label: %1 (%2%)',
+            r.labels[0].value,
+            (r.labels[0].region * 100).toFixed(0)
+          )
+        );
+      }
+      const overlaps = result.overlaps[j]
+        .map((o, k) => ({ o, k }))
+        .filter(({ k, o }) => k !== j && o >= 0.05)
+        .map(({ o, k }) => `${k + 1} (${(o * 100).toFixed(0)}%)`);
+      if (overlaps.length) {
+        lines.push(trans.__('overlaps region %1', overlaps.join(', ')));
+      }
+      for (const line of lines) {
+        const div = el('div');
+        div.textContent = line;
+        facts.appendChild(div);
+      }
+      const save = el('button', 'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightRegion-save') as HTMLButtonElement;
+      save.textContent = trans.__('Save to notebook');
+      save.tabIndex = -1;
+      save.addEventListener('click', event => {
+        event.stopPropagation();
+        this._save(j);
+      });
+      li.append(head, facts, save);
+      li.addEventListener('click', () => this.model.selectRegion(j));
+      this._regionList.appendChild(li);
+    });
+    this._renderRegionSelection();
+  }
+
+  private _renderRegionSelection(): void {
+    const m = this.model;
+    const j = m.selectedRegion;
+    for (const li of Array.from(this._regionList.children)) {
+      const selected = Number((li as HTMLElement).dataset.region) === j;
+      li.classList.toggle('jp-mod-selected', selected);
+      li.setAttribute('aria-selected', selected ? 'true' : 'false');
+    }
+    if (j >= 0) {
+      this._regionList.setAttribute('aria-activedescendant', `jp-SpotlightRegion-${j}`);
+    }
+    this._detail.hidden = j < 0 || !m.result;
+    if (j < 0 || !m.result) {
+      this._charts.clear();
+      this._gallery.dispose();
+      return;
+    }
+    this._detailTitle.textContent = this._trans.__('Region %1', j + 1);
+    void this._renderCharts();
+    const result = m.result;
+    if (m.bridge) {
+      this._gallery.show({
+        bridge: m.bridge,
+        examples: result.names.examples,
+        weights: result.search.spotlights[j].kernelWeights,
+        losses: result.losses,
+        labels: result.labels,
+        predictions: result.predictions,
+        labelNames: result.labelNames
+      });
+    }
+  }
+
+  private async _renderCharts(): Promise<void> {
+    const m = this.model;
+    const result = m.result;
+    const j = m.selectedRegion;
+    if (!result || j < 0) {
+      return;
+    }
+    const trans = this._trans;
+    const theme = readChartTheme(this._isDark());
+    const spotlight = result.search.spotlights[j];
+    const region = result.regions[j];
+    const specs: { label: string; spec: VegaLiteSpec }[] = [
+      { label: trans.__('Loss distribution'), spec: lossDistributionSpec(result.losses, spotlight.kernelWeights, theme) }
+    ];
+    if (region.labels.length) {
+      specs.push({ label: trans.__('Labels'), spec: categoryMixSpec(region.labels, trans.__('Labels: region vs all data'), theme) });
+    }
+    if (region.predictions.length) {
+      specs.push({ label: trans.__('Predictions'), spec: categoryMixSpec(region.predictions, trans.__('Predictions: region vs all data'), theme) });
+    }
+    if (region.metadata.length) {
+      specs.push({ label: trans.__('Metadata'), spec: categoryMixSpec(region.metadata, trans.__('Metadata: most over-represented values'), theme) });
+    }
+    specs.push({
+      label: trans.__('Embedding map'),
+      spec: regionMapSpec(
+        result.map.map(p => ({ ...p, weight: spotlight.kernelWeights[p.index] })),
+        theme
+      )
+    });
+    specs.push({
+      label: trans.__('Search history'),
+      spec: historySpec(spotlight.history.objective, spotlight.history.totalWeight, theme)
+    });
+    await this._charts.render(specs);
+  }
+
+  private _onRegionKey(event: KeyboardEvent): void {
+    const m = this.model;
+    const count = m.result?.regions.length ?? 0;
+    if (!count) {
+      return;
+    }
+    let j = m.selectedRegion;
+    switch (event.key) {
+      case 'ArrowDown':
+        j = Math.min(count - 1, j + 1);
+        break;
+      case 'ArrowUp':
+        j = Math.max(0, j - 1);
+        break;
+      case 'Home':
+        j = 0;
+        break;
+      case 'End':
+        j = count - 1;
+        break;
+      case 'Enter':
+      case ' ':
+        j = Math.max(0, j);
+        this._detail.scrollIntoView?.({ block: 'nearest' });
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+    m.selectRegion(j);
+    this._regionList.children[j]?.scrollIntoView?.({ block: 'nearest' });
+  }
+
+  private _run(): void {
+    this._commands.execute(CommandIds.run).catch(reason => {
+      console.debug('Spotlight: run ended', reason);
+    });
+  }
+
+  private _save(region: number | 'all'): void {
+    this._commands.execute(CommandIds.saveFinding, { region }).catch(reason => {
+      console.debug('Spotlight: save ended', reason);
+    });
+  }
+
+  private _shown = new Signal<this, void>(this);
+  private _commands: CommandRegistry;
+  private _trans: TranslationBundle;
+  private _isDark: () => boolean;
+  private _header!: HTMLElement;
+  private _context!: HTMLElement;
+  private _empty!: HTMLElement;
+  private _inputs!: HTMLFormElement;
+  private _pickers = new Map<Role, { select: HTMLSelectElement; problem: HTMLElement }>();
+  private _optionInputs = new Map<keyof IAuditOptions, HTMLInputElement>();
+  private _sizeHint!: HTMLElement;
+  private _backend!: HTMLSelectElement;
+  private _runButton!: HTMLButtonElement;
+  private _cancelButton!: HTMLButtonElement;
+  private _status!: HTMLElement;
+  private _progressBar!: HTMLProgressElement;
+  private _progressText!: HTMLElement;
+  private _errorBox!: HTMLElement;
+  private _results!: HTMLElement;
+  private _resultsTitle!: HTMLElement;
+  private _regionList!: HTMLElement;
+  private _detail!: HTMLElement;
+  private _detailTitle!: HTMLElement;
+  private _charts!: ChartGroup;
+  private _gallery!: Gallery;
+}
+
+/** The SpotlightPanel's namespace. */
+export namespace SpotlightPanel {
+  /** Options to create the panel. */
+  export interface IOptions {
+    /** The model; the panel disposes it. */
+    model: SpotlightModel;
+    /** The application's commands (run, save). */
+    commands: CommandRegistry;
+    /** Translations. */
+    trans: TranslationBundle;
+    /** Whether the current theme is dark. */
+    isDark?: () => boolean;
+  }
+}
+
+function el(tag: string, className = ''): HTMLElement {
+  const node = document.createElement(tag);
+  if (className) {
+    node.className = className;
+  }
+  return node;
+}
+
+namespace Private {
+  export function roleLabel(trans: TranslationBundle, role: Role): string {
+    switch (role) {
+      case 'embeddings':
+        return trans.__('Embeddings (N × D)');
+      case 'losses':
+        return trans.__('Losses (N)');
+      case 'labels':
+        return trans.__('Labels (optional)');
+      case 'predictions':
+        return trans.__('Predictions (optional)');
+      case 'examples':
+        return trans.__('Examples (optional)');
+      case 'metadata':
+        return trans.__('Metadata (optional)');
+    }
+  }
+}

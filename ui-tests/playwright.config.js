@@ -1,0 +1,43 @@
+/**
+ * Galata configuration: a real JupyterLab server with a real ipykernel,
+ * driven in Debian's chromium (never a downloaded browser).
+ */
+const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
+
+const port = process.env.SPOTLIGHT_UI_PORT || '8888';
+
+module.exports = {
+  ...baseConfig,
+  timeout: 120000,
+  expect: { timeout: 30000 },
+  retries: 0,
+  workers: 1,
+  forbidOnly: true,
+  reporter: [
+    ['list'],
+    ['junit', { outputFile: 'test-results/junit.xml' }],
+    ['html', { open: 'never' }]
+  ],
+  use: {
+    ...baseConfig.use,
+    baseURL: `http://localhost:${port}`,
+    trace: 'retain-on-failure',
+    video: 'off',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync'
+      ]
+    }
+  },
+  webServer: {
+    command: 'jlpm start',
+    url: `http://localhost:${port}/lab`,
+    timeout: 120 * 1000,
+    reuseExistingServer: false
+  }
+};
