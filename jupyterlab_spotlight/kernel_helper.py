@@ -206,10 +206,11 @@ def _jupyterlab_spotlight_define():
                 )
             return value
 
-        def _str_field(self, msg, key):
+        def _name_field(self, msg, key):
+            """A variable-name field: any string (its grammar is checked when resolving)."""
             value = msg.get(key)
-            if not isinstance(value, str) or not value:
-                raise Failure("bad-request", "field %r must be a non-empty string." % key)
+            if not isinstance(value, str):
+                raise Failure("bad-request", "field %r must be a string (a variable name)." % key)
             return value
 
         def _role_field(self, msg, allowed):
@@ -264,7 +265,7 @@ def _jupyterlab_spotlight_define():
                 "use a variable name, optionally followed by .attribute, ['key'], "
                 "[\"key\"] or [0] (no calls, operators, spaces, or names starting with '_')."
             )
-            if not isinstance(name, str) or not name:
+            if not name:
                 raise Failure("bad-name", "the variable name is empty; " + grammar)
             shown = self._quote(name)
             if len(name) > self.MAX_NAME_CHARS:
@@ -743,7 +744,11 @@ def _jupyterlab_spotlight_define():
         # ------------------------------------------------------------------ conversion
 
         def _to_numpy(self, name, obj, info, role):
-            """A NumPy view or copy of ``obj`` (float32 for torch floats in float roles).
+            """A NumPy view (when possible) or copy of ``obj``.
+
+            Torch tensors are detached and moved to the CPU, converted on their device to
+            float32 for float roles (this also handles bfloat16) or to float64 for float
+            labels/metadata.  pandas nullable dtypes become float64 with NaN for missing.
 
             Raises:
                 Failure ``not-array`` when the object cannot become a regular array.
@@ -872,38 +877,36 @@ def _jupyterlab_spotlight_define():
         def _encode(self, name, role, array):
             """Encode a 1-D array as int32 codes into sorted string categories.
 
-            Missing values (None, NaN, pandas NA) get code -1.  Floats (metadata) are
-            accepted only with at most ``MAX_FLOAT_METADATA_VALUES`` distinct values.
+            Missing values (None, NaN, pandas NA) get code -1.  Float metadata is accepted
+            only with at most ``MAX_FLOAT_METADATA_VALUES`` distinct values.
 
             Raises:
-                Failure ``bad-dtype`` when there are more than ``MAX_CATEGORIES`` values.
+                Failure ``bad-dtype`` for continuous float metadata or more than
+                ``MAX_CATEGORIES`` distinct values.
             """
             kind = array.dtype.kind
             codes = np.full(array.shape[0], -1, dtype="<i4")
             if kind == "O":
-                mapping = {}
                 keys = []
+                distinct = set()
                 for value in array.tolist():
-                    if value is None or (isinstance(value, float) and value != value) or \
-                            type(value).__name__ in ("NAType", "NaTType"):
+                    if value is None or (isinstance(value, (float, np.floating)) and value != value) \
+                            or type(value).__name__ in ("NAType", "NaTType"):
                         keys.append(None)
                         continue
-                    if isinstance(value, bytes):
-                        value = value.decode("utf-8", "replace")
-                    key = value if isinstance(value, str) else str(value)
+                    key = self._category(value)
                     keys.append(key)
-                    mapping[key] = True
-                    if len(mapping) > self.MAX_CATEGORIES:
+                    distinct.add(key)
+                    if len(distinct) > self.MAX_CATEGORIES:
                         break
-                self._check_categories(name, role, len(mapping))
-                categories = sorted(mapping)
+                self._check_categories(name, role, len(distinct))
+                categories = sorted(distinct)
                 lookup = {key: code for code, key in enumerate(categories)}
                 codes[:] = [-1 if key is None else lookup[key] for key in keys]
                 return codes, categories
             present = np.isfinite(array) if kind == "f" else np.ones(array.shape[0], dtype=bool)
             values, inverse = np.unique(array[present], return_inverse=True)
-            limit = self.MAX_FLOAT_METADATA_VALUES if kind == "f" else self.MAX_CATEGORIES
-            if kind == "f" and values.size > limit:
+            if kind == "f" and role == "metadata" and values.size > self.MAX_FLOAT_METADATA_VALUES:
                 raise Failure(
                     "bad-dtype",
                     "%s %s is continuous (%s distinct values); metadata needs a few groups — "
@@ -912,14 +915,16 @@ def _jupyterlab_spotlight_define():
                 )
             self._check_categories(name, role, values.size)
             codes[present] = inverse.reshape(-1)
-            if kind in "US":
-                categories = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-                              for v in values.tolist()]
-            elif kind == "f":
-                categories = [str(int(v)) if v.is_integer() else repr(v) for v in values.tolist()]
-            else:
-                categories = [str(v) for v in values.tolist()]
-            return codes, categories
+            return codes, [self._category(value) for value in values.tolist()]
+
+        @staticmethod
+        def _category(value):
+            """A category's display string: bytes decoded, whole floats without '.0'."""
+            if isinstance(value, bytes):
+                return value.decode("utf-8", "replace")
+            if isinstance(value, float) and value.is_integer():
+                return str(int(value))
+            return value if isinstance(value, str) else str(value)
 
         def _check_categories(self, name, role, count):
             if count > self.MAX_CATEGORIES:
@@ -954,11 +959,11 @@ def _jupyterlab_spotlight_define():
             return self._reply("list", request_id, variables=variables), []
 
         def _op_check(self, msg, request_id, buffers):
-            names = {"embeddings": self._str_field(msg, "embeddings"),
-                     "losses": self._str_field(msg, "losses")}
+            names = {"embeddings": self._name_field(msg, "embeddings"),
+                     "losses": self._name_field(msg, "losses")}
             for role in ("labels", "predictions"):
                 if msg.get(role) is not None:
-                    names[role] = self._str_field(msg, role)
+                    names[role] = self._name_field(msg, role)
             shapes = {role: self._inspect(name, role)[1]["shape"] for role, name in names.items()}
             n, d = shapes["embeddings"]
             for role in ("losses", "labels", "predictions"):
@@ -973,7 +978,7 @@ def _jupyterlab_spotlight_define():
             return self._reply("check", request_id, n=n, d=d), []
 
         def _op_fetch_begin(self, msg, request_id, buffers):
-            name = self._str_field(msg, "name")
+            name = self._name_field(msg, "name")
             role = self._role_field(msg, self.FLOAT_ROLES + self.CODE_ROLES)
             max_bytes = self._int_field(msg, "max_bytes", self.DEFAULT_MAX_BYTES, minimum=1)
             chunk_bytes = self._int_field(msg, "chunk_bytes", self.DEFAULT_CHUNK_BYTES, minimum=1)
@@ -1034,7 +1039,7 @@ def _jupyterlab_spotlight_define():
             return reply, []
 
         def _op_examples(self, msg, request_id, buffers):
-            name = self._str_field(msg, "name")
+            name = self._name_field(msg, "name")
             indices = msg.get("indices")
             if not isinstance(indices, list) or not indices or len(indices) > self.MAX_EXAMPLES or \
                     not all(isinstance(i, int) and not isinstance(i, bool) for i in indices):

@@ -10,6 +10,8 @@ export namespace CommandIds {
   export const inspectRegion = 'jupyterlab-spotlight:inspect-region';
   /** Save a region (or all) into the notebook; args: `{region: number | "all"}`. */
   export const saveFinding = 'jupyterlab-spotlight:save-finding';
+  /** Put a region's kernel weights into the kernel; args: `{region, name?}`. */
+  export const exportRegion = 'jupyterlab-spotlight:export-region';
   /** Reopen the findings saved in the current notebook. */
   export const openFindings = 'jupyterlab-spotlight:open-findings';
 }

@@ -12,7 +12,7 @@ import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { CommandIds } from './commandIds';
 import { isAbortError } from './kernel/errors';
 import type { IAuditResult, IAuditSummary } from './model';
-import { findingCells, IFinding, float32ToBase64 } from './notebook/cells';
+import { findingCells, float32ToBase64, IFinding, readFinding } from './notebook/cells';
 import { insertCellsAfter } from './notebook/writer';
 import type { SpotlightPanel } from './widgets/panel';
 import { IAuditOptions, Role, ROLES } from './tokens';
@@ -144,9 +144,80 @@ export function registerCommands(context: ICommandContext): void {
     }
   });
 
+  commands.addCommand(CommandIds.exportRegion, {
+    label: trans.__('Send Spotlight Region Weights to the Kernel'),
+    caption: trans.__('Args: {region (from 0), name?}; binds a float32 numpy array of the kernel weights'),
+    isEnabled: () => !!model.result && !!model.bridge,
+    execute: async (args: ReadonlyPartialJSONObject): Promise<string> => {
+      const result = model.result;
+      const bridge = model.bridge;
+      const j = Number(args.region ?? model.selectedRegion);
+      try {
+        if (!result || !bridge) {
+          throw new Error(trans.__('Run an audit first; there are no region weights to send.'));
+        }
+        if (!(Number.isInteger(j) && j >= 0 && j < result.regions.length)) {
+          throw new RangeError(
+            trans.__('There is no region %1; the audit found %2.', j + 1, result.regions.length)
+          );
+        }
+        const name = typeof args.name === 'string' ? args.name : `spotlight_weights_${j + 1}`;
+        const weights = result.search.spotlights[j].kernelWeights;
+        await bridge.upload(name, weights, [weights.length]);
+        Notification.info(trans.__("Region %1's kernel weights are now '%2' in the kernel.", j + 1, name), {
+          autoClose: 4000
+        });
+        return name;
+      } catch (reason) {
+        Notification.error(trans.__('Spotlight: %1', (reason as Error).message), {
+          autoClose: 8000
+        });
+        throw reason;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIds.openFindings, {
+    label: trans.__('Reopen Spotlight Findings Saved in the Notebook'),
+    execute: async (): Promise<number> => {
+      try {
+        const notebook = tracker.currentWidget;
+        const findings: IFinding[] = [];
+        for (const cell of notebook?.content.model?.sharedModel.cells ?? []) {
+          const finding = readFinding(cell.getMetadata() as Record<string, unknown>);
+          if (finding) {
+            findings.push(finding);
+          }
+        }
+        if (!findings.length) {
+          throw new Error(
+            trans.__('This notebook has no saved Spotlight findings. Run an audit and use "Save to notebook".')
+          );
+        }
+        // Reopen the most recent audit's findings (one fingerprint and date).
+        const last = findings[findings.length - 1];
+        const group = findings.filter(f => f.date === last.date && f.fingerprint === last.fingerprint);
+        app.shell.activateById(panel.id);
+        await model.reopen(group);
+        return group.length;
+      } catch (reason) {
+        if (!isAbortError(reason)) {
+          Notification.error(trans.__('Spotlight: %1', (reason as Error).message), { autoClose: 8000 });
+        }
+        throw reason;
+      }
+    }
+  });
+
   if (palette) {
     const category = trans.__('Spotlight');
-    for (const command of [CommandIds.open, CommandIds.run, CommandIds.cancel, CommandIds.saveFinding]) {
+    for (const command of [
+      CommandIds.open,
+      CommandIds.run,
+      CommandIds.cancel,
+      CommandIds.saveFinding,
+      CommandIds.openFindings
+    ]) {
       palette.addItem({ command, category, args: {} });
     }
   }

@@ -10,10 +10,13 @@ import * as CRC32 from 'crc-32';
 
 import { KernelBridge } from './kernel/bridge';
 import { abortError, isAbortError } from './kernel/errors';
+import { base64ToFloat32, IFinding } from './notebook/cells';
 import {
   findSpotlights,
+  ISpotlight,
   ISpotlightProgress,
   ISpotlightResult,
+  kernelWeights,
   spotlightSizeFromFraction
 } from './spotlight';
 import { IMapPoint, projectRows, sampleRows } from './summaries/projection';
@@ -483,6 +486,114 @@ export class SpotlightModel implements IDisposable {
     this._error = null;
     this._progress = { stage: 'done', fraction: 1, detail: `${result.regions.length} regions` };
     this._changed.emit('result');
+  }
+
+  /**
+   * Show findings saved in the notebook again, without searching: the data
+   * is fetched from the kernel by the saved names and each region's weights
+   * are recomputed from its saved centre and precision.
+   *
+   * @param findings - Findings of one audit (same names and parameters).
+   * @returns The reopened result; rejects like {@link run}.
+   */
+  async reopen(findings: IFinding[]): Promise<IAuditResult> {
+    if (this.isRunning) {
+      throw new Error('An audit is running in this panel; cancel it first.');
+    }
+    if (!findings.length) {
+      throw new Error('This notebook has no saved Spotlight findings.');
+    }
+    const bridge = this._bridge;
+    const first = findings[0];
+    const sel = { ...first.names };
+    const abort = new AbortController();
+    this._abort = abort;
+    const started = performance.now();
+    this._error = null;
+    try {
+      if (!bridge) {
+        throw new Error('Open the notebook whose kernel holds the data of these findings.');
+      }
+      this._setProgress('fetching', 0, 'checking the variables');
+      const { n, d } = await bridge.check(
+        { embeddings: sel.embeddings, losses: sel.losses, labels: sel.labels, predictions: sel.predictions, metadata: sel.metadata },
+        abort.signal
+      );
+      if (n !== first.n || d !== first.d) {
+        throw new Error(
+          `The saved findings were made on ${first.n.toLocaleString('en-US')} × ${first.d} embeddings but '${sel.embeddings}' is now ${n.toLocaleString('en-US')} × ${d}. Re-run the cells that compute it, or run a new audit.`
+        );
+      }
+      const fetched = await this._fetchAll(bridge, sel, n, d, abort.signal);
+      const fetchMs = performance.now() - started;
+      const spotlights: ISpotlight[] = findings.map(f => {
+        const center = base64ToFloat32(f.center);
+        const k = kernelWeights(fetched.embeddings, n, d, center, f.precision);
+        let K = 0;
+        let support = 0;
+        let kl = 0;
+        for (let i = 0; i < n; i++) {
+          K += k[i];
+          kl += k[i] * fetched.losses[i];
+          support += k[i] > 0 ? 1 : 0;
+        }
+        return {
+          center,
+          precision: f.precision,
+          radius: 1 / Math.sqrt(f.precision),
+          kernelWeights: k,
+          normalizedWeights: k.map(v => v / K),
+          totalWeight: K,
+          supportSize: support,
+          weightedLoss: f.summary.weightedLoss,
+          weightedLossOriginal: kl / K,
+          initialPrecision: NaN,
+          startAdjusted: false,
+          history: {
+            objective: Float32Array.from(f.history.objective),
+            totalWeight: Float32Array.from(f.history.totalWeight),
+            learningRate: new Float32Array(f.history.objective.length)
+          },
+          timeMs: 0
+        };
+      });
+      const search: ISpotlightResult = {
+        version: 1,
+        backend: first.backend as ISpotlightResult['backend'],
+        backendReason: `reopened from the notebook (the search ran on ${first.backend} on ${first.date})`,
+        n,
+        d,
+        parameters: {} as ISpotlightResult['parameters'],
+        spotlights,
+        timings: { totalMs: 0, perSpotlightMs: spotlights.map(() => 0) }
+      };
+      const result = this._summarise(fetched, search, sel, n, d, first.parameters);
+      result.finishedAt = first.date;
+      result.timings = { fetchMs, searchMs: 0, summaryMs: 0, totalMs: performance.now() - started };
+      if (result.fingerprint !== first.fingerprint) {
+        this._error = `The data changed since these findings were saved (fingerprint ${result.fingerprint}, saved ${first.fingerprint}); the regions are recomputed on the current data.`;
+      }
+      this._result = result;
+      this._selectedRegion = 0;
+      this._setProgress('done', 1, `${spotlights.length} saved region(s) reopened`);
+      this._changed.emit('result');
+      return result;
+    } catch (reason) {
+      if (!this._isDisposed) {
+        if (isAbortError(reason)) {
+          this._setProgress('idle', 0, 'cancelled');
+        } else {
+          console.error('Spotlight: reopening findings failed', reason);
+          this._error = (reason as Error).message ?? String(reason);
+          this._setProgress('error', 0, '');
+        }
+      }
+      throw reason;
+    } finally {
+      if (this._abort === abort) {
+        this._abort = null;
+      }
+    }
   }
 
   /**

@@ -22,3 +22,4 @@ c.LabApp.extension_manager = "readonly"  # noqa: F821  (the default queries PyPI
 c.ServerApp.port = int(os.environ.get("SPOTLIGHT_UI_PORT", "8888"))  # noqa: F821
 if getpass.getuser() == "root":
     c.ServerApp.allow_root = True  # noqa: F821
+c.ServerApp.log_level = "WARN"  # noqa: F821

@@ -56,7 +56,7 @@ export interface ITransferProgress {
 /** Decoded examples for one page of rows. */
 export type IExamples =
   | { kind: 'image'; shape: number[]; pixels: Uint8Array }
-  | { kind: 'text'; items: string[] }
+  | { kind: 'text'; items: (string | null)[] }
   | { kind: 'table'; columns: string[]; items: unknown[][] }
   | { kind: 'value'; items: unknown[] };
 
@@ -333,13 +333,13 @@ export class KernelBridge implements IDisposable {
     for (let offset = 0, index = 0; offset < bytes.byteLength; index++) {
       const chunk = bytes.subarray(offset, offset + step);
       await this._request(
-        { op: 'upload-chunk', upload_id: uploadId, index, offset },
+        { op: 'upload-chunk', transfer_id: uploadId, index, offset },
         signal,
         [chunk]
       );
       offset += chunk.byteLength;
     }
-    await this._request({ op: 'upload-end', upload_id: uploadId }, signal);
+    await this._request({ op: 'upload-end', transfer_id: uploadId }, signal);
   }
 
   /**
@@ -627,7 +627,7 @@ namespace Private {
         return { kind: 'image', shape, pixels };
       }
       case 'text':
-        return { kind: 'text', items: reply.items as string[] };
+        return { kind: 'text', items: reply.items as (string | null)[] };
       case 'table':
         return {
           kind: 'table',

@@ -216,7 +216,7 @@ export function isExamplesReply(data: unknown): data is IExamplesReply {
     case 'text':
       return (
         Array.isArray(data.items) &&
-        data.items.every(i => typeof i === 'string')
+        data.items.every(i => typeof i === 'string' || i === null)
       );
     case 'table':
       return (

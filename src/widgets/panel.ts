@@ -85,7 +85,15 @@ export class SpotlightPanel extends Widget {
     refresh.textContent = trans.__('Refresh');
     refresh.title = trans.__("List the kernel's variables again");
     refresh.addEventListener('click', () => void this.model.refresh());
-    this._header.append(title, this._context, refresh);
+    const reopen = el('button', 'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightPanel-reopen') as HTMLButtonElement;
+    reopen.textContent = trans.__('Saved findings');
+    reopen.title = trans.__('Reopen the findings saved in this notebook, without searching again');
+    reopen.addEventListener('click', () => {
+      this._commands.execute(CommandIds.openFindings).catch(reason => {
+        console.debug('Spotlight: reopening ended', reason);
+      });
+    });
+    this._header.append(title, this._context, refresh, reopen);
 
     this._empty = el('div', 'jp-SpotlightPanel-empty');
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * spotlight-search: find high-loss regions of a model's embedding space with
+ * the Spotlight method (d'Eon et al. 2021). A shim over the CommonJS build of
+ * src/cli/main.ts (tsconfig.cli.json → lib/node/), made by `jlpm build:lib`.
+ */
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const main = path.join(__dirname, '..', 'lib', 'node', 'cli', 'main.js');
+if (!fs.existsSync(main)) {
+  process.stderr.write(
+    `spotlight-search: not built (${main} is missing): run \`jlpm build:lib\` in the package first.\n`
+  );
+  process.exit(2);
+}
+require(main)
+  .run(process.argv.slice(2))
+  .then(
+    code => {
+      process.exitCode = code;
+    },
+    error => {
+      process.stderr.write(`spotlight-search: internal error: ${error && error.stack ? error.stack : error}\n`);
+      process.exitCode = 1;
+    }
+  );

@@ -1,0 +1,149 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+import {
+  bufferBytes,
+  decodeList,
+  isAcceptableName,
+  isCheckReply,
+  isErrorReply,
+  isExamplesReply,
+  isFetchBeginReply,
+  isFetchChunkReply,
+  isReply
+} from '../../kernel/protocol';
+
+const GOLDEN = path.resolve(__dirname, '../../../protocol/v1');
+
+interface IGolden {
+  description: string;
+  data: Record<string, unknown>;
+  buffers_hex?: string[];
+}
+
+function golden(name: string): IGolden {
+  return JSON.parse(fs.readFileSync(path.join(GOLDEN, `${name}.json`), 'utf8'));
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  }
+  return out;
+}
+
+describe('golden payloads (shared with pytest)', () => {
+  const files = fs.readdirSync(GOLDEN).filter(f => f.endsWith('.json'));
+
+  it('are all version-1 messages', () => {
+    expect(files.length).toBeGreaterThan(20);
+    for (const file of files) {
+      const g = JSON.parse(fs.readFileSync(path.join(GOLDEN, file), 'utf8'));
+      expect(isReply(g.data)).toBe(true);
+    }
+  });
+
+  it('decode every error reply with a code and a message', () => {
+    const errors = files.filter(f => f.startsWith('error-'));
+    expect(errors.length).toBeGreaterThan(5);
+    for (const file of errors) {
+      const data = golden(file.replace('.json', '')).data;
+      expect(isErrorReply(data)).toBe(true);
+    }
+    const mismatch = golden('error-length-mismatch').data as any;
+    expect(mismatch.code).toBe('length-mismatch');
+    expect(mismatch.message).toMatch(/rows/);
+  });
+
+  it('decode the list reply into variables with roles', () => {
+    const variables = decodeList(golden('list-reply').data);
+    expect(variables).not.toBeNull();
+    expect(variables!.length).toBeGreaterThan(0);
+    for (const v of variables!) {
+      expect(typeof v.name).toBe('string');
+      expect(Array.isArray(v.roles)).toBe(true);
+    }
+    expect(variables!.some(v => v.roles.includes('embeddings'))).toBe(true);
+  });
+
+  it('check fetch-begin and fetch-chunk replies, and reassemble the chunk bytes', () => {
+    const begin = golden('fetch-begin-reply').data;
+    expect(isFetchBeginReply(begin)).toBe(true);
+    const chunk = golden('fetch-chunk-reply');
+    expect(isFetchChunkReply(chunk.data)).toBe(true);
+    const bytes = hexBytes(chunk.buffers_hex![0]);
+    expect(bytes.byteLength).toBe(chunk.data.nbytes);
+    const values = new Float32Array(bytes.buffer);
+    expect(values.length * 4).toBe(chunk.data.nbytes);
+    expect(Array.from(values).every(Number.isFinite)).toBe(true);
+    // Labels carry int32 codes.
+    expect(isFetchBeginReply(golden('fetch-begin-labels-reply').data)).toBe(true);
+  });
+
+  it('reject a fetch-begin whose size does not match its shape', () => {
+    const begin = { ...golden('fetch-begin-reply').data, nbytes: 4 };
+    expect(isFetchBeginReply(begin)).toBe(false);
+    expect(isFetchBeginReply({ ...golden('fetch-begin-reply').data, dtype: 'float64' })).toBe(false);
+  });
+
+  it('check every examples reply kind', () => {
+    for (const kind of ['image', 'text', 'table', 'value']) {
+      const reply = golden(`examples-${kind}-reply`).data;
+      expect(isExamplesReply(reply)).toBe(true);
+    }
+    expect(isExamplesReply({ version: 1, op: 'examples', kind: 'html', items: [] })).toBe(false);
+  });
+
+  it('check the check reply', () => {
+    expect(isCheckReply(golden('check-reply').data)).toBe(true);
+    expect(isCheckReply({ version: 1, op: 'check', n: -1, d: 2 })).toBe(false);
+  });
+});
+
+describe('isReply', () => {
+  it('rejects other versions and malformed messages', () => {
+    expect(isReply({ version: 2, op: 'list' })).toBe(false);
+    expect(isReply({ version: 1 })).toBe(false);
+    expect(isReply(null)).toBe(false);
+    expect(isReply([1])).toBe(false);
+    expect(isReply({ version: 1, op: 'list', request_id: 3 })).toBe(false);
+  });
+});
+
+describe('bufferBytes', () => {
+  it('views DataView, ArrayBuffer and typed arrays without copying', () => {
+    const buffer = new ArrayBuffer(8);
+    new Uint8Array(buffer).set([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(Array.from(bufferBytes(buffer))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const view = new DataView(buffer, 2, 3);
+    expect(Array.from(bufferBytes(view))).toEqual([3, 4, 5]);
+    expect(bufferBytes(view).buffer).toBe(buffer);
+    expect(bufferBytes(new Uint8Array(buffer, 6)).length).toBe(2);
+    // A trailing empty buffer decodes to zero bytes.
+    expect(bufferBytes(new ArrayBuffer(0)).length).toBe(0);
+  });
+});
+
+describe('isAcceptableName', () => {
+  it('accepts names with attribute and key access', () => {
+    for (const name of ['emb', 'model.features', "df['loss']", 'outputs["x"][0]', 'a1_b']) {
+      expect(isAcceptableName(name)).toBe(true);
+    }
+  });
+
+  it('rejects anything that could be code', () => {
+    for (const name of [
+      "x); import os; os.system('touch /tmp/pwned'); (x",
+      "__import__('os')",
+      'a.__class__',
+      '_private',
+      'f()',
+      "df['a'] + 1",
+      '',
+      'a b'
+    ]) {
+      expect(isAcceptableName(name)).toBe(false);
+    }
+  });
+});

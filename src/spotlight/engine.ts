@@ -1,0 +1,332 @@
+/**
+ * The Spotlight search (d'Eon et al. 2021; SPOTLIGHT_METHOD.md): sequential
+ * spotlights, each a fixed T steps of Adam on J = f − P with the plateau rule,
+ * from μ₀ = 0 and τ₀, with the losses damped between spotlights.
+ *
+ * Per step the kernel makes one pass over X (two products, see objective.ts)
+ * and the host does the rest in float64 on D + 1 numbers. The loop yields to
+ * the event loop whenever ~30 ms have passed, reports progress, and checks the
+ * AbortSignal at every step.
+ */
+import { selectBackend } from './backend';
+import { createAbortError, SpotlightRunError, throwIfAborted } from './errors';
+import {
+  dampLosses,
+  kernelWeightsInto,
+  normalizeWeights,
+  squaredNorms,
+  weightStats
+} from './kernel';
+import {
+  createMoments,
+  evaluateObjective,
+  HostKernel,
+  IObjectiveKernel,
+  TensorKernel
+} from './objective';
+import { Adam, PlateauRule } from './optimizer';
+import { barrierSchedule } from './schedule';
+import {
+  ISpotlight,
+  ISpotlightControl,
+  ISpotlightInput,
+  ISpotlightParameters,
+  ISpotlightProgress,
+  ISpotlightResult,
+  SpotlightOptions
+} from './types';
+import { resolveOptions, validateInput } from './validate';
+
+/**
+ * Find spotlights: regions of embedding space where the loss is high.
+ *
+ * Bad input is refused before any work (`SpotlightInputError`). Searches run
+ * one at a time: a second call waits for the first to finish.
+ *
+ * @param input - N × D float32 embeddings and N losses ≥ 0.
+ * @param options - Search options; `DEFAULT_SPOTLIGHT_OPTIONS` fills the rest.
+ * @param control - An AbortSignal, a progress callback and timing knobs.
+ * @returns The spotlights with their weights, history, backend and timings.
+ * @throws SpotlightInputError for bad input, SpotlightRunError when the search
+ *   fails (K reaches 0, a backend cannot start), an `AbortError` when cancelled.
+ */
+export async function findSpotlights(
+  input: ISpotlightInput,
+  options: SpotlightOptions = {},
+  control: ISpotlightControl = {}
+): Promise<ISpotlightResult> {
+  const resolved = resolveOptions(options);
+  const parameters = validateInput(input, resolved);
+  throwIfAborted(control.signal);
+  return Private.exclusive(control.signal, () => Private.run(input, parameters, control));
+}
+
+/** The search's internals. */
+namespace Private {
+  /** The tail of the queue of searches (tfjs's backend is global). */
+  let queue: Promise<void> = Promise.resolve();
+
+  /**
+   * Run `task` after every earlier search has finished.
+   *
+   * @param signal - Cancels the wait too.
+   * @param task - The search.
+   * @returns The task's result.
+   */
+  export async function exclusive<T>(
+    signal: AbortSignal | undefined,
+    task: () => Promise<T>
+  ): Promise<T> {
+    const previous = queue;
+    let release!: () => void;
+    queue = new Promise<void>(resolve => (release = resolve));
+    try {
+      await waitFor(previous, signal);
+      return await task();
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Wait for a promise, or reject with an AbortError when the signal fires.
+   *
+   * @param promise - What to wait for (never rejects).
+   * @param signal - The caller's signal.
+   * @returns Resolves when `promise` does.
+   */
+  function waitFor(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) {
+      return promise;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(createAbortError());
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      void promise.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /** Milliseconds since an arbitrary origin. */
+  const now = (): number =>
+    typeof performance !== 'undefined' ? performance.now() : Date.now();
+
+  /** Let the event loop run (timers, input, abort events). */
+  const yieldToEventLoop = (): Promise<void> => new Promise(resolve => setTimeout(resolve, 0));
+
+  /**
+   * The search itself (inputs already validated).
+   *
+   * @param input - The data.
+   * @param p - The parameters.
+   * @param control - Signal, progress and timing knobs.
+   * @returns The result.
+   */
+  export async function run(
+    input: ISpotlightInput,
+    p: ISpotlightParameters,
+    control: ISpotlightControl
+  ): Promise<ISpotlightResult> {
+    const started = now();
+    const { signal, onProgress } = control;
+    const progressInterval = control.progressIntervalMs ?? 100;
+    const yieldInterval = control.yieldIntervalMs ?? 30;
+    const { embeddings, losses, n, d } = input;
+
+    throwIfAborted(signal);
+    const selection = await selectBackend(p.backend);
+    throwIfAborted(signal);
+
+    let lastYield = now();
+    const maybeYield = async () => {
+      if (now() - lastYield >= yieldInterval) {
+        await yieldToEventLoop();
+        lastYield = now();
+        throwIfAborted(signal);
+      }
+    };
+
+    // Start: μ₀ = 0, τ₀ as requested unless no point lies within r₀ = τ₀^(−1/2)
+    // of the origin (K₀ = 0, where the authors' code divides by zero): then
+    // τ₀ = 0.5 / max ‖x_i‖², so that every point has k ≥ 0.5.
+    const norms = squaredNorms(embeddings, n, d);
+    let k0 = 0;
+    let maxNorm = 0;
+    for (let i = 0; i < n; i++) {
+      k0 += Math.max(0, 1 - p.initialPrecision * norms[i]);
+      maxNorm = Math.max(maxNorm, norms[i]);
+    }
+    const startAdjusted = !(k0 > 0);
+    const tau0 = startAdjusted ? 0.5 / maxNorm : p.initialPrecision;
+
+    const barriers = barrierSchedule(p.steps, p.initialBarrier, p.finalBarrier);
+    const spotlights: ISpotlight[] = [];
+    let current = losses;
+    let kernel: IObjectiveKernel | null = null;
+    try {
+      kernel =
+        selection.name === 'cpu'
+          ? new HostKernel(embeddings, n, d)
+          : new TensorKernel(embeddings, n, d, selection.name === 'wasm');
+      const moments = createMoments(d);
+      const grad = new Float64Array(d + 1);
+      for (let j = 0; j < p.count; j++) {
+        const spotStart = now();
+        kernel.setLosses(current);
+        const theta = new Float64Array(d + 1);
+        theta[d] = Math.log(tau0);
+        const center = theta.subarray(0, d);
+        const adam = new Adam(d + 1, p.beta1, p.beta2, p.epsilon);
+        const rule = new PlateauRule(p.learningRate, p.patience, p.factor);
+        const history = {
+          objective: new Float32Array(p.steps),
+          totalWeight: new Float32Array(p.steps),
+          learningRate: new Float32Array(p.steps)
+        };
+        let lastProgress = -Infinity;
+        for (let t = 0; t < p.steps; t++) {
+          throwIfAborted(signal);
+          const tau = Math.exp(theta[d]);
+          kernel.moments(center, tau, moments);
+          const value = evaluateObjective(
+            moments,
+            center,
+            tau,
+            p.size,
+            barriers[t],
+            p.barrierScale,
+            grad
+          );
+          if (!(value.totalWeight > 0)) {
+            throw zeroWeightError(j, t, p, tau, value.totalWeight);
+          }
+          if (!Number.isFinite(value.objective) || !allFinite(grad)) {
+            throw new SpotlightRunError(
+              'non-finite',
+              `Spotlight ${j + 1}, step ${t + 1}: the objective or its gradient is not finite (J = ${value.objective}, K = ${value.totalWeight}, τ = ${tau}). ` +
+                'The embeddings may be too large for float32 arithmetic: rescale them (e.g. divide by their standard deviation) and search again.'
+            );
+          }
+          adam.update(theta, grad, rule.learningRate);
+          const lr = rule.observe(-value.objective);
+          history.objective[t] = value.objective;
+          history.totalWeight[t] = value.totalWeight;
+          history.learningRate[t] = lr;
+          const time = now();
+          if (onProgress && (time - lastProgress >= progressInterval || t === p.steps - 1)) {
+            lastProgress = time;
+            const progress: ISpotlightProgress = {
+              spotlight: j,
+              count: p.count,
+              step: t,
+              steps: p.steps,
+              objective: value.objective,
+              totalWeight: value.totalWeight,
+              weightedLoss: value.weightedLoss,
+              learningRate: lr
+            };
+            onProgress(progress);
+          }
+          await maybeYield();
+        }
+
+        // The result: k from the returned (float32 μ, τ), on the host, so that
+        // kernelWeights(X, N, D, center, precision) reproduces it exactly.
+        const center32 = Float32Array.from(center);
+        const precision = Math.exp(theta[d]);
+        const weights = new Float32Array(n);
+        const chunk = Math.max(1, Math.floor(262144 / d));
+        for (let start = 0; start < n; start += chunk) {
+          kernelWeightsInto(embeddings, d, center32, precision, weights, start, Math.min(n, start + chunk));
+          await maybeYield();
+        }
+        const stats = weightStats(weights, current);
+        if (!(stats.totalWeight > 0)) {
+          throw zeroWeightError(j, p.steps, p, precision, stats.totalWeight);
+        }
+        const original = j === 0 ? stats : weightStats(weights, losses);
+        const timeMs = now() - spotStart;
+        spotlights.push({
+          center: center32,
+          precision,
+          radius: 1 / Math.sqrt(precision),
+          kernelWeights: weights,
+          normalizedWeights: normalizeWeights(weights, stats.totalWeight),
+          totalWeight: stats.totalWeight,
+          supportSize: stats.supportSize,
+          weightedLoss: stats.weightedLoss,
+          weightedLossOriginal: original.weightedLoss,
+          initialPrecision: tau0,
+          startAdjusted,
+          history,
+          timeMs
+        });
+        if (j + 1 < p.count) {
+          current = dampLosses(current, weights);
+        }
+      }
+    } finally {
+      kernel?.dispose();
+    }
+
+    const startNote = startAdjusted
+      ? ` Start adjusted: no example lies within r₀ = ${(1 / Math.sqrt(p.initialPrecision)).toPrecision(3)} of the origin, so τ₀ = 0.5 / max‖x‖² = ${tau0.toPrecision(3)}.`
+      : '';
+    return {
+      version: 1,
+      backend: selection.name,
+      backendReason: selection.reason + startNote,
+      n,
+      d,
+      parameters: p,
+      spotlights,
+      timings: { totalMs: now() - started, perSpotlightMs: spotlights.map(s => s.timeMs) }
+    };
+  }
+
+  /**
+   * Whether every entry is finite.
+   *
+   * @param values - The array.
+   * @returns True when no entry is NaN or ±Inf.
+   */
+  function allFinite(values: Float64Array): boolean {
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The error for a spotlight whose total weight reached 0.
+   *
+   * @param j - Spotlight index, from 0.
+   * @param t - Step index, from 0 (T for the final weights).
+   * @param p - The parameters.
+   * @param tau - τ at that point.
+   * @param K - The total weight found.
+   * @returns The error.
+   */
+  function zeroWeightError(
+    j: number,
+    t: number,
+    p: ISpotlightParameters,
+    tau: number,
+    K: number
+  ): SpotlightRunError {
+    const when = t >= p.steps ? 'after the last step' : `at step ${t + 1} of ${p.steps}`;
+    return new SpotlightRunError(
+      'zero-weight',
+      `Spotlight ${j + 1} lost every example ${when}: its total weight K fell to ${K} (radius ${(1 / Math.sqrt(tau)).toPrecision(3)}), so its weighted loss is undefined. ` +
+        'The optimiser overshot: use a smaller learning rate, a larger barrier scale or a larger spotlight size.'
+    );
+  }
+}

@@ -1,0 +1,135 @@
+import { expect, test } from '@jupyterlab/galata';
+import * as path from 'path';
+
+import { command, DOCS, kernelExec, openDemo } from './helpers';
+
+const PANEL = '#jupyterlab-spotlight-panel';
+const REGION = '.jp-SpotlightRegion';
+
+test.describe('audit of the demo notebook', () => {
+  test.setTimeout(600000);
+
+  test('finds five regions, shows charts and digit thumbnails, in light and dark themes', async ({ page, tmpPath }) => {
+    await openDemo(page, tmpPath);
+    await page.notebook.run();
+    await command(page, 'jupyterlab-spotlight:open');
+    await expect(page.locator('#jp-Spotlight-pick-embeddings')).toHaveValue('embeddings');
+    await page.locator('.jp-SpotlightPanel-run').click();
+    await expect(page.locator(REGION)).toHaveCount(5, { timeout: 300000 });
+    await expect(page.locator('.jp-SpotlightPanel-results h3').first()).toContainText('5 regions');
+
+    // The first region is selected: its charts and its examples are shown.
+    await expect(page.locator('.jp-SpotlightChart')).toHaveCount(5);
+    await expect(page.locator('.jp-SpotlightChart svg').first()).toBeVisible();
+    await expect(page.locator('.jp-SpotlightGallery-image').first()).toBeVisible();
+    const thumbs = await page.locator('.jp-SpotlightGallery-image').count();
+    expect(thumbs).toBeGreaterThan(0);
+
+    // Keyboard: arrow down selects region 2 and shows its examples.
+    await page.locator('.jp-SpotlightPanel-regions').focus();
+    await page.keyboard.press('ArrowDown');
+    await expect(page.locator(`${REGION}[data-region="1"]`)).toHaveAttribute('aria-selected', 'true');
+    await page.keyboard.press('ArrowUp');
+    await expect(page.locator(`${REGION}[data-region="0"]`)).toHaveAttribute('aria-selected', 'true');
+    await expect(page.locator('.jp-SpotlightGallery-image').first()).toBeVisible();
+
+    await page.locator(PANEL).screenshot({ path: path.join(DOCS, 'panel-light.png') });
+    await page.screenshot({ path: path.join(DOCS, 'jupyterlab-light.png') });
+
+    await page.theme.setDarkTheme();
+    await expect(page.locator('.jp-SpotlightChart svg').first()).toBeVisible();
+    await expect(page.locator('.jp-SpotlightGallery-image').first()).toBeVisible();
+    await page.locator(PANEL).screenshot({ path: path.join(DOCS, 'panel-dark.png') });
+    await page.theme.setLightTheme();
+  });
+
+  test('the run command returns a JSON summary, and findings are saved into reproducible cells', async ({ page, tmpPath }) => {
+    await openDemo(page, tmpPath);
+    await page.notebook.run();
+    await command(page, 'jupyterlab-spotlight:open');
+    const summary = await command<any>(page, 'jupyterlab-spotlight:run', {
+      embeddings: 'embeddings',
+      losses: 'losses',
+      labels: 'labels',
+      predictions: 'predictions',
+      examples: 'images',
+      count: 2,
+      steps: 2000
+    });
+    expect(summary.regions).toHaveLength(2);
+    expect(summary.n).toBe(1797);
+    expect(summary.d).toBe(32);
+    expect(['wasm', 'cpu', 'webgl']).toContain(summary.backend);
+    for (const r of summary.regions) {
+      expect(r.topIndices).toHaveLength(100);
+      expect(r.weightedLossOriginal).toBeGreaterThan(0.117);
+      expect(r.totalWeight).toBeGreaterThan(30);
+      expect(r.precision).toBeGreaterThan(0);
+    }
+
+    // Save region 1 after the last cell, run the inserted code cell.
+    const cellsBefore = await page.notebook.getCellCount();
+    await page.notebook.selectCells(cellsBefore - 1);
+    const indices = await command<number[]>(page, 'jupyterlab-spotlight:save-finding', { region: 0 });
+    expect(indices).toEqual([cellsBefore, cellsBefore + 1]);
+    expect(await page.notebook.getCellType(indices[0])).toBe('markdown');
+    expect(await page.notebook.getCellType(indices[1])).toBe('code');
+    await page.notebook.runCell(indices[1]);
+    const output = (await page.notebook.getCellTextOutput(indices[1]))!.join('\n');
+    expect(output).toContain('Spotlight region 1: K =');
+    expect(output).not.toContain('data changed');
+    await expect(
+      (await page.notebook.getCellOutputLocator(indices[1]))!.locator('.vega-embed svg, .vega-embed canvas').first()
+    ).toBeVisible();
+
+    // The recreated weights equal the panel's.
+    await command(page, 'jupyterlab-spotlight:export-region', { region: 0, name: 'panel_w' });
+    const diff = await kernelExec(
+      page,
+      'import numpy as np\nprint(float(np.abs(spotlight_region_1 - panel_w).max()))'
+    );
+    expect(Number(diff)).toBeLessThanOrEqual(1e-5);
+
+    // Changed data: the saved cell warns.
+    await kernelExec(page, 'losses = losses.copy(); losses[0] += 1.0');
+    await page.notebook.runCell(indices[1]);
+    const warned = (await page.notebook.getCellTextOutput(indices[1]))!.join('\n');
+    expect(warned).toContain('the data changed since this finding was saved');
+
+    // Saved findings survive a restart and Run All, and reopen in the panel.
+    await page.notebook.save();
+    await page.evaluate(async () => {
+      const app = (window as any).jupyterapp;
+      await app.shell.currentWidget.sessionContext.session.kernel.restart();
+    });
+    await page.notebook.run();
+    const rerun = (await page.notebook.getCellTextOutput(indices[1]))!.join('\n');
+    expect(rerun).toContain('Spotlight region 1: K =');
+    expect(rerun).not.toContain('data changed');
+    const reopened = await command<number>(page, 'jupyterlab-spotlight:open-findings');
+    expect(reopened).toBe(1);
+    await expect(page.locator(REGION)).toHaveCount(1);
+    await expect(page.locator('.jp-SpotlightGallery-image').first()).toBeVisible();
+  });
+
+  test('text examples are shown as text, never as HTML', async ({ page, tmpPath }) => {
+    await openDemo(page, tmpPath);
+    await page.notebook.run();
+    await kernelExec(
+      page,
+      'texts = ["<img src=x onerror=\\"window.__pwned=1\\">"] * len(losses)'
+    );
+    await command(page, 'jupyterlab-spotlight:open');
+    await command(page, 'jupyterlab-spotlight:run', {
+      embeddings: 'embeddings',
+      losses: 'losses',
+      examples: 'texts',
+      count: 1,
+      steps: 300
+    });
+    const text = page.locator('.jp-SpotlightGallery-text').first();
+    await expect(text).toContainText('<img src=x onerror=');
+    expect(await page.locator('.jp-SpotlightGallery img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+  });
+});
