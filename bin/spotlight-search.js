@@ -22,7 +22,9 @@ require(main)
       process.exitCode = code;
     },
     error => {
-      process.stderr.write(`spotlight-search: internal error: ${error && error.stack ? error.stack : error}\n`);
+      process.stderr.write(
+        `spotlight-search: internal error: ${error && error.stack ? error.stack : error}\n`
+      );
       process.exitCode = 1;
     }
   );

@@ -73,7 +73,10 @@ export interface ICliOptions {
  * @param io - Output streams and file access.
  * @returns The exit code.
  */
-export async function run(argv: string[], io: ICliIO = nodeIO): Promise<number> {
+export async function run(
+  argv: string[],
+  io: ICliIO = nodeIO
+): Promise<number> {
   const usage = (message: string): number => {
     io.stderr(`spotlight-search: ${oneLine(message)}\n`);
     return EXIT.usage;
@@ -93,8 +96,14 @@ export async function run(argv: string[], io: ICliIO = nodeIO): Promise<number> 
 
   let embeddings, losses;
   try {
-    embeddings = readNpy(await Private.read(io, options.embeddings), `--embeddings ${options.embeddings}`);
-    losses = readNpy(await Private.read(io, options.losses), `--losses ${options.losses}`);
+    embeddings = readNpy(
+      await Private.read(io, options.embeddings),
+      `--embeddings ${options.embeddings}`
+    );
+    losses = readNpy(
+      await Private.read(io, options.losses),
+      `--losses ${options.losses}`
+    );
   } catch (error) {
     if (error instanceof NpyError || error instanceof Private.FileError) {
       return usage(error.message);
@@ -109,7 +118,8 @@ export async function run(argv: string[], io: ICliIO = nodeIO): Promise<number> 
   const [n, d] = embeddings.shape;
   const lossShape = losses.shape;
   const flat =
-    lossShape.length === 1 || (lossShape.length === 2 && (lossShape[0] === 1 || lossShape[1] === 1));
+    lossShape.length === 1 ||
+    (lossShape.length === 2 && (lossShape[0] === 1 || lossShape[1] === 1));
   if (!flat) {
     return usage(
       `--losses ${options.losses} has shape (${lossShape.join(', ')}), but it must hold one loss per example: shape (N,).`
@@ -145,15 +155,21 @@ export async function run(argv: string[], io: ICliIO = nodeIO): Promise<number> 
 
   let result;
   try {
-    result = await findSpotlights({ embeddings: embeddings.data, losses: losses.data, n, d }, search, {
-      onProgress,
-      progressIntervalMs: 250
-    });
+    result = await findSpotlights(
+      { embeddings: embeddings.data, losses: losses.data, n, d },
+      search,
+      {
+        onProgress,
+        progressIntervalMs: 250
+      }
+    );
   } catch (error) {
     if (error instanceof SpotlightInputError) {
       return usage(error.message);
     }
-    io.stderr(`spotlight-search: the search failed: ${oneLine(Private.message(error))}\n`);
+    io.stderr(
+      `spotlight-search: the search failed: ${oneLine(Private.message(error))}\n`
+    );
     return EXIT.failed;
   }
 
@@ -162,7 +178,9 @@ export async function run(argv: string[], io: ICliIO = nodeIO): Promise<number> 
     try {
       await io.writeFile(options.out, text);
     } catch (error) {
-      io.stderr(`spotlight-search: cannot write ${options.out}: ${oneLine(Private.message(error))}\n`);
+      io.stderr(
+        `spotlight-search: cannot write ${options.out}: ${oneLine(Private.message(error))}\n`
+      );
       return EXIT.failed;
     }
   } else {
@@ -200,7 +218,9 @@ namespace Private {
    * @param kind - 'integer' or 'number'.
    * @returns The parser.
    */
-  function numberParser(kind: 'integer' | 'number'): (value: string) => number {
+  export function numberParser(
+    kind: 'integer' | 'number'
+  ): (value: string) => number {
     return (value: string) => {
       const x = Number(value);
       if (value.trim() === '' || !Number.isFinite(x)) {
@@ -221,7 +241,10 @@ namespace Private {
    * @returns The options, or 'done' after --help/--schema.
    * @throws CommanderError on bad usage.
    */
-  export async function parse(argv: string[], io: ICliIO): Promise<ICliOptions | 'done'> {
+  export async function parse(
+    argv: string[],
+    io: ICliIO
+  ): Promise<ICliOptions | 'done'> {
     const D = DEFAULT_SPOTLIGHT_OPTIONS;
     const program = new Command()
       .name('spotlight-search')
@@ -229,17 +252,68 @@ namespace Private {
         "Find high-loss regions in a model's embedding space with the Spotlight method (d'Eon et al. 2021).\n" +
           'Writes JSON (version 1; print its schema with --schema) to --out or stdout; progress goes to stderr.'
       )
-      .option('--embeddings <file>', 'N × D embeddings, .npy (float32 or float64, C or Fortran order)')
-      .option('--losses <file>', 'N per-example losses ≥ 0, .npy (float32 or float64)')
-      .option('--spotlight-size <fraction>', 'spotlight size as a fraction of N, in (0, 1)', numberParser('number'), D.spotlightSize)
-      .option('--count <n>', 'number of spotlights', numberParser('integer'), D.count)
-      .option('--steps <n>', 'Adam steps per spotlight', numberParser('integer'), D.steps)
-      .option('--learning-rate <lr>', 'initial learning rate', numberParser('number'), D.learningRate)
-      .option('--barrier-scale <c>', 'barrier scale of the size penalty', numberParser('number'), D.barrierScale)
-      .option('--patience <n>', 'plateau rule: steps without improvement', numberParser('integer'), D.patience)
-      .option('--factor <f>', 'plateau rule: learning-rate factor', numberParser('number'), D.factor)
-      .option('--final-barrier-fraction <f>', 'final barrier width as a fraction of S', numberParser('number'), D.finalBarrierFraction)
-      .option('--initial-precision <tau>', 'initial precision τ₀', numberParser('number'), D.initialPrecision)
+      .option(
+        '--embeddings <file>',
+        'N × D embeddings, .npy (float32 or float64, C or Fortran order)'
+      )
+      .option(
+        '--losses <file>',
+        'N per-example losses ≥ 0, .npy (float32 or float64)'
+      )
+      .option(
+        '--spotlight-size <fraction>',
+        'spotlight size as a fraction of N, in (0, 1)',
+        numberParser('number'),
+        D.spotlightSize
+      )
+      .option(
+        '--count <n>',
+        'number of spotlights',
+        numberParser('integer'),
+        D.count
+      )
+      .option(
+        '--steps <n>',
+        'Adam steps per spotlight',
+        numberParser('integer'),
+        D.steps
+      )
+      .option(
+        '--learning-rate <lr>',
+        'initial learning rate',
+        numberParser('number'),
+        D.learningRate
+      )
+      .option(
+        '--barrier-scale <c>',
+        'barrier scale of the size penalty',
+        numberParser('number'),
+        D.barrierScale
+      )
+      .option(
+        '--patience <n>',
+        'plateau rule: steps without improvement',
+        numberParser('integer'),
+        D.patience
+      )
+      .option(
+        '--factor <f>',
+        'plateau rule: learning-rate factor',
+        numberParser('number'),
+        D.factor
+      )
+      .option(
+        '--final-barrier-fraction <f>',
+        'final barrier width as a fraction of S',
+        numberParser('number'),
+        D.finalBarrierFraction
+      )
+      .option(
+        '--initial-precision <tau>',
+        'initial precision τ₀',
+        numberParser('number'),
+        D.initialPrecision
+      )
       .option('--backend <name>', 'auto, wasm or cpu', 'auto')
       .option('--out <file>', 'write the JSON result here instead of stdout')
       .option('--quiet', 'no progress on stderr', false)
@@ -254,7 +328,10 @@ namespace Private {
     try {
       await program.parseAsync(argv, { from: 'user' });
     } catch (error) {
-      if (error instanceof CommanderError && error.code === 'commander.helpDisplayed') {
+      if (
+        error instanceof CommanderError &&
+        error.code === 'commander.helpDisplayed'
+      ) {
         return 'done';
       }
       throw error;
@@ -309,7 +386,11 @@ namespace Private {
     } catch (error) {
       const code = (error as { code?: string }).code;
       const why =
-        code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : message(error);
+        code === 'ENOENT'
+          ? 'no such file'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : message(error);
       throw new FileError(`cannot read ${path}: ${why}.`);
     }
   }

@@ -39,7 +39,10 @@ export interface INpyArray {
  */
 export function readNpy(bytes: Uint8Array, label: string): INpyArray {
   // A private copy: Node's Buffers may share a pooled ArrayBuffer.
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const buffer = bytes.buffer.slice(
+    bytes.byteOffset,
+    bytes.byteOffset + bytes.byteLength
+  );
   const descr = Private.descr(new Uint8Array(buffer), label);
   if (descr.startsWith('>')) {
     throw new NpyError(
@@ -53,7 +56,8 @@ export function readNpy(bytes: Uint8Array, label: string): INpyArray {
     );
   }
   const width = code === 'f4' ? 4 : 8;
-  const payload = buffer.byteLength - Private.dataOffset(new Uint8Array(buffer));
+  const payload =
+    buffer.byteLength - Private.dataOffset(new Uint8Array(buffer));
   if (payload < 0 || payload % width !== 0) {
     throw new NpyError(
       `${label} is truncated or damaged: its data is ${Math.max(0, payload)} bytes, not a whole number of ${width}-byte values.`
@@ -63,7 +67,9 @@ export function readNpy(bytes: Uint8Array, label: string): INpyArray {
   try {
     parsed = parse(Private.realign(buffer, width));
   } catch (error) {
-    throw new NpyError(`${label} is not a readable .npy file (${Private.message(error)}).`);
+    throw new NpyError(
+      `${label} is not a readable .npy file (${Private.message(error)}).`
+    );
   }
   const shape = parsed.shape;
   if (shape.some(s => !Number.isInteger(s) || s < 0)) {
@@ -96,7 +102,12 @@ export function readNpy(bytes: Uint8Array, label: string): INpyArray {
   if (parsed.fortranOrder && shape.length >= 2) {
     data = Private.toRowMajor(data, shape);
   }
-  return { data, shape: [...shape], dtype: code, fortranOrder: parsed.fortranOrder };
+  return {
+    data,
+    shape: [...shape],
+    dtype: code,
+    fortranOrder: parsed.fortranOrder
+  };
 }
 
 /** Helpers. */
@@ -111,13 +122,18 @@ namespace Private {
   export function descr(bytes: Uint8Array, label: string): string {
     const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
     if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) {
-      throw new NpyError(`${label} is not an .npy file (no \\x93NUMPY magic): save it with np.save.`);
+      throw new NpyError(
+        `${label} is not an .npy file (no \\x93NUMPY magic): save it with np.save.`
+      );
     }
     const major = bytes[6];
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const headerLength = major <= 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+    const headerLength =
+      major <= 1 ? view.getUint16(8, true) : view.getUint32(8, true);
     const start = major <= 1 ? 10 : 12;
-    const header = new TextDecoder('latin1').decode(bytes.subarray(start, start + headerLength));
+    const header = new TextDecoder('latin1').decode(
+      bytes.subarray(start, start + headerLength)
+    );
     const match = /'descr'\s*:\s*'([^']+)'/.exec(header);
     if (!match) {
       throw new NpyError(
@@ -136,7 +152,9 @@ namespace Private {
   export function dataOffset(bytes: Uint8Array): number {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const major = bytes[6];
-    return major <= 1 ? 10 + view.getUint16(8, true) : 12 + view.getUint32(8, true);
+    return major <= 1
+      ? 10 + view.getUint16(8, true)
+      : 12 + view.getUint32(8, true);
   }
 
   /**
@@ -153,7 +171,8 @@ namespace Private {
     const view = new DataView(buffer);
     const major = bytes[6];
     const start = major <= 1 ? 10 : 12;
-    const headerLength = major <= 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+    const headerLength =
+      major <= 1 ? view.getUint16(8, true) : view.getUint32(8, true);
     const offset = start + headerLength;
     const pad = (width - (offset % width)) % width;
     if (pad === 0) {
@@ -179,7 +198,10 @@ namespace Private {
    * @param shape - The shape.
    * @returns Row-major values.
    */
-  export function toRowMajor(data: Float32Array, shape: number[]): Float32Array {
+  export function toRowMajor(
+    data: Float32Array,
+    shape: number[]
+  ): Float32Array {
     const rank = shape.length;
     const out = new Float32Array(data.length);
     if (rank === 2) {

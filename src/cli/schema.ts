@@ -41,7 +41,11 @@ export interface ISpotlightJson {
   initialPrecision: number;
   startAdjusted: boolean;
   kernelWeights: number[];
-  history: { objective: number[]; totalWeight: number[]; learningRate: number[] };
+  history: {
+    objective: number[];
+    totalWeight: number[];
+    learningRate: number[];
+  };
   timeMs: number;
 }
 
@@ -66,7 +70,8 @@ export interface ISearchResultJson {
  *   which read back to the same float32 values).
  */
 export function toJson(result: ISpotlightResult): ISearchResultJson {
-  const f32 = (a: Float32Array): number[] => Array.from(a, x => Number(x.toPrecision(9)));
+  const f32 = (a: Float32Array): number[] =>
+    Array.from(a, x => Number(x.toPrecision(9)));
   return {
     version: RESULT_VERSION,
     tool: 'spotlight-search',
@@ -108,7 +113,15 @@ export const RESULT_SCHEMA = {
   $id: 'https://github.com/jupyterlab-spotlight/jupyterlab-spotlight/spotlight-search-result-v1.json',
   title: 'spotlight-search result, version 1',
   type: 'object',
-  required: ['version', 'tool', 'backend', 'n', 'd', 'parameters', 'spotlights'],
+  required: [
+    'version',
+    'tool',
+    'backend',
+    'n',
+    'd',
+    'parameters',
+    'spotlights'
+  ],
   properties: {
     version: { const: 1 },
     tool: { const: 'spotlight-search' },
@@ -178,12 +191,26 @@ export const RESULT_SCHEMA = {
         ],
         properties: {
           center: { ...numberArray, description: 'μ, length d' },
-          precision: { type: 'number', exclusiveMinimum: 0, description: 'τ = 1/r²' },
+          precision: {
+            type: 'number',
+            exclusiveMinimum: 0,
+            description: 'τ = 1/r²'
+          },
           radius: { type: 'number', exclusiveMinimum: 0 },
-          totalWeight: { type: 'number', exclusiveMinimum: 0, description: 'K = Σ k' },
+          totalWeight: {
+            type: 'number',
+            exclusiveMinimum: 0,
+            description: 'K = Σ k'
+          },
           supportSize: { type: 'integer', minimum: 1 },
-          weightedLoss: { type: 'number', description: 'on the damped losses optimised' },
-          weightedLossOriginal: { type: 'number', description: 'on the original losses' },
+          weightedLoss: {
+            type: 'number',
+            description: 'on the damped losses optimised'
+          },
+          weightedLossOriginal: {
+            type: 'number',
+            description: 'on the original losses'
+          },
           initialPrecision: { type: 'number' },
           startAdjusted: { type: 'boolean' },
           kernelWeights: {

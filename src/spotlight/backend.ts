@@ -66,7 +66,9 @@ export interface IBackendEnvironment {
    * @param name - `webgl` or `wasm`.
    * @returns null on success (with a note), or the reason it failed.
    */
-  initialise(name: 'webgl' | 'wasm'): Promise<{ ok: true; note: string } | { ok: false; reason: string }>;
+  initialise(
+    name: 'webgl' | 'wasm'
+  ): Promise<{ ok: true; note: string } | { ok: false; reason: string }>;
 }
 
 /**
@@ -94,7 +96,10 @@ export function probeWebGL(): IRendererInfo | string {
     if (typeof OffscreenCanvas !== 'undefined') {
       return new OffscreenCanvas(1, 1);
     }
-    if (typeof document !== 'undefined' && typeof document.createElement === 'function') {
+    if (
+      typeof document !== 'undefined' &&
+      typeof document.createElement === 'function'
+    ) {
       return document.createElement('canvas');
     }
     return null;
@@ -112,7 +117,9 @@ export function probeWebGL(): IRendererInfo | string {
       return 'no canvas (not running in a browser)';
     }
     const attributes = { failIfMajorPerformanceCaveat: true };
-    let gl: any = first.getContext('webgl2', attributes) ?? first.getContext('webgl', attributes);
+    let gl: any =
+      first.getContext('webgl2', attributes) ??
+      first.getContext('webgl', attributes);
     let caveat = false;
     if (!gl) {
       const second = make();
@@ -126,7 +133,9 @@ export function probeWebGL(): IRendererInfo | string {
     const renderer = String(
       gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? ''
     );
-    const vendor = String(gl.getParameter(info ? info.UNMASKED_VENDOR_WEBGL : gl.VENDOR) ?? '');
+    const vendor = String(
+      gl.getParameter(info ? info.UNMASKED_VENDOR_WEBGL : gl.VENDOR) ?? ''
+    );
     release(gl);
     const named = isSoftwareRenderer(`${renderer} ${vendor}`);
     return {
@@ -153,7 +162,7 @@ export function probeWebGL(): IRendererInfo | string {
  * @returns Resolves when the paths are registered.
  */
 export async function configureWasmPaths(): Promise<void> {
-  if (Private.wasmConfigured || Private.isNode()) {
+  if (Private.state.wasmConfigured || Private.isNode()) {
     return;
   }
   const { WASM_FILES } = await import('./wasmAssets');
@@ -163,16 +172,16 @@ export async function configureWasmPaths(): Promise<void> {
     // Already initialised by someone else: its paths stand.
     console.warn('jupyterlab-spotlight: WASM paths not set:', error);
   }
-  Private.wasmConfigured = true;
+  Private.state.wasmConfigured = true;
 }
 
 /** The real platform: a WebGL probe and tfjs's `setBackend`. */
 export const defaultEnvironment: IBackendEnvironment = {
   probeWebGL() {
-    if (Private.probe === undefined) {
-      Private.probe = probeWebGL();
+    if (Private.state.probe === undefined) {
+      Private.state.probe = probeWebGL();
     }
-    return Private.probe;
+    return Private.state.probe;
   },
   async initialise(name) {
     const cached = Private.failures.get(name);
@@ -208,18 +217,28 @@ export async function selectBackend(
     name,
     attempts,
     reason:
-      (choice === 'auto' ? 'auto: ' : 'requested: ') + attempts.map(a => a.reason).join('; ') + '.'
+      (choice === 'auto' ? 'auto: ' : 'requested: ') +
+      attempts.map(a => a.reason).join('; ') +
+      '.'
   });
 
   if (choice === 'cpu') {
-    attempts.push({ backend: 'cpu', ok: true, reason: 'CPU (plain JavaScript) as requested' });
+    attempts.push({
+      backend: 'cpu',
+      ok: true,
+      reason: 'CPU (plain JavaScript) as requested'
+    });
     return finish('cpu');
   }
 
   if (choice === 'webgl' || choice === 'auto') {
     const probe = env.probeWebGL();
     if (typeof probe === 'string') {
-      attempts.push({ backend: 'webgl', ok: false, reason: `WebGL unavailable: ${probe}` });
+      attempts.push({
+        backend: 'webgl',
+        ok: false,
+        reason: `WebGL unavailable: ${probe}`
+      });
     } else if (probe.software && choice === 'auto') {
       attempts.push({
         backend: 'webgl',
@@ -236,7 +255,11 @@ export async function selectBackend(
         });
         return finish('webgl');
       }
-      attempts.push({ backend: 'webgl', ok: false, reason: `WebGL failed to initialise: ${r.reason}` });
+      attempts.push({
+        backend: 'webgl',
+        ok: false,
+        reason: `WebGL failed to initialise: ${r.reason}`
+      });
     }
     if (choice === 'webgl') {
       throw new SpotlightRunError(
@@ -249,10 +272,18 @@ export async function selectBackend(
   if (choice === 'wasm' || choice === 'auto') {
     const r = await env.initialise('wasm');
     if (r.ok) {
-      attempts.push({ backend: 'wasm', ok: true, reason: `WASM${r.note ? ` ${r.note}` : ''}` });
+      attempts.push({
+        backend: 'wasm',
+        ok: true,
+        reason: `WASM${r.note ? ` ${r.note}` : ''}`
+      });
       return finish('wasm');
     }
-    attempts.push({ backend: 'wasm', ok: false, reason: `WASM failed to initialise: ${r.reason}` });
+    attempts.push({
+      backend: 'wasm',
+      ok: false,
+      reason: `WASM failed to initialise: ${r.reason}`
+    });
     if (choice === 'wasm') {
       throw new SpotlightRunError(
         'backend-unavailable',
@@ -261,17 +292,24 @@ export async function selectBackend(
     }
   }
 
-  attempts.push({ backend: 'cpu', ok: true, reason: 'running on the CPU (plain JavaScript)' });
+  attempts.push({
+    backend: 'cpu',
+    ok: true,
+    reason: 'running on the CPU (plain JavaScript)'
+  });
   return finish('cpu');
 }
 
 /** Module state and helpers. */
 namespace Private {
-  /** Whether the WASM paths were registered. */
-  export let wasmConfigured = false;
-
-  /** The cached WebGL probe. */
-  export let probe: IRendererInfo | string | undefined = undefined;
+  /** Module state: whether the WASM paths were registered, the cached WebGL probe. */
+  export const state: {
+    wasmConfigured: boolean;
+    probe: IRendererInfo | string | undefined;
+  } = {
+    wasmConfigured: false,
+    probe: undefined
+  };
 
   /** Backends that failed to initialise, with why (tfjs cannot retry them). */
   export const failures = new Map<string, string>();
@@ -319,12 +357,21 @@ namespace Private {
       }
       if (name === 'webgl') {
         if (!tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE')) {
-          return { ok: false, reason: 'this GPU cannot render to float32 textures' };
+          return {
+            ok: false,
+            reason: 'this GPU cannot render to float32 textures'
+          };
         }
-        return { ok: true, note: `(WebGL ${tf.env().getNumber('WEBGL_VERSION')})` };
+        return {
+          ok: true,
+          note: `(WebGL ${tf.env().getNumber('WEBGL_VERSION')})`
+        };
       }
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-      return { ok: true, note: simd ? 'with SIMD' : 'without SIMD (this platform lacks it)' };
+      return {
+        ok: true,
+        note: simd ? 'with SIMD' : 'without SIMD (this platform lacks it)'
+      };
     } catch (error) {
       return { ok: false, reason: message(error) };
     }

@@ -58,7 +58,9 @@ export async function findSpotlights(
   const resolved = resolveOptions(options);
   const parameters = validateInput(input, resolved);
   throwIfAborted(control.signal);
-  return Private.exclusive(control.signal, () => Private.run(input, parameters, control));
+  return Private.exclusive(control.signal, () =>
+    Private.run(input, parameters, control)
+  );
 }
 
 /** The search's internals. */
@@ -79,7 +81,10 @@ namespace Private {
   ): Promise<T> {
     const previous = queue;
     let release!: () => void;
-    queue = new Promise<void>(resolve => (release = resolve));
+    const mine = new Promise<void>(resolve => (release = resolve));
+    // The next search waits for this one and for every earlier one, even
+    // when this one is cancelled while it waits.
+    queue = previous.then(() => mine);
     try {
       await waitFor(previous, signal);
       return await task();
@@ -95,7 +100,10 @@ namespace Private {
    * @param signal - The caller's signal.
    * @returns Resolves when `promise` does.
    */
-  function waitFor(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  export function waitFor(
+    promise: Promise<void>,
+    signal: AbortSignal | undefined
+  ): Promise<void> {
     if (!signal) {
       return promise;
     }
@@ -118,7 +126,8 @@ namespace Private {
     typeof performance !== 'undefined' ? performance.now() : Date.now();
 
   /** Let the event loop run (timers, input, abort events). */
-  const yieldToEventLoop = (): Promise<void> => new Promise(resolve => setTimeout(resolve, 0));
+  const yieldToEventLoop = (): Promise<void> =>
+    new Promise(resolve => setTimeout(resolve, 0));
 
   /**
    * The search itself (inputs already validated).
@@ -139,6 +148,8 @@ namespace Private {
     const yieldInterval = control.yieldIntervalMs ?? 30;
     const { embeddings, losses, n, d } = input;
 
+    // Validation just ran synchronously: let the page breathe first.
+    await yieldToEventLoop();
     throwIfAborted(signal);
     const selection = await selectBackend(p.backend);
     throwIfAborted(signal);
@@ -156,6 +167,7 @@ namespace Private {
     // of the origin (K₀ = 0, where the authors' code divides by zero): then
     // τ₀ = 0.5 / max ‖x_i‖², so that every point has k ≥ 0.5.
     const norms = squaredNorms(embeddings, n, d);
+    await maybeYield();
     let k0 = 0;
     let maxNorm = 0;
     for (let i = 0; i < n; i++) {
@@ -172,13 +184,19 @@ namespace Private {
     try {
       kernel =
         selection.name === 'cpu'
-          ? new HostKernel(embeddings, n, d)
-          : new TensorKernel(embeddings, n, d, selection.name === 'wasm');
+          ? new HostKernel(embeddings, n, d, norms)
+          : await TensorKernel.create(embeddings, n, d, {
+              transposed: selection.name === 'wasm',
+              norms,
+              pause: maybeYield
+            });
+      await maybeYield();
       const moments = createMoments(d);
       const grad = new Float64Array(d + 1);
       for (let j = 0; j < p.count; j++) {
         const spotStart = now();
         kernel.setLosses(current);
+        await maybeYield();
         const theta = new Float64Array(d + 1);
         theta[d] = Math.log(tau0);
         const center = theta.subarray(0, d);
@@ -193,6 +211,9 @@ namespace Private {
         for (let t = 0; t < p.steps; t++) {
           throwIfAborted(signal);
           const tau = Math.exp(theta[d]);
+          if (!(tau > 0 && tau < Infinity)) {
+            throw precisionError(j, t, p, theta[d]);
+          }
           kernel.moments(center, tau, moments);
           const value = evaluateObjective(
             moments,
@@ -210,7 +231,7 @@ namespace Private {
             throw new SpotlightRunError(
               'non-finite',
               `Spotlight ${j + 1}, step ${t + 1}: the objective or its gradient is not finite (J = ${value.objective}, K = ${value.totalWeight}, τ = ${tau}). ` +
-                'The embeddings may be too large for float32 arithmetic: rescale them (e.g. divide by their standard deviation) and search again.'
+                'The embeddings may be too large for the arithmetic: rescale them (e.g. divide by their standard deviation) and search again.'
             );
           }
           adam.update(theta, grad, rule.learningRate);
@@ -219,7 +240,10 @@ namespace Private {
           history.totalWeight[t] = value.totalWeight;
           history.learningRate[t] = lr;
           const time = now();
-          if (onProgress && (time - lastProgress >= progressInterval || t === p.steps - 1)) {
+          if (
+            onProgress &&
+            (time - lastProgress >= progressInterval || t === p.steps - 1)
+          ) {
             lastProgress = time;
             const progress: ISpotlightProgress = {
               spotlight: j,
@@ -240,10 +264,21 @@ namespace Private {
         // kernelWeights(X, N, D, center, precision) reproduces it exactly.
         const center32 = Float32Array.from(center);
         const precision = Math.exp(theta[d]);
+        if (!(precision > 0 && precision < Infinity)) {
+          throw precisionError(j, p.steps, p, theta[d]);
+        }
         const weights = new Float32Array(n);
         const chunk = Math.max(1, Math.floor(262144 / d));
         for (let start = 0; start < n; start += chunk) {
-          kernelWeightsInto(embeddings, d, center32, precision, weights, start, Math.min(n, start + chunk));
+          kernelWeightsInto(
+            embeddings,
+            d,
+            center32,
+            precision,
+            weights,
+            start,
+            Math.min(n, start + chunk)
+          );
           await maybeYield();
         }
         const stats = weightStats(weights, current);
@@ -286,7 +321,10 @@ namespace Private {
       d,
       parameters: p,
       spotlights,
-      timings: { totalMs: now() - started, perSpotlightMs: spotlights.map(s => s.timeMs) }
+      timings: {
+        totalMs: now() - started,
+        perSpotlightMs: spotlights.map(s => s.timeMs)
+      }
     };
   }
 
@@ -296,13 +334,37 @@ namespace Private {
    * @param values - The array.
    * @returns True when no entry is NaN or ±Inf.
    */
-  function allFinite(values: Float64Array): boolean {
+  export function allFinite(values: Float64Array): boolean {
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i])) {
         return false;
       }
     }
     return true;
+  }
+
+  /**
+   * The error for a precision τ = e^s that under- or overflowed.
+   *
+   * @param j - Spotlight index, from 0.
+   * @param t - Step index, from 0 (T for the final parameters).
+   * @param p - The parameters.
+   * @param s - The log-precision.
+   * @returns The error.
+   */
+  export function precisionError(
+    j: number,
+    t: number,
+    p: ISpotlightParameters,
+    s: number
+  ): SpotlightRunError {
+    const when =
+      t >= p.steps ? 'after the last step' : `at step ${t + 1} of ${p.steps}`;
+    return new SpotlightRunError(
+      'non-finite',
+      `Spotlight ${j + 1} ${when}: its precision τ = e^${s.toPrecision(4)} ${s < 0 ? 'underflowed to 0 (an infinite radius)' : 'overflowed'}. ` +
+        'The optimiser diverged: use a smaller learning rate (the paper used 0.01).'
+    );
   }
 
   /**
@@ -315,14 +377,15 @@ namespace Private {
    * @param K - The total weight found.
    * @returns The error.
    */
-  function zeroWeightError(
+  export function zeroWeightError(
     j: number,
     t: number,
     p: ISpotlightParameters,
     tau: number,
     K: number
   ): SpotlightRunError {
-    const when = t >= p.steps ? 'after the last step' : `at step ${t + 1} of ${p.steps}`;
+    const when =
+      t >= p.steps ? 'after the last step' : `at step ${t + 1} of ${p.steps}`;
     return new SpotlightRunError(
       'zero-weight',
       `Spotlight ${j + 1} lost every example ${when}: its total weight K fell to ${K} (radius ${(1 / Math.sqrt(tau)).toPrecision(3)}), so its weighted loss is undefined. ` +

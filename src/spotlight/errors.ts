@@ -16,9 +16,7 @@ export type SpotlightInputErrorCode =
 
 /** Stable codes of `SpotlightRunError`. */
 export type SpotlightRunErrorCode =
-  | 'zero-weight'
-  | 'non-finite'
-  | 'backend-unavailable';
+  'zero-weight' | 'non-finite' | 'backend-unavailable';
 
 /** Bad input or options, refused before any work. */
 export class SpotlightInputError extends Error {
@@ -57,7 +55,9 @@ export class SpotlightRunError extends Error {
  * @param message - What was cancelled.
  * @returns An error whose `name` is `AbortError`.
  */
-export function createAbortError(message = 'The spotlight search was cancelled.'): Error {
+export function createAbortError(
+  message = 'The spotlight search was cancelled.'
+): Error {
   if (typeof DOMException !== 'undefined') {
     return new DOMException(message, 'AbortError') as unknown as Error;
   }

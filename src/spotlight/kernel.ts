@@ -13,7 +13,11 @@
  * @param d - D.
  * @returns N squared norms (squared embedding units).
  */
-export function squaredNorms(embeddings: Float32Array, n: number, d: number): Float64Array {
+export function squaredNorms(
+  embeddings: Float32Array,
+  n: number,
+  d: number
+): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const o = i * d;
@@ -102,7 +106,12 @@ export function kernelWeights(
 export function weightStats(
   weights: Float32Array,
   losses: Float32Array
-): { totalWeight: number; supportSize: number; weightedLoss: number; maxWeight: number } {
+): {
+  totalWeight: number;
+  supportSize: number;
+  weightedLoss: number;
+  maxWeight: number;
+} {
   let total = 0;
   let dot = 0;
   let support = 0;
@@ -118,7 +127,12 @@ export function weightStats(
       }
     }
   }
-  return { totalWeight: total, supportSize: support, weightedLoss: dot / total, maxWeight: max };
+  return {
+    totalWeight: total,
+    supportSize: support,
+    weightedLoss: dot / total,
+    maxWeight: max
+  };
 }
 
 /**
@@ -128,7 +142,10 @@ export function weightStats(
  * @param totalWeight - K.
  * @returns w (N).
  */
-export function normalizeWeights(weights: Float32Array, totalWeight: number): Float32Array {
+export function normalizeWeights(
+  weights: Float32Array,
+  totalWeight: number
+): Float32Array {
   const out = new Float32Array(weights.length);
   const inv = 1 / totalWeight;
   for (let i = 0; i < weights.length; i++) {
@@ -146,7 +163,10 @@ export function normalizeWeights(weights: Float32Array, totalWeight: number): Fl
  * @param weights - k⁽ʲ⁾ (N), not all 0.
  * @returns ℓ⁽ʲ⁺¹⁾ (N).
  */
-export function dampLosses(losses: Float32Array, weights: Float32Array): Float32Array {
+export function dampLosses(
+  losses: Float32Array,
+  weights: Float32Array
+): Float32Array {
   let max = 0;
   for (let i = 0; i < weights.length; i++) {
     if (weights[i] > max) {

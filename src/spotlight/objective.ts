@@ -124,9 +124,14 @@ export function evaluateObjective(
   const d = center.length;
   const twoTau = 2 * precision;
   for (let j = 0; j < d; j++) {
-    grad[j] = twoTau * (alpha * m.lossMoment[j] - beta * m.activeMoment[j] - sumG * center[j]);
+    grad[j] =
+      twoTau *
+      (alpha * m.lossMoment[j] - beta * m.activeMoment[j] - sumG * center[j]);
   }
-  grad[d] = -(alpha * (m.activeLoss - m.weightedLossSum) - beta * (m.activeCount - K));
+  grad[d] = -(
+    alpha * (m.activeLoss - m.weightedLossSum) -
+    beta * (m.activeCount - K)
+  );
   return { objective: f - penalty, totalWeight: K, weightedLoss: f, penalty };
 }
 
@@ -146,13 +151,15 @@ export class HostKernel implements IObjectiveKernel {
    * @param embeddings - Row-major N × D embeddings.
    * @param n - N.
    * @param d - D.
+   * @param norms - ‖x_i‖² (N), if already computed.
    */
   constructor(
     private readonly embeddings: Float32Array,
     private readonly n: number,
-    private readonly d: number
+    private readonly d: number,
+    norms?: Float64Array
   ) {
-    this._norms = squaredNorms(embeddings, n, d);
+    this._norms = norms ?? squaredNorms(embeddings, n, d);
     this._losses = new Float32Array(n);
     this._active = new Uint8Array(n);
     this._sumX = new Float64Array(d);
@@ -287,47 +294,106 @@ export class HostKernel implements IObjectiveKernel {
  * The moments on a tfjs backend (webgl or wasm), float32.
  *
  * Device data: X̃ = [X | 1 | ‖x‖²] (N × (D + 2)), uploaded once, and on wasm
- * also X̃ᵀ (its fast matrix-vector layout); ℓ as 1 × N. Per step, in one
- * `tf.tidy`:
+ * also X̃ᵀ (the layout its matrix-vector kernel is fast on); ℓ as 1 × N.
+ * Per step, in one `tf.tidy`:
  *   z = v X̃ᵀ with v = [−2μ, ‖μ‖², 1]          → d = max(0, z)        (1 × N)
  *   k = max(0, 1 − τ d),  a = [τ d ≤ 1]                                (1 × N)
  *   M = [aℓ; a; k; kℓ] X̃                                              (4 × (D + 2))
  * and one `dataSync` of M: row 0 gives A_ℓ and S_ℓ, row 1 A_1 and S_1, the
  * ones-column of rows 2 and 3 gives K and L.
+ *
+ * On wasm, XNNPACK packs a matrix the first time it multiplies by it (≈ 10 ms
+ * per million values, in one blocking call). So that the page stays
+ * responsive, X̃ᵀ is split into blocks of rows of X (z is their products,
+ * concatenated) and X̃ into blocks of columns (M is their products,
+ * concatenated), each of at most ~1M values, and each block is packed at
+ * creation with a pause after it. Neither split adds arithmetic.
  */
 export class TensorKernel implements IObjectiveKernel {
   /**
-   * Upload X̃ (and X̃ᵀ when `transposed`) to the current tfjs backend.
+   * Build and upload X̃ (and X̃ᵀ) block by block, pausing between blocks.
    *
    * @param embeddings - Row-major N × D embeddings.
    * @param n - N.
    * @param d - D.
-   * @param transposed - Keep X̃ᵀ too (wasm: its matrix-vector kernel is
-   *   several times faster on that layout); webgl reads X̃ transposed for free.
+   * @param options - `transposed`: keep X̃ᵀ too and use blocks (wasm);
+   *   without it X̃ is one tensor read transposed for z (webgl does that for
+   *   free). `norms`: ‖x_i‖², if already computed. `pause`: called between
+   *   blocks (to yield to the event loop); may reject to cancel.
+   *   `blockValues`: values per block (default 2^20).
+   * @returns The kernel (its owner disposes it).
    */
-  constructor(
+  static async create(
     embeddings: Float32Array,
-    private readonly n: number,
-    private readonly d: number,
-    transposed: boolean
-  ) {
-    const w = d + 2;
-    const host = new Float32Array(n * w);
-    const norms = squaredNorms(embeddings, n, d);
-    for (let i = 0; i < n; i++) {
-      host.set(embeddings.subarray(i * d, (i + 1) * d), i * w);
-      host[i * w + d] = 1;
-      host[i * w + d + 1] = norms[i];
+    n: number,
+    d: number,
+    options: {
+      transposed: boolean;
+      norms?: Float64Array;
+      pause?: () => Promise<void>;
+      blockValues?: number;
     }
+  ): Promise<TensorKernel> {
+    const w = d + 2;
+    const norms = options.norms ?? squaredNorms(embeddings, n, d);
+    const pause = options.pause ?? (() => Promise.resolve());
+    const block = options.blockValues ?? 1 << 20;
+    const blocked = options.transposed;
+    // X̃[i, j]: x_ij for j < D, then 1, then ‖x_i‖².
+    const value = (i: number, j: number) =>
+      j < d ? embeddings[i * d + j] : j === d ? 1 : norms[i];
+    const kernel = new TensorKernel(n, d);
     try {
-      this._x = tf.tensor2d(host, [n, w], 'float32');
-      this._xt = transposed ? tf.transpose(this._x) : null;
-      this._one = tf.scalar(1, 'float32');
+      if (blocked) {
+        const rows = Math.max(1, Math.floor(block / w));
+        for (let start = 0; start < n; start += rows) {
+          const count = Math.min(rows, n - start);
+          const hostT = new Float32Array(w * count);
+          for (let r = 0; r < count; r++) {
+            for (let j = 0; j < w; j++) {
+              hostT[j * count + r] = value(start + r, j);
+            }
+          }
+          kernel._addTransposedBlock(hostT, count);
+          await pause();
+        }
+      }
+      const cols = blocked ? Math.max(1, Math.floor(block / n)) : w;
+      for (let c0 = 0; c0 < w; c0 += cols) {
+        const width = Math.min(cols, w - c0);
+        const host = new Float32Array(n * width);
+        for (let i = 0; i < n; i++) {
+          for (let c = 0; c < width; c++) {
+            host[i * width + c] = value(i, c0 + c);
+          }
+        }
+        kernel._addColumnBlock(host, width, blocked);
+        await pause();
+      }
     } catch (error) {
-      this.dispose();
+      kernel.dispose();
       throw error;
     }
-    this._v = new Float32Array(w);
+    return kernel;
+  }
+
+  /**
+   * An empty kernel; use `TensorKernel.create`.
+   *
+   * @param n - N.
+   * @param d - D.
+   */
+  private constructor(
+    private readonly n: number,
+    private readonly d: number
+  ) {
+    this._v = new Float32Array(d + 2);
+    this._one = tf.scalar(1, 'float32');
+  }
+
+  /** Number of blocks of X̃ᵀ (rows of X) and of X̃ (columns). */
+  get blockCount(): { rows: number; columns: number } {
+    return { rows: this._xt.length, columns: this._x.length };
   }
 
   /**
@@ -351,8 +417,6 @@ export class TensorKernel implements IObjectiveKernel {
   moments(center: Float64Array, precision: number, out: IMoments): void {
     const d = this.d;
     const w = d + 2;
-    const X = this._x!;
-    const XT = this._xt;
     const loss = this._loss!;
     const one = this._one!;
     const v = this._v;
@@ -367,13 +431,15 @@ export class TensorKernel implements IObjectiveKernel {
       const vt = tf.tensor2d(v, [1, w], 'float32');
       const tau = tf.scalar(precision, 'float32');
       // z_i = ‖x_i‖² − 2 x_i·μ + ‖μ‖²  (1 × N)
-      const z = XT ? tf.matMul(vt, XT) : tf.matMul(vt, X, false, true);
+      const z = this._xt.length
+        ? Private.join(this._xt.map(b => tf.matMul(vt, b)))
+        : tf.matMul(vt, this._x[0], false, true);
       const td = tf.mul(tf.relu(z), tau);
       const k = tf.relu(tf.sub(one, td));
       const a = tf.cast(tf.lessEqual(td, one), 'float32');
       const G = tf.concat([tf.mul(a, loss), a, k, tf.mul(k, loss)], 0);
-      // One pass over X̃: (4 × N)(N × (D + 2)).
-      return tf.matMul(G, X);
+      // One pass over X̃: (4 × N)(N × (D + 2)), by column blocks.
+      return Private.join(this._x.map(b => tf.matMul(G, b)));
     });
     let m: Float32Array;
     try {
@@ -393,19 +459,71 @@ export class TensorKernel implements IObjectiveKernel {
 
   /** Dispose every tensor; idempotent. */
   dispose(): void {
-    this._x?.dispose();
-    this._xt?.dispose();
+    tf.dispose([...this._x, ...this._xt]);
+    this._x = [];
+    this._xt = [];
     this._one?.dispose();
     this._loss?.dispose();
-    this._x = null;
-    this._xt = null;
     this._one = null;
     this._loss = null;
   }
 
-  private _x: tf.Tensor2D | null = null;
-  private _xt: tf.Tensor2D | null = null;
-  private _one: tf.Scalar | null = null;
+  /**
+   * Upload a block of X̃ᵀ (all D + 2 rows, some columns) and multiply by it
+   * once, so that the backend prepares (packs) it now, not in the first step.
+   *
+   * @param hostT - (D + 2) × count values, row-major.
+   * @param count - Number of examples in the block.
+   */
+  private _addTransposedBlock(hostT: Float32Array, count: number): void {
+    const w = this.d + 2;
+    const xt = tf.tensor2d(hostT, [w, count], 'float32');
+    this._xt.push(xt);
+    tf.tidy(() => {
+      tf.matMul(tf.zeros([1, w]), xt).dataSync();
+    });
+  }
+
+  /**
+   * Upload a block of X̃ (all N rows, some columns), and when `warm`, multiply
+   * by it once so that the backend prepares (packs) it now.
+   *
+   * @param host - N × width values, row-major.
+   * @param width - Number of columns.
+   * @param warm - Whether to run the product once.
+   */
+  private _addColumnBlock(
+    host: Float32Array,
+    width: number,
+    warm: boolean
+  ): void {
+    const x = tf.tensor2d(host, [this.n, width], 'float32');
+    this._x.push(x);
+    if (warm) {
+      tf.tidy(() => {
+        tf.matMul(tf.zeros([4, this.n]), x).dataSync();
+      });
+    }
+  }
+
+  /** Column blocks of X̃, N × width each. */
+  private _x: tf.Tensor2D[] = [];
+  /** Blocks of X̃ᵀ, (D + 2) × count each (wasm only). */
+  private _xt: tf.Tensor2D[] = [];
+  private _one: tf.Scalar | null;
   private _loss: tf.Tensor2D | null = null;
   private readonly _v: Float32Array;
+}
+
+/** Helpers. */
+namespace Private {
+  /**
+   * Concatenate matrices side by side (axis 1), or return the only one.
+   *
+   * @param parts - Matrices with equal row counts.
+   * @returns Their concatenation.
+   */
+  export function join(parts: tf.Tensor2D[]): tf.Tensor2D {
+    return parts.length === 1 ? parts[0] : tf.concat(parts, 1);
+  }
 }

@@ -31,7 +31,12 @@ export function spotlightSizeFromFraction(fraction: number, n: number): number {
  * @param final - b_{T−1} = finalFraction · S.
  * @returns b_t > 0.
  */
-export function barrierWidth(t: number, steps: number, initial: number, final: number): number {
+export function barrierWidth(
+  t: number,
+  steps: number,
+  initial: number,
+  final: number
+): number {
   if (steps <= 1 || t <= 0) {
     return initial;
   }
@@ -49,7 +54,11 @@ export function barrierWidth(t: number, steps: number, initial: number, final: n
  * @param final - b_{T−1} = finalFraction · S.
  * @returns T widths, in examples.
  */
-export function barrierSchedule(steps: number, initial: number, final: number): Float64Array {
+export function barrierSchedule(
+  steps: number,
+  initial: number,
+  final: number
+): Float64Array {
   const out = new Float64Array(steps);
   for (let t = 0; t < steps; t++) {
     out[t] = barrierWidth(t, steps, initial, final);

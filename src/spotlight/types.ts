@@ -14,9 +14,10 @@ export const BACKEND_NAMES: readonly BackendName[] = ['webgl', 'wasm', 'cpu'];
 
 /**
  * Options of a search. All are optional; `DEFAULT_SPOTLIGHT_OPTIONS` holds
- * the values the paper's own runs used (d'Eon et al. 2021).
+ * the values the paper's own runs used (d'Eon et al. 2021). (A type alias,
+ * not an interface, to keep the name the rest of the extension uses.)
  */
-export interface SpotlightOptions {
+export type SpotlightOptions = {
   /** Spotlight size as a fraction of N, in (0, 1): S = floor(fraction · N). */
   spotlightSize?: number;
   /** Number of spotlights to find, ≥ 1. */
@@ -37,24 +38,25 @@ export interface SpotlightOptions {
   initialPrecision?: number;
   /** Backend preference. */
   backend?: BackendChoice;
-}
+};
 
 /** Every option, resolved. */
 export type IResolvedOptions = Required<SpotlightOptions>;
 
 /** The defaults (the paper's runs; SPOTLIGHT_METHOD.md "Defaults that work"). */
-export const DEFAULT_SPOTLIGHT_OPTIONS: Readonly<IResolvedOptions> = Object.freeze({
-  spotlightSize: 0.02,
-  count: 5,
-  steps: 5000,
-  learningRate: 1e-2,
-  patience: 10,
-  factor: 0.5,
-  finalBarrierFraction: 0.05,
-  barrierScale: 1,
-  initialPrecision: 1e-4,
-  backend: 'auto' as BackendChoice
-});
+export const DEFAULT_SPOTLIGHT_OPTIONS: Readonly<IResolvedOptions> =
+  Object.freeze({
+    spotlightSize: 0.02,
+    count: 5,
+    steps: 5000,
+    learningRate: 1e-2,
+    patience: 10,
+    factor: 0.5,
+    finalBarrierFraction: 0.05,
+    barrierScale: 1,
+    initialPrecision: 1e-4,
+    backend: 'auto' as BackendChoice
+  });
 
 /** Adam's constants (β1, β2 as PyTorch's defaults; ε passed explicitly). */
 export const ADAM = Object.freeze({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });

@@ -24,7 +24,9 @@ const SHOWN_INDICES = 5;
  * @returns Every option, resolved.
  * @throws SpotlightInputError (`bad-option`) naming the option and its valid range.
  */
-export function resolveOptions(options: SpotlightOptions = {}): IResolvedOptions {
+export function resolveOptions(
+  options: SpotlightOptions = {}
+): IResolvedOptions {
   const o: IResolvedOptions = { ...DEFAULT_SPOTLIGHT_OPTIONS };
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) {
@@ -34,13 +36,19 @@ export function resolveOptions(options: SpotlightOptions = {}): IResolvedOptions
   const fail = (message: string): never => {
     throw new SpotlightInputError('bad-option', message);
   };
-  if (!isFiniteNumber(o.spotlightSize) || o.spotlightSize <= 0 || o.spotlightSize >= 1) {
+  if (
+    !isFiniteNumber(o.spotlightSize) ||
+    o.spotlightSize <= 0 ||
+    o.spotlightSize >= 1
+  ) {
     fail(
       `The spotlight size must be a fraction of the examples strictly between 0 and 1 (got ${String(o.spotlightSize)}); the paper used 0.02 for image models and 0.05 for text.`
     );
   }
   if (!Number.isInteger(o.count) || o.count < 1) {
-    fail(`The number of spotlights must be a whole number ≥ 1 (got ${String(o.count)}).`);
+    fail(
+      `The number of spotlights must be a whole number ≥ 1 (got ${String(o.count)}).`
+    );
   }
   if (!Number.isInteger(o.steps) || o.steps < 1) {
     fail(
@@ -53,7 +61,9 @@ export function resolveOptions(options: SpotlightOptions = {}): IResolvedOptions
     );
   }
   if (!Number.isInteger(o.patience) || o.patience < 0) {
-    fail(`The patience must be a whole number ≥ 0 (got ${String(o.patience)}); the default is 10.`);
+    fail(
+      `The patience must be a whole number ≥ 0 (got ${String(o.patience)}); the default is 10.`
+    );
   }
   if (!isFiniteNumber(o.factor) || o.factor <= 0 || o.factor >= 1) {
     fail(
@@ -76,7 +86,9 @@ export function resolveOptions(options: SpotlightOptions = {}): IResolvedOptions
     );
   }
   if (o.backend !== 'auto' && !BACKEND_NAMES.includes(o.backend)) {
-    fail(`The backend must be one of auto, webgl, wasm or cpu (got ${String(o.backend)}).`);
+    fail(
+      `The backend must be one of auto, webgl, wasm or cpu (got ${String(o.backend)}).`
+    );
   }
   return o;
 }
@@ -154,7 +166,7 @@ export function validateInput(
           : 'use a smaller fraction or more examples.')
     );
   }
-  const badEmb = scan(embeddings, x => !Number.isFinite(x));
+  const badEmb = scanNonFinite(embeddings);
   if (badEmb.count > 0) {
     const where = badEmb.first
       .map(k => `row ${Math.floor(k / d)} column ${k % d}`)
@@ -164,14 +176,14 @@ export function validateInput(
       `The embeddings contain ${badEmb.count} NaN or infinite value${badEmb.count === 1 ? '' : 's'} (first at ${where}): drop or repair those rows before searching.`
     );
   }
-  const badLoss = scan(losses, x => !Number.isFinite(x));
+  const badLoss = scanNonFinite(losses);
   if (badLoss.count > 0) {
     throw new SpotlightInputError(
       'non-finite-losses',
       `The losses contain ${badLoss.count} NaN or infinite value${badLoss.count === 1 ? '' : 's'} (first at index ${badLoss.first.join(', ')}): drop or repair those examples (e.g. clip the model's probabilities before taking the log).`
     );
   }
-  const negative = scan(losses, x => x < 0);
+  const negative = scanNegative(losses);
   if (negative.count > 0) {
     throw new SpotlightInputError(
       'negative-losses',
@@ -209,17 +221,44 @@ function isFiniteNumber(x: unknown): x is number {
 }
 
 /**
- * Count the entries matching a predicate and keep the first few indices.
+ * Count the NaN and ±Inf entries and keep the first few indices
+ * (x − x is NaN exactly for those: one subtraction per entry).
  *
  * @param values - The array.
- * @param bad - The predicate.
  * @returns The count and up to `SHOWN_INDICES` first indices.
  */
-function scan(values: Float32Array, bad: (x: number) => boolean): { count: number; first: number[] } {
+function scanNonFinite(values: Float32Array): {
+  count: number;
+  first: number[];
+} {
   let count = 0;
   const first: number[] = [];
   for (let i = 0; i < values.length; i++) {
-    if (bad(values[i])) {
+    const x = values[i];
+    if (x - x !== 0) {
+      count++;
+      if (first.length < SHOWN_INDICES) {
+        first.push(i);
+      }
+    }
+  }
+  return { count, first };
+}
+
+/**
+ * Count the negative entries and keep the first few indices.
+ *
+ * @param values - The array (finite).
+ * @returns The count and up to `SHOWN_INDICES` first indices.
+ */
+function scanNegative(values: Float32Array): {
+  count: number;
+  first: number[];
+} {
+  let count = 0;
+  const first: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < 0) {
       count++;
       if (first.length < SHOWN_INDICES) {
         first.push(i);

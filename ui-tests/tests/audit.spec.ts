@@ -7,7 +7,10 @@ const PANEL = '#jupyterlab-spotlight-panel';
 const REGION = '.jp-SpotlightRegion';
 
 test.describe('audit of the demo notebook', () => {
-  test.setTimeout(600000);
+  test.setTimeout(240000);
+  // Galata's kernel mock answers a restart with 201 where JupyterLab expects
+  // 200, which breaks "Restart Kernel"; sessions are still tracked and closed.
+  test.use({ kernels: null });
 
   test('finds five regions, shows charts and digit thumbnails, in light and dark themes', async ({ page, tmpPath }) => {
     await openDemo(page, tmpPath);
@@ -98,10 +101,22 @@ test.describe('audit of the demo notebook', () => {
 
     // Saved findings survive a restart and Run All, and reopen in the panel.
     await page.notebook.save();
-    await page.evaluate(async () => {
-      const app = (window as any).jupyterapp;
-      await app.shell.currentWidget.sessionContext.session.kernel.restart();
+    await page.evaluate(() => {
+      const context = (window as any).jupyterapp.shell.currentWidget.sessionContext;
+      (window as any).__restarted = new Promise<void>(resolve => {
+        let restarting = false;
+        context.statusChanged.connect((_: unknown, status: string) => {
+          restarting = restarting || status === 'restarting';
+          if (restarting && status === 'idle') {
+            resolve();
+          }
+        });
+      });
     });
+    await page.menu.clickMenuItem('Kernel>Restart Kernel…');
+    await page.locator('.jp-Dialog .jp-mod-accept').click();
+    await page.evaluate(() => (window as any).__restarted);
+    expect(await kernelExec(page, "print('panel_w' in globals())")).toContain('False');
     await page.notebook.run();
     const rerun = (await page.notebook.getCellTextOutput(indices[1]))!.join('\n');
     expect(rerun).toContain('Spotlight region 1: K =');

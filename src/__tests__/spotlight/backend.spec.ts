@@ -1,0 +1,258 @@
+/**
+ * Backend choice and fallback, the tensor path end to end on WASM, and tensor
+ * bookkeeping: no leak after a run, a cancelled run or a failed run.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import {
+  findSpotlights,
+  IBackendEnvironment,
+  IRendererInfo,
+  isSoftwareRenderer,
+  selectBackend,
+  SpotlightRunError
+} from '../../spotlight';
+import { countLabel, plantedClusters, topIndices } from './planted';
+
+jest.setTimeout(120000);
+
+/**
+ * A fake platform.
+ *
+ * @param probe - What the WebGL probe finds.
+ * @param fail - Backends whose initialisation fails, with why.
+ * @returns The environment and the backends it was asked to initialise.
+ */
+function fake(
+  probe: IRendererInfo | string,
+  fail: Partial<Record<'webgl' | 'wasm', string>> = {}
+): { env: IBackendEnvironment; initialised: string[] } {
+  const initialised: string[] = [];
+  return {
+    initialised,
+    env: {
+      probeWebGL: () => probe,
+      initialise: async name => {
+        initialised.push(name);
+        const reason = fail[name];
+        return reason ? { ok: false, reason } : { ok: true, note: '' };
+      }
+    }
+  };
+}
+
+const hardware: IRendererInfo = {
+  renderer: 'NVIDIA GeForce RTX 3060',
+  vendor: 'NVIDIA',
+  software: false
+};
+const swiftshader: IRendererInfo = {
+  renderer:
+    'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)',
+  vendor: 'Google Inc.',
+  software: true,
+  softwareReason: "software renderer 'SwiftShader'"
+};
+
+describe('selectBackend', () => {
+  it('recognises software renderers', () => {
+    expect(isSoftwareRenderer(swiftshader.renderer)).toBe(true);
+    expect(isSoftwareRenderer('llvmpipe (LLVM 15.0.6, 256 bits)')).toBe(true);
+    expect(isSoftwareRenderer('Microsoft Basic Render Driver')).toBe(true);
+    expect(
+      isSoftwareRenderer('ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11)')
+    ).toBe(false);
+    expect(isSoftwareRenderer('Apple M2')).toBe(false);
+  });
+
+  it('auto uses WebGL on a hardware renderer', async () => {
+    const { env, initialised } = fake(hardware);
+    const s = await selectBackend('auto', env);
+    expect(s.name).toBe('webgl');
+    expect(s.reason).toMatch(/RTX 3060/);
+    expect(initialised).toEqual(['webgl']);
+  });
+
+  it('auto skips WebGL on a software renderer and says why', async () => {
+    const { env, initialised } = fake(swiftshader);
+    const s = await selectBackend('auto', env);
+    expect(s.name).toBe('wasm');
+    expect(initialised).toEqual(['wasm']);
+    expect(s.reason).toMatch(/WebGL skipped: software renderer 'SwiftShader'/);
+    expect(s.attempts.map(a => [a.backend, a.ok])).toEqual([
+      ['webgl', false],
+      ['wasm', true]
+    ]);
+  });
+
+  it('auto falls back to WASM when WebGL fails, then to the CPU when WASM fails', async () => {
+    let { env } = fake(hardware, { webgl: 'context lost' });
+    let s = await selectBackend('auto', env);
+    expect(s.name).toBe('wasm');
+    expect(s.reason).toMatch(/WebGL failed to initialise: context lost/);
+
+    ({ env } = fake('no WebGL context could be created', {
+      wasm: 'fetch failed'
+    }));
+    s = await selectBackend('auto', env);
+    expect(s.name).toBe('cpu');
+    expect(s.reason).toMatch(/WebGL unavailable: no WebGL context/);
+    expect(s.reason).toMatch(/WASM failed to initialise: fetch failed/);
+    expect(s.reason).toMatch(/CPU/);
+  });
+
+  it('refuses an explicit backend that cannot start, instead of swapping silently', async () => {
+    await expect(
+      selectBackend('webgl', fake(hardware, { webgl: 'no float32' }).env)
+    ).rejects.toThrow(SpotlightRunError);
+    await expect(
+      selectBackend('webgl', fake('no canvas').env)
+    ).rejects.toMatchObject({
+      code: 'backend-unavailable'
+    });
+    await expect(
+      selectBackend('wasm', fake(hardware, { wasm: 'blocked' }).env)
+    ).rejects.toThrow(/WASM backend cannot run here \(blocked\)/);
+    const cpu = fake(hardware);
+    expect((await selectBackend('cpu', cpu.env)).name).toBe('cpu');
+    expect(cpu.initialised).toEqual([]);
+  });
+
+  it('in jsdom (no WebGL), auto runs on WASM and reports why', async () => {
+    const getContext = jest
+      .spyOn(HTMLCanvasElement.prototype, 'getContext')
+      .mockImplementation(() => null);
+    try {
+      const data = plantedClusters(600, 8, 11, 0.05);
+      const r = await findSpotlights(data, {
+        steps: 100,
+        count: 1,
+        spotlightSize: 0.05
+      });
+      expect(r.backend).toBe('wasm');
+      expect(r.backendReason).toMatch(
+        /^auto: WebGL unavailable: no WebGL context could be created; WASM with SIMD/
+      );
+    } finally {
+      getContext.mockRestore();
+    }
+  });
+});
+
+describe('the WASM backend (float32 tensors)', () => {
+  it('matches the float64 CPU backend on planted clusters within 1 %', async () => {
+    const data = plantedClusters(5000, 64, 1);
+    const options = { count: 2, steps: 5000 };
+    const wasm = await findSpotlights(data, { ...options, backend: 'wasm' });
+    const cpu = await findSpotlights(data, { ...options, backend: 'cpu' });
+    expect(wasm.backend).toBe('wasm');
+    for (let j = 0; j < 2; j++) {
+      const a = wasm.spotlights[j];
+      const b = cpu.spotlights[j];
+      expect(Math.abs(a.weightedLoss / b.weightedLoss - 1)).toBeLessThan(0.01);
+      expect(Math.abs(a.totalWeight / b.totalWeight - 1)).toBeLessThan(0.01);
+      const m = data.clusterSize;
+      const ta = new Set(topIndices(a.kernelWeights, m));
+      const overlap = topIndices(b.kernelWeights, m).filter(i =>
+        ta.has(i)
+      ).length;
+      expect(overlap).toBeGreaterThanOrEqual(95);
+      expect(
+        countLabel(topIndices(a.kernelWeights, m), data.labels, j + 1)
+      ).toBeGreaterThanOrEqual(95);
+    }
+  });
+
+  it('is deterministic', async () => {
+    const data = plantedClusters(1000, 16, 12, 0.04);
+    const options = {
+      backend: 'wasm' as const,
+      steps: 300,
+      count: 2,
+      spotlightSize: 0.04
+    };
+    const a = await findSpotlights(data, options);
+    const b = await findSpotlights(data, options);
+    expect(b.spotlights[1].kernelWeights).toEqual(
+      a.spotlights[1].kernelWeights
+    );
+    expect(b.spotlights[1].history.objective).toEqual(
+      a.spotlights[1].history.objective
+    );
+  });
+});
+
+describe('tensor bookkeeping', () => {
+  const data = plantedClusters(800, 16, 13, 0.05);
+  const options = {
+    backend: 'wasm' as const,
+    steps: 200,
+    count: 2,
+    spotlightSize: 0.05
+  };
+
+  /** tf.memory()'s counts. */
+  const counts = () => {
+    const m = tf.memory();
+    return {
+      numTensors: m.numTensors,
+      numBytes: m.numBytes,
+      numDataBuffers: m.numDataBuffers
+    };
+  };
+
+  beforeAll(async () => {
+    // Initialise the backend first: its own set-up is not ours to count.
+    await findSpotlights(data, { ...options, steps: 2, count: 1 });
+  });
+
+  it('leaves no tensor after a run', async () => {
+    const before = counts();
+    await findSpotlights(data, options);
+    expect(counts()).toEqual(before);
+  });
+
+  it('leaves no tensor after a cancelled run', async () => {
+    const before = counts();
+    const controller = new AbortController();
+    const run = findSpotlights(data, options, {
+      signal: controller.signal,
+      progressIntervalMs: 0,
+      onProgress: p => p.step === 50 && controller.abort()
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    expect(counts()).toEqual(before);
+  });
+
+  it('leaves no tensor after a failed run', async () => {
+    const before = counts();
+    const run = findSpotlights(data, options, {
+      progressIntervalMs: 0,
+      onProgress: p => {
+        if (p.step === 20) {
+          throw new Error('boom');
+        }
+      }
+    });
+    await expect(run).rejects.toThrow('boom');
+    expect(counts()).toEqual(before);
+    await expect(
+      findSpotlights(data, { ...options, learningRate: 1000 })
+    ).rejects.toMatchObject({ code: 'non-finite' });
+    expect(counts()).toEqual(before);
+  });
+
+  it('does not grow over 20 consecutive runs', async () => {
+    const before = counts();
+    for (let r = 0; r < 20; r++) {
+      await findSpotlights(data, { ...options, steps: 20 });
+    }
+    expect(counts()).toEqual(before);
+  });
+
+  it('creates no tensor on the CPU backend', async () => {
+    const before = counts();
+    await findSpotlights(data, { ...options, backend: 'cpu' });
+    expect(counts()).toEqual(before);
+  });
+});

@@ -1,0 +1,243 @@
+/**
+ * The objective and its analytic gradient (d'Eon et al. 2021): central finite
+ * differences, tfjs autograd, and the tensor kernel against the host kernel.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import {
+  createMoments,
+  evaluateObjective,
+  HostKernel,
+  IObjectiveKernel,
+  kernelWeights,
+  TensorKernel
+} from '../../spotlight';
+import { normal, uniform } from './planted';
+
+/** A small random problem with a spotlight that covers part of the data. */
+function problem(seed: number, n = 60, d = 5) {
+  const gauss = normal(uniform(seed));
+  const rand = uniform(seed + 100);
+  const embeddings = Float32Array.from({ length: n * d }, () => 2 * gauss());
+  const losses = Float32Array.from({ length: n }, () => 2 * rand());
+  const center = Float64Array.from({ length: d }, () => 0.5 * gauss());
+  // τ such that roughly half of the points are in the support.
+  return { embeddings, losses, n, d, center, s: Math.log(1 / (4 * d * 2)) };
+}
+
+/**
+ * J at θ = (μ, s) in float64 through the host kernel.
+ *
+ * @returns J and ∇J.
+ */
+function evaluate(
+  kernel: IObjectiveKernel,
+  d: number,
+  theta: Float64Array,
+  size: number,
+  barrier: number,
+  scale: number
+) {
+  const m = createMoments(d);
+  const center = theta.slice(0, d);
+  const tau = Math.exp(theta[d]);
+  kernel.moments(center, tau, m);
+  const grad = new Float64Array(d + 1);
+  const value = evaluateObjective(m, center, tau, size, barrier, scale, grad);
+  return { ...value, grad };
+}
+
+describe('the analytic gradient', () => {
+  const cases = [
+    { name: 'penalty active (K < S + b)', size: 40, barrier: 10, scale: 1 },
+    { name: 'penalty inactive (K > S + b)', size: 2, barrier: 1, scale: 1 },
+    { name: 'barrier scale 10', size: 30, barrier: 5, scale: 10 }
+  ];
+  for (const c of cases) {
+    it(`matches central finite differences: ${c.name}`, () => {
+      for (const seed of [1, 2, 3]) {
+        const p = problem(seed);
+        const kernel = new HostKernel(p.embeddings, p.n, p.d);
+        kernel.setLosses(p.losses);
+        const theta = new Float64Array(p.d + 1);
+        theta.set(p.center);
+        theta[p.d] = p.s;
+        const at = evaluate(kernel, p.d, theta, c.size, c.barrier, c.scale);
+        expect(at.totalWeight).toBeGreaterThan(0);
+        const h = 1e-6;
+        for (let q = 0; q <= p.d; q++) {
+          const plus = Float64Array.from(theta);
+          const minus = Float64Array.from(theta);
+          plus[q] += h;
+          minus[q] -= h;
+          const fd =
+            (evaluate(kernel, p.d, plus, c.size, c.barrier, c.scale).objective -
+              evaluate(kernel, p.d, minus, c.size, c.barrier, c.scale)
+                .objective) /
+            (2 * h);
+          expect(Math.abs(at.grad[q] - fd)).toBeLessThan(
+            1e-6 * Math.max(1, Math.abs(fd))
+          );
+        }
+      }
+    });
+  }
+
+  it('is the gradient tfjs autograd computes on the direct formula', async () => {
+    await tf.setBackend('cpu');
+    const p = problem(4);
+    const size = 40;
+    const barrier = 10;
+    const scale = 1;
+    const kernel = new HostKernel(p.embeddings, p.n, p.d);
+    kernel.setLosses(p.losses);
+    const theta = new Float64Array(p.d + 1);
+    theta.set(p.center);
+    theta[p.d] = p.s;
+    const ours = evaluate(kernel, p.d, theta, size, barrier, scale);
+
+    const X = tf.tensor2d(p.embeddings, [p.n, p.d]);
+    const l = tf.tensor1d(p.losses);
+    const J = (mu: tf.Tensor, s: tf.Tensor) => {
+      // J = f − P with the naive (X − μ)² distances: independent of objective.ts.
+      const dist = tf.sum(tf.square(tf.sub(X, mu)), 1);
+      const k = tf.relu(tf.sub(1, tf.mul(tf.exp(s), dist)));
+      const K = tf.sum(k);
+      const f = tf.div(tf.sum(tf.mul(k, l)), K);
+      const gap = tf.relu(tf.sub(size + barrier, K));
+      return tf.sub(f, tf.mul(scale / (barrier * barrier), tf.square(gap)));
+    };
+    const grads = tf.grads(J);
+    const [gMu, gS] = grads([
+      tf.tensor1d(Array.from(p.center)),
+      tf.scalar(p.s)
+    ]);
+    const auto = [...gMu.dataSync(), ...gS.dataSync()];
+    for (let q = 0; q <= p.d; q++) {
+      expect(Math.abs(ours.grad[q] - auto[q])).toBeLessThan(
+        1e-4 * Math.max(1, Math.abs(auto[q]))
+      );
+    }
+    tf.dispose([X, l, gMu, gS]);
+  });
+});
+
+describe('the tensor kernel', () => {
+  for (const backend of ['cpu', 'wasm']) {
+    it(`gives the host kernel's moments on tfjs-${backend}, and disposes its tensors`, async () => {
+      expect(await tf.setBackend(backend)).toBe(true);
+      const p = problem(5, 300, 7);
+      const before = tf.memory().numTensors;
+      const host = new HostKernel(p.embeddings, p.n, p.d);
+      const tensor = await TensorKernel.create(p.embeddings, p.n, p.d, {
+        transposed: backend === 'wasm'
+      });
+      try {
+        for (const losses of [
+          p.losses,
+          Float32Array.from(p.losses, x => x * x)
+        ]) {
+          host.setLosses(losses);
+          tensor.setLosses(losses);
+          for (const tau of [Math.exp(p.s), 1e-4, 0.2]) {
+            const a = createMoments(p.d);
+            const b = createMoments(p.d);
+            host.moments(p.center, tau, a);
+            tensor.moments(p.center, tau, b);
+            const close = (x: number, y: number) =>
+              expect(Math.abs(x - y)).toBeLessThan(
+                1e-4 * Math.max(1, Math.abs(x))
+              );
+            close(a.totalWeight, b.totalWeight);
+            close(a.weightedLossSum, b.weightedLossSum);
+            close(a.activeCount, b.activeCount);
+            close(a.activeLoss, b.activeLoss);
+            for (let j = 0; j < p.d; j++) {
+              close(a.lossMoment[j], b.lossMoment[j]);
+              close(a.activeMoment[j], b.activeMoment[j]);
+            }
+          }
+        }
+      } finally {
+        tensor.dispose();
+        tensor.dispose();
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it('gives the same moments when X̃ and X̃ᵀ are split into blocks (wasm)', async () => {
+    expect(await tf.setBackend('wasm')).toBe(true);
+    const p = problem(7, 250, 6);
+    const before = tf.memory().numTensors;
+    const whole = await TensorKernel.create(p.embeddings, p.n, p.d, {
+      transposed: true
+    });
+    let pauses = 0;
+    const split = await TensorKernel.create(p.embeddings, p.n, p.d, {
+      transposed: true,
+      blockValues: 200,
+      pause: async () => void pauses++
+    });
+    try {
+      expect(whole.blockCount).toEqual({ rows: 1, columns: 1 });
+      // 200 / 8 = 25 rows per block of X̃ᵀ; 200 / 250 → 1 column per block of X̃.
+      expect(split.blockCount).toEqual({ rows: 10, columns: 8 });
+      expect(pauses).toBe(18);
+      whole.setLosses(p.losses);
+      split.setLosses(p.losses);
+      const a = createMoments(p.d);
+      const b = createMoments(p.d);
+      whole.moments(p.center, Math.exp(p.s), a);
+      split.moments(p.center, Math.exp(p.s), b);
+      expect(b.totalWeight).toBeCloseTo(a.totalWeight, 4);
+      expect(b.weightedLossSum).toBeCloseTo(a.weightedLossSum, 4);
+      expect(b.activeCount).toBe(a.activeCount);
+      for (let j = 0; j < p.d; j++) {
+        expect(b.lossMoment[j]).toBeCloseTo(a.lossMoment[j], 3);
+        expect(b.activeMoment[j]).toBeCloseTo(a.activeMoment[j], 3);
+      }
+    } finally {
+      whole.dispose();
+      split.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('disposes what it built when cancelled during creation', async () => {
+    expect(await tf.setBackend('wasm')).toBe(true);
+    const p = problem(8, 100, 4);
+    const before = tf.memory().numTensors;
+    let pauses = 0;
+    await expect(
+      TensorKernel.create(p.embeddings, p.n, p.d, {
+        transposed: true,
+        blockValues: 60,
+        pause: async () => {
+          if (++pauses === 3) {
+            throw new Error('cancelled');
+          }
+        }
+      })
+    ).rejects.toThrow('cancelled');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('agrees with kernelWeights on the support and K', () => {
+    const p = problem(6, 200, 4);
+    const host = new HostKernel(p.embeddings, p.n, p.d);
+    host.setLosses(p.losses);
+    const m = createMoments(p.d);
+    const tau = Math.exp(p.s);
+    host.moments(p.center, tau, m);
+    const k = kernelWeights(p.embeddings, p.n, p.d, p.center, tau);
+    let K = 0;
+    let support = 0;
+    for (const x of k) {
+      K += x;
+      support += x > 0 ? 1 : 0;
+    }
+    expect(m.totalWeight).toBeCloseTo(K, 4);
+    expect(m.activeCount).toBeGreaterThanOrEqual(support);
+  });
+});
