@@ -39,6 +39,9 @@ module.exports = {
     ...baseConfig.transform,
     '\\.py$': '<rootDir>/testutils/raw-transform.js'
   },
-  moduleFileExtensions: [...(baseConfig.moduleFileExtensions || ['ts', 'tsx', 'js', 'jsx', 'json']), 'py'],
+  moduleFileExtensions: [
+    ...(baseConfig.moduleFileExtensions || ['ts', 'tsx', 'js', 'jsx', 'json']),
+    'py'
+  ],
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };

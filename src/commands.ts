@@ -12,7 +12,12 @@ import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { CommandIds } from './commandIds';
 import { isAbortError } from './kernel/errors';
 import type { IAuditResult, IAuditSummary } from './model';
-import { findingCells, float32ToBase64, IFinding, readFinding } from './notebook/cells';
+import {
+  findingCells,
+  float32ToBase64,
+  IFinding,
+  readFinding
+} from './notebook/cells';
 import { insertCellsAfter } from './notebook/writer';
 import type { SpotlightPanel } from './widgets/panel';
 import { IAuditOptions, Role, ROLES } from './tokens';
@@ -38,7 +43,9 @@ export function registerCommands(context: ICommandContext): void {
 
   commands.addCommand(CommandIds.open, {
     label: trans.__('Open the Spotlight Panel'),
-    caption: trans.__('Find regions of the embedding space where the model fails'),
+    caption: trans.__(
+      'Find regions of the embedding space where the model fails'
+    ),
     iconClass: 'jp-SpotlightIcon',
     execute: () => {
       app.shell.activateById(panel.id);
@@ -50,14 +57,22 @@ export function registerCommands(context: ICommandContext): void {
     caption: trans.__(
       'Args: {embeddings, losses, labels?, predictions?, examples?, metadata?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?}'
     ),
-    execute: async (args: ReadonlyPartialJSONObject): Promise<IAuditSummary | null> => {
+    execute: async (
+      args: ReadonlyPartialJSONObject
+    ): Promise<IAuditSummary | null> => {
       for (const role of ROLES) {
         if (typeof args[role] === 'string') {
           model.select(role as Role, args[role] as string);
         }
       }
       const overrides: Partial<IAuditOptions> = {};
-      for (const key of ['spotlightSize', 'count', 'steps', 'learningRate', 'barrierScale'] as const) {
+      for (const key of [
+        'spotlightSize',
+        'count',
+        'steps',
+        'learningRate',
+        'barrierScale'
+      ] as const) {
         if (typeof args[key] === 'number') {
           overrides[key] = args[key] as number;
         }
@@ -106,18 +121,22 @@ export function registerCommands(context: ICommandContext): void {
       const result = model.result;
       try {
         if (!result) {
-          throw new Error(trans.__('Run an audit first; there is no finding to save.'));
+          throw new Error(
+            trans.__('Run an audit first; there is no finding to save.')
+          );
         }
         const notebook = findNotebook(tracker, model.sessionContext);
         const which = args.region ?? model.selectedRegion;
         const regions =
-          which === 'all'
-            ? result.regions.map((_, j) => j)
-            : [Number(which)];
+          which === 'all' ? result.regions.map((_, j) => j) : [Number(which)];
         for (const j of regions) {
           if (!(Number.isInteger(j) && j >= 0 && j < result.regions.length)) {
             throw new RangeError(
-              trans.__('There is no region %1; the audit found %2.', j + 1, result.regions.length)
+              trans.__(
+                'There is no region %1; the audit found %2.',
+                j + 1,
+                result.regions.length
+              )
             );
           }
         }
@@ -129,16 +148,27 @@ export function registerCommands(context: ICommandContext): void {
           )
         );
         const active = notebook?.content.activeCellIndex ?? -1;
-        const indices = insertCellsAfter(notebook?.content.model ?? null, cells, active);
+        const indices = insertCellsAfter(
+          notebook?.content.model ?? null,
+          cells,
+          active
+        );
         Notification.success(
-          trans.__('Saved %1 finding(s) into %2.', regions.length, notebook!.context.path),
+          trans.__(
+            'Saved %1 finding(s) into %2.',
+            regions.length,
+            notebook!.context.path
+          ),
           { autoClose: 4000 }
         );
         return indices;
       } catch (reason) {
-        Notification.error(trans.__('Spotlight: %1', (reason as Error).message), {
-          autoClose: 8000
-        });
+        Notification.error(
+          trans.__('Spotlight: %1', (reason as Error).message),
+          {
+            autoClose: 8000
+          }
+        );
         throw reason;
       }
     }
@@ -146,7 +176,9 @@ export function registerCommands(context: ICommandContext): void {
 
   commands.addCommand(CommandIds.exportRegion, {
     label: trans.__('Send Spotlight Region Weights to the Kernel'),
-    caption: trans.__('Args: {region (from 0), name?}; binds a float32 numpy array of the kernel weights'),
+    caption: trans.__(
+      'Args: {region (from 0), name?}; binds a float32 numpy array of the kernel weights'
+    ),
     isEnabled: () => !!model.result && !!model.bridge,
     execute: async (args: ReadonlyPartialJSONObject): Promise<string> => {
       const result = model.result;
@@ -154,24 +186,43 @@ export function registerCommands(context: ICommandContext): void {
       const j = Number(args.region ?? model.selectedRegion);
       try {
         if (!result || !bridge) {
-          throw new Error(trans.__('Run an audit first; there are no region weights to send.'));
+          throw new Error(
+            trans.__('Run an audit first; there are no region weights to send.')
+          );
         }
         if (!(Number.isInteger(j) && j >= 0 && j < result.regions.length)) {
           throw new RangeError(
-            trans.__('There is no region %1; the audit found %2.', j + 1, result.regions.length)
+            trans.__(
+              'There is no region %1; the audit found %2.',
+              j + 1,
+              result.regions.length
+            )
           );
         }
-        const name = typeof args.name === 'string' ? args.name : `spotlight_weights_${j + 1}`;
+        const name =
+          typeof args.name === 'string'
+            ? args.name
+            : `spotlight_weights_${j + 1}`;
         const weights = result.search.spotlights[j].kernelWeights;
         await bridge.upload(name, weights, [weights.length]);
-        Notification.info(trans.__("Region %1's kernel weights are now '%2' in the kernel.", j + 1, name), {
-          autoClose: 4000
-        });
+        Notification.info(
+          trans.__(
+            "Region %1's kernel weights are now '%2' in the kernel.",
+            j + 1,
+            name
+          ),
+          {
+            autoClose: 4000
+          }
+        );
         return name;
       } catch (reason) {
-        Notification.error(trans.__('Spotlight: %1', (reason as Error).message), {
-          autoClose: 8000
-        });
+        Notification.error(
+          trans.__('Spotlight: %1', (reason as Error).message),
+          {
+            autoClose: 8000
+          }
+        );
         throw reason;
       }
     }
@@ -184,25 +235,34 @@ export function registerCommands(context: ICommandContext): void {
         const notebook = tracker.currentWidget;
         const findings: IFinding[] = [];
         for (const cell of notebook?.content.model?.sharedModel.cells ?? []) {
-          const finding = readFinding(cell.getMetadata() as Record<string, unknown>);
+          const finding = readFinding(
+            cell.getMetadata() as Record<string, unknown>
+          );
           if (finding) {
             findings.push(finding);
           }
         }
         if (!findings.length) {
           throw new Error(
-            trans.__('This notebook has no saved Spotlight findings. Run an audit and use "Save to notebook".')
+            trans.__(
+              'This notebook has no saved Spotlight findings. Run an audit and use "Save to notebook".'
+            )
           );
         }
         // Reopen the most recent audit's findings (one fingerprint and date).
         const last = findings[findings.length - 1];
-        const group = findings.filter(f => f.date === last.date && f.fingerprint === last.fingerprint);
+        const group = findings.filter(
+          f => f.date === last.date && f.fingerprint === last.fingerprint
+        );
         app.shell.activateById(panel.id);
         await model.reopen(group);
         return group.length;
       } catch (reason) {
         if (!isAbortError(reason)) {
-          Notification.error(trans.__('Spotlight: %1', (reason as Error).message), { autoClose: 8000 });
+          Notification.error(
+            trans.__('Spotlight: %1', (reason as Error).message),
+            { autoClose: 8000 }
+          );
         }
         throw reason;
       }

@@ -66,7 +66,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const follow = () => {
       const current = tracker.currentWidget;
-      model.setNotebook(current?.sessionContext ?? null, current?.context.path ?? '');
+      model.setNotebook(
+        current?.sessionContext ?? null,
+        current?.context.path ?? ''
+      );
       if (panel.isVisible) {
         void current?.sessionContext.ready.then(() => model.refresh());
       }
@@ -77,7 +80,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     // The listing refreshes after executed cells, only while the panel shows.
     const refresh = new Debouncer(() => model.refresh(), 400);
     NotebookActions.executed.connect((_, { notebook }) => {
-      if (panel.isVisible && tracker.currentWidget?.content === notebook && !model.isRunning) {
+      if (
+        panel.isVisible &&
+        tracker.currentWidget?.content === notebook &&
+        !model.isRunning
+      ) {
         void refresh.invoke();
       }
     });
@@ -103,7 +110,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
             const get = <T>(key: string, fallback: T) =>
               (settings.get(key).composite as T | undefined) ?? fallback;
             const options: Partial<IAuditOptions> = {};
-            for (const key of Object.keys(DEFAULT_OPTIONS) as (keyof IAuditOptions)[]) {
+            for (const key of Object.keys(
+              DEFAULT_OPTIONS
+            ) as (keyof IAuditOptions)[]) {
               (options as any)[key] = get(key, DEFAULT_OPTIONS[key]);
             }
             model.configure(options, {

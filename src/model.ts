@@ -20,7 +20,11 @@ import {
   spotlightSizeFromFraction
 } from './spotlight';
 import { IMapPoint, projectRows, sampleRows } from './summaries/projection';
-import { IRegionSummary, regionOverlap, summarizeRegion } from './summaries/stats';
+import {
+  IRegionSummary,
+  regionOverlap,
+  summarizeRegion
+} from './summaries/stats';
 import {
   DEFAULT_OPTIONS,
   IAuditOptions,
@@ -33,12 +37,7 @@ import {
 
 /** Stages of an audit. */
 export type AuditStage =
-  | 'idle'
-  | 'fetching'
-  | 'searching'
-  | 'summarising'
-  | 'done'
-  | 'error';
+  'idle' | 'fetching' | 'searching' | 'summarising' | 'done' | 'error';
 
 /** What the progress bar shows. */
 export interface IAuditProgress {
@@ -87,7 +86,12 @@ export interface IAuditResult {
   /** When the audit finished (ISO 8601). */
   finishedAt: string;
   /** Wall-clock times in milliseconds. */
-  timings: { fetchMs: number; searchMs: number; summaryMs: number; totalMs: number };
+  timings: {
+    fetchMs: number;
+    searchMs: number;
+    summaryMs: number;
+    totalMs: number;
+  };
 }
 
 /** Compact JSON summary of an audit, as the `run` command returns it. */
@@ -117,7 +121,10 @@ export class SpotlightModel implements IDisposable {
    */
   constructor(options: SpotlightModel.IOptions = {}) {
     this._options = { ...DEFAULT_OPTIONS, ...options.options };
-    this._settings = { ...SpotlightModel.DEFAULT_SETTINGS, ...options.settings };
+    this._settings = {
+      ...SpotlightModel.DEFAULT_SETTINGS,
+      ...options.settings
+    };
   }
 
   /** Emitted on any change of state, variables, selection, options or result. */
@@ -232,7 +239,10 @@ export class SpotlightModel implements IDisposable {
     this._notebookLabel = label;
     this._bridge = sessionContext ? new KernelBridge({ sessionContext }) : null;
     this._bridge?.kernelReset.connect(this._onKernelReset, this);
-    this._bridge?.waitingChanged.connect(() => this._changed.emit('waiting'), this);
+    this._bridge?.waitingChanged.connect(
+      () => this._changed.emit('waiting'),
+      this
+    );
     this._variables = [];
     this._listed = false;
     this._result = null;
@@ -314,7 +324,10 @@ export class SpotlightModel implements IDisposable {
    * @param options - Search option defaults.
    * @param settings - Panel settings.
    */
-  configure(options: Partial<IAuditOptions>, settings: Partial<IPanelSettings>): void {
+  configure(
+    options: Partial<IAuditOptions>,
+    settings: Partial<IPanelSettings>
+  ): void {
     this._options = { ...this._options, ...options };
     this._settings = { ...this._settings, ...settings };
     this._changed.emit('options');
@@ -328,7 +341,9 @@ export class SpotlightModel implements IDisposable {
   selectionProblems(): Partial<Record<Role, string>> {
     const problems: Partial<Record<Role, string>> = {};
     const byName = new Map(this._variables.map(v => [v.name, v]));
-    const emb = this._selection.embeddings ? byName.get(this._selection.embeddings) : undefined;
+    const emb = this._selection.embeddings
+      ? byName.get(this._selection.embeddings)
+      : undefined;
     const n = emb?.length ?? null;
     if (!this._selection.embeddings) {
       problems.embeddings = 'Choose the embeddings (N × D).';
@@ -343,8 +358,15 @@ export class SpotlightModel implements IDisposable {
       const variable = name ? byName.get(name) : undefined;
       if (name && !variable && this._listed) {
         problems[role] = `'${name}' is no longer in the kernel.`;
-      } else if (role !== 'embeddings' && variable && n !== null && variable.length !== null && variable.length !== n) {
-        problems[role] = `'${variable.name}' has ${variable.length.toLocaleString('en-US')} rows but embeddings '${emb!.name}' has ${n.toLocaleString('en-US')}.`;
+      } else if (
+        role !== 'embeddings' &&
+        variable &&
+        n !== null &&
+        variable.length !== null &&
+        variable.length !== n
+      ) {
+        problems[role] =
+          `'${variable.name}' has ${variable.length.toLocaleString('en-US')} rows but embeddings '${emb!.name}' has ${n.toLocaleString('en-US')}.`;
       }
     }
     if (emb && n !== null && !problems.embeddings) {
@@ -365,7 +387,9 @@ export class SpotlightModel implements IDisposable {
    */
   async run(overrides: Partial<IAuditOptions> = {}): Promise<IAuditResult> {
     if (this.isRunning) {
-      throw new Error('An audit is already running in this panel; cancel it first.');
+      throw new Error(
+        'An audit is already running in this panel; cancel it first.'
+      );
     }
     const bridge = this._bridge;
     const sel = { ...this._selection };
@@ -377,7 +401,9 @@ export class SpotlightModel implements IDisposable {
     this._error = null;
     try {
       if (!bridge) {
-        throw new Error('Open a notebook whose kernel holds your embeddings and losses.');
+        throw new Error(
+          'Open a notebook whose kernel holds your embeddings and losses.'
+        );
       }
       if (!sel.embeddings || !sel.losses) {
         throw new Error('Choose the embeddings and the losses first.');
@@ -427,7 +453,11 @@ export class SpotlightModel implements IDisposable {
       this._throwIfAborted(signal);
       this._result = result;
       this._selectedRegion = result.regions.length ? 0 : -1;
-      this._setProgress('done', 1, `${result.regions.length} regions · ${search.backend}`);
+      this._setProgress(
+        'done',
+        1,
+        `${result.regions.length} regions · ${search.backend}`
+      );
       this._changed.emit('result');
       return result;
     } catch (reason) {
@@ -466,7 +496,10 @@ export class SpotlightModel implements IDisposable {
    */
   selectRegion(index: number): void {
     const count = this._result?.regions.length ?? 0;
-    if (index !== -1 && !(Number.isInteger(index) && index >= 0 && index < count)) {
+    if (
+      index !== -1 &&
+      !(Number.isInteger(index) && index >= 0 && index < count)
+    ) {
       throw new RangeError(
         `There is no region ${index + 1}; the last audit found ${count}.`
       );
@@ -484,7 +517,11 @@ export class SpotlightModel implements IDisposable {
     this._result = result;
     this._selectedRegion = result.regions.length ? 0 : -1;
     this._error = null;
-    this._progress = { stage: 'done', fraction: 1, detail: `${result.regions.length} regions` };
+    this._progress = {
+      stage: 'done',
+      fraction: 1,
+      detail: `${result.regions.length} regions`
+    };
     this._changed.emit('result');
   }
 
@@ -512,11 +549,19 @@ export class SpotlightModel implements IDisposable {
     this._error = null;
     try {
       if (!bridge) {
-        throw new Error('Open the notebook whose kernel holds the data of these findings.');
+        throw new Error(
+          'Open the notebook whose kernel holds the data of these findings.'
+        );
       }
       this._setProgress('fetching', 0, 'checking the variables');
       const { n, d } = await bridge.check(
-        { embeddings: sel.embeddings, losses: sel.losses, labels: sel.labels, predictions: sel.predictions, metadata: sel.metadata },
+        {
+          embeddings: sel.embeddings,
+          losses: sel.losses,
+          labels: sel.labels,
+          predictions: sel.predictions,
+          metadata: sel.metadata
+        },
         abort.signal
       );
       if (n !== first.n || d !== first.d) {
@@ -567,15 +612,31 @@ export class SpotlightModel implements IDisposable {
         spotlights,
         timings: { totalMs: 0, perSpotlightMs: spotlights.map(() => 0) }
       };
-      const result = this._summarise(fetched, search, sel, n, d, first.parameters);
+      const result = this._summarise(
+        fetched,
+        search,
+        sel,
+        n,
+        d,
+        first.parameters
+      );
       result.finishedAt = first.date;
-      result.timings = { fetchMs, searchMs: 0, summaryMs: 0, totalMs: performance.now() - started };
+      result.timings = {
+        fetchMs,
+        searchMs: 0,
+        summaryMs: 0,
+        totalMs: performance.now() - started
+      };
       if (result.fingerprint !== first.fingerprint) {
         this._error = `The data changed since these findings were saved (fingerprint ${result.fingerprint}, saved ${first.fingerprint}); the regions are recomputed on the current data.`;
       }
       this._result = result;
       this._selectedRegion = 0;
-      this._setProgress('done', 1, `${spotlights.length} saved region(s) reopened`);
+      this._setProgress(
+        'done',
+        1,
+        `${spotlights.length} saved region(s) reopened`
+      );
       this._changed.emit('result');
       return result;
     } catch (reason) {
@@ -631,13 +692,16 @@ export class SpotlightModel implements IDisposable {
     d: number,
     signal: AbortSignal
   ) {
-    const roles = (['embeddings', 'losses', 'labels', 'predictions', 'metadata'] as Role[]).filter(
-      r => sel[r]
-    );
-    const estimate = (role: Role) => (role === 'embeddings' ? n * d * 4 : n * 4);
+    const roles = (
+      ['embeddings', 'losses', 'labels', 'predictions', 'metadata'] as Role[]
+    ).filter(r => sel[r]);
+    const estimate = (role: Role) =>
+      role === 'embeddings' ? n * d * 4 : n * 4;
     const total = roles.reduce((a, r) => a + estimate(r), 0);
     let done = 0;
-    const out: Partial<Record<Role, { data: Float32Array | Int32Array; categories?: string[] }>> = {};
+    const out: Partial<
+      Record<Role, { data: Float32Array | Int32Array; categories?: string[] }>
+    > = {};
     for (const role of roles) {
       const name = sel[role]!;
       const array = await bridge.fetch(name, role, {
@@ -724,7 +788,11 @@ export class SpotlightModel implements IDisposable {
     );
   }
 
-  private _setProgress(stage: AuditStage, fraction: number, detail: string): void {
+  private _setProgress(
+    stage: AuditStage,
+    fraction: number,
+    detail: string
+  ): void {
     if (this._isDisposed) {
       return;
     }
@@ -773,7 +841,11 @@ export class SpotlightModel implements IDisposable {
   };
   private _options: IAuditOptions;
   private _settings: IPanelSettings;
-  private _progress: IAuditProgress = { stage: 'idle', fraction: 0, detail: '' };
+  private _progress: IAuditProgress = {
+    stage: 'idle',
+    fraction: 0,
+    detail: ''
+  };
   private _error: string | null = null;
   private _result: IAuditResult | null = null;
   private _selectedRegion = -1;
@@ -792,8 +864,12 @@ export class SpotlightModel implements IDisposable {
  * @param losses - N float32 losses.
  * @returns Lower-case hex, zero-padded to 8 digits.
  */
-export function fingerprint(embeddings: Float32Array, losses: Float32Array): string {
-  const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+export function fingerprint(
+  embeddings: Float32Array,
+  losses: Float32Array
+): string {
+  const bytes = (a: Float32Array) =>
+    new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const crc = CRC32.buf(bytes(losses), CRC32.buf(bytes(embeddings)));
   return (crc >>> 0).toString(16).padStart(8, '0');
 }
@@ -857,7 +933,9 @@ namespace Private {
     if (hinted) {
       return hinted.name;
     }
-    return role === 'embeddings' || role === 'losses' ? candidates[0]?.name ?? null : null;
+    return role === 'embeddings' || role === 'losses'
+      ? (candidates[0]?.name ?? null)
+      : null;
   }
 
   /**

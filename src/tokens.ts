@@ -1,11 +1,6 @@
 /** The roles a kernel variable can play in an audit. */
 export type Role =
-  | 'embeddings'
-  | 'losses'
-  | 'labels'
-  | 'predictions'
-  | 'examples'
-  | 'metadata';
+  'embeddings' | 'losses' | 'labels' | 'predictions' | 'examples' | 'metadata';
 
 /** All roles, in the order the panel shows their pickers. */
 export const ROLES: readonly Role[] = [

@@ -2,7 +2,11 @@
  * Pure builders of the cells that record a finding in the notebook: a
  * markdown summary and a numpy-only code cell that recreates the region.
  */
-import { DEFAULT_THEME, lossDistributionSpec, VegaLiteSpec } from '../summaries/specs';
+import {
+  DEFAULT_THEME,
+  lossDistributionSpec,
+  VegaLiteSpec
+} from '../summaries/specs';
 import type { ICategoryShare, IRegionSummary } from '../summaries/stats';
 import type { IAuditOptions, ISelection } from '../tokens';
 
@@ -90,7 +94,9 @@ export function pythonLiteral(value: unknown): string {
     return String(value);
   }
   if (typeof value === 'string') {
-    return JSON.stringify(value).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+    return JSON.stringify(value)
+      .replace(/\u2028/g, '\\u2028')
+      .replace(/\u2029/g, '\\u2029');
   }
   if (Array.isArray(value)) {
     return `[${value.map(pythonLiteral).join(', ')}]`;
@@ -108,7 +114,11 @@ export function pythonLiteral(value: unknown): string {
  * @returns Standard base64 (with padding).
  */
 export function float32ToBase64(values: Float32Array): string {
-  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const bytes = new Uint8Array(
+    values.buffer,
+    values.byteOffset,
+    values.byteLength
+  );
   let binary = '';
   for (let i = 0; i < bytes.length; i++) {
     binary += String.fromCharCode(bytes[i]);
@@ -151,7 +161,8 @@ function shares(title: string, items: ICategoryShare[]): string {
     return '';
   }
   const parts = top.map(
-    s => `${escapeMarkdown(s.value)} (${pct(s.region)} vs ${pct(s.overall)} overall)`
+    s =>
+      `${escapeMarkdown(s.value)} (${pct(s.region)} vs ${pct(s.overall)} overall)`
   );
   return `- **${title}, most over-represented:** ${parts.join('; ')}\n`;
 }
@@ -173,7 +184,10 @@ export function findingMarkdown(finding: IFinding): string {
     `(the Spotlight, d'Eon et al. 2021).\n\n`;
   md += `- **Size:** total kernel weight K = ${s.totalWeight.toFixed(1)} of N = ${finding.n.toLocaleString('en-US')} (support ${s.supportSize.toLocaleString('en-US')} examples)\n`;
   md += `- **Weighted mean loss:** ${s.weightedLossOriginal.toFixed(4)} vs ${s.overallLoss.toFixed(4)} overall (lift ${s.lift.toFixed(2)}×)`;
-  md += finding.region > 1 ? `; ${s.weightedLoss.toFixed(4)} on the damped losses it optimised\n` : '\n';
+  md +=
+    finding.region > 1
+      ? `; ${s.weightedLoss.toFixed(4)} on the damped losses it optimised\n`
+      : '\n';
   if (s.accuracy !== null && s.overallAccuracy !== null) {
     md += `- **Accuracy:** ${pct(s.accuracy)} inside vs ${pct(s.overallAccuracy)} overall\n`;
   }
@@ -245,7 +259,17 @@ export function findingCells(
   const metadata = { [METADATA_KEY]: { version: FINDING_VERSION, finding } };
   return [
     { cell_type: 'markdown', source: findingMarkdown(finding), metadata },
-    { cell_type: 'code', source: findingCode(finding, chart), metadata: { [METADATA_KEY]: { version: FINDING_VERSION, region: finding.region, role: 'code' } } }
+    {
+      cell_type: 'code',
+      source: findingCode(finding, chart),
+      metadata: {
+        [METADATA_KEY]: {
+          version: FINDING_VERSION,
+          region: finding.region,
+          role: 'code'
+        }
+      }
+    }
   ];
 }
 
@@ -255,9 +279,17 @@ export function findingCells(
  * @param metadata - A cell's metadata.
  * @returns The finding, or null when the cell holds none (or another version).
  */
-export function readFinding(metadata: Record<string, unknown>): IFinding | null {
-  const entry = metadata[METADATA_KEY] as { version?: unknown; finding?: unknown } | undefined;
-  if (!entry || entry.version !== FINDING_VERSION || typeof entry.finding !== 'object' || !entry.finding) {
+export function readFinding(
+  metadata: Record<string, unknown>
+): IFinding | null {
+  const entry = metadata[METADATA_KEY] as
+    { version?: unknown; finding?: unknown } | undefined;
+  if (
+    !entry ||
+    entry.version !== FINDING_VERSION ||
+    typeof entry.finding !== 'object' ||
+    !entry.finding
+  ) {
     return null;
   }
   const f = entry.finding as Partial<IFinding>;

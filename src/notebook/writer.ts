@@ -47,7 +47,13 @@ export function insertCellsAfter(
       index,
       cells.map(c =>
         c.cell_type === 'code'
-          ? { cell_type: 'code', source: c.source, metadata: c.metadata, outputs: [], execution_count: null }
+          ? {
+              cell_type: 'code',
+              source: c.source,
+              metadata: c.metadata,
+              outputs: [],
+              execution_count: null
+            }
           : { cell_type: 'markdown', source: c.source, metadata: c.metadata }
       ) as any
     );

@@ -61,12 +61,20 @@ export function projectRows(
   d: number,
   rows: number[]
 ): IMapPoint[] {
-  const data = rows.map(i => Array.from(embeddings.subarray(i * d, (i + 1) * d)));
+  const data = rows.map(i =>
+    Array.from(embeddings.subarray(i * d, (i + 1) * d))
+  );
   if (rows.length < 2) {
     return rows.map(index => ({ index, x: 0, y: 0 }));
   }
-  const pca = new PCA(data, { center: true, scale: false, method: 'covarianceMatrix' });
-  const projected = pca.predict(data, { nComponents: Math.min(2, d) }).to2DArray();
+  const pca = new PCA(data, {
+    center: true,
+    scale: false,
+    method: 'covarianceMatrix'
+  });
+  const projected = pca
+    .predict(data, { nComponents: Math.min(2, d) })
+    .to2DArray();
   return rows.map((index, r) => ({
     index,
     x: projected[r][0] ?? 0,

@@ -50,7 +50,12 @@ export function themeConfig(theme: IChartTheme): Record<string, unknown> {
     background: null,
     font: theme.font,
     view: { stroke: null },
-    title: { color: theme.text, fontSize: 12, fontWeight: 600, anchor: 'start' },
+    title: {
+      color: theme.text,
+      fontSize: 12,
+      fontWeight: 600,
+      anchor: 'start'
+    },
     axis: {
       labelColor: theme.textMuted,
       titleColor: theme.text,
@@ -103,7 +108,10 @@ export function lossDistributionSpec(
   if (!(hi > lo)) {
     hi = lo + 1;
   }
-  const edges = Array.from({ length: bins + 1 }, (_, i) => lo + ((hi - lo) * i) / bins);
+  const edges = Array.from(
+    { length: bins + 1 },
+    (_, i) => lo + ((hi - lo) * i) / bins
+  );
   const all = histogram(losses, edges);
   const region = histogram(losses, edges, weights);
   const values: Record<string, unknown>[] = [];
@@ -119,9 +127,19 @@ export function lossDistributionSpec(
     data: { values },
     mark: { type: 'bar', opacity: 0.65, binSpacing: 0 },
     encoding: {
-      x: { field: 'start', type: 'quantitative', bin: { binned: true }, title: 'loss' },
+      x: {
+        field: 'start',
+        type: 'quantitative',
+        bin: { binned: true },
+        title: 'loss'
+      },
       x2: { field: 'end' },
-      y: { field: 'fraction', type: 'quantitative', stack: null, title: 'fraction' },
+      y: {
+        field: 'fraction',
+        type: 'quantitative',
+        stack: null,
+        title: 'fraction'
+      },
       color: groupColor(theme),
       tooltip: [
         { field: 'group', type: 'nominal' },
@@ -149,8 +167,18 @@ export function categoryMixSpec(
   width = 220
 ): VegaLiteSpec {
   const values = shares.flatMap(s => [
-    { value: s.value, group: 'region', share: round(s.region), enrichment: round(s.enrichment) },
-    { value: s.value, group: 'all data', share: round(s.overall), enrichment: round(s.enrichment) }
+    {
+      value: s.value,
+      group: 'region',
+      share: round(s.region),
+      enrichment: round(s.enrichment)
+    },
+    {
+      value: s.value,
+      group: 'all data',
+      share: round(s.overall),
+      enrichment: round(s.enrichment)
+    }
   ]);
   return {
     ...base(theme, title, width),
@@ -163,14 +191,28 @@ export function categoryMixSpec(
         sort: shares.map(s => s.value),
         title: null
       },
-      yOffset: { field: 'group', type: 'nominal', sort: ['region', 'all data'] },
-      x: { field: 'share', type: 'quantitative', axis: { format: '%' }, title: 'share' },
+      yOffset: {
+        field: 'group',
+        type: 'nominal',
+        sort: ['region', 'all data']
+      },
+      x: {
+        field: 'share',
+        type: 'quantitative',
+        axis: { format: '%' },
+        title: 'share'
+      },
       color: groupColor(theme),
       tooltip: [
         { field: 'value', type: 'nominal' },
         { field: 'group', type: 'nominal' },
         { field: 'share', type: 'quantitative', format: '.1%' },
-        { field: 'enrichment', type: 'quantitative', format: '.2f', title: 'enrichment ×' }
+        {
+          field: 'enrichment',
+          type: 'quantitative',
+          format: '.2f',
+          title: 'enrichment ×'
+        }
       ]
     }
   };
@@ -191,15 +233,30 @@ export function regionMapSpec(
 ): VegaLiteSpec {
   const values = [...points]
     .sort((a, b) => a.weight - b.weight)
-    .map(p => ({ x: round(p.x), y: round(p.y), weight: round(p.weight), index: p.index }));
+    .map(p => ({
+      x: round(p.x),
+      y: round(p.y),
+      weight: round(p.weight),
+      index: p.index
+    }));
   return {
     ...base(theme, 'Embedding map (PCA) coloured by kernel weight', width),
     height: width * 0.8,
     data: { values },
     mark: { type: 'circle', size: 14, opacity: 0.8 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: 'PC 1', axis: { labels: false, ticks: false } },
-      y: { field: 'y', type: 'quantitative', title: 'PC 2', axis: { labels: false, ticks: false } },
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        title: 'PC 1',
+        axis: { labels: false, ticks: false }
+      },
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title: 'PC 2',
+        axis: { labels: false, ticks: false }
+      },
       color: {
         field: 'weight',
         type: 'quantitative',
@@ -274,7 +331,10 @@ function groupColor(theme: IChartTheme): Record<string, unknown> {
     field: 'group',
     type: 'nominal',
     title: null,
-    scale: { domain: ['region', 'all data'], range: [theme.region, theme.overall] }
+    scale: {
+      domain: ['region', 'all data'],
+      range: [theme.region, theme.overall]
+    }
   };
 }
 

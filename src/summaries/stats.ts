@@ -69,7 +69,10 @@ export interface IRegionSummary {
  * @param limit - How many to return (all positive-weight indices at most).
  * @returns Up to `limit` indices with k > 0, heaviest first.
  */
-export function rankByWeight(weights: ArrayLike<number>, limit: number): number[] {
+export function rankByWeight(
+  weights: ArrayLike<number>,
+  limit: number
+): number[] {
   const indices: number[] = [];
   for (let i = 0; i < weights.length; i++) {
     if (weights[i] > 0) {
@@ -219,7 +222,10 @@ export function summarizeRegion(
  * @param b - Kernel weights of region b, length N.
  * @returns A number in [0, 1]: 1 for the same region, 0 for disjoint ones.
  */
-export function regionOverlap(a: ArrayLike<number>, b: ArrayLike<number>): number {
+export function regionOverlap(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>
+): number {
   let ka = 0;
   let kb = 0;
   for (let i = 0; i < a.length; i++) {

@@ -118,8 +118,12 @@ export class Gallery {
 
     const nav = document.createElement('div');
     nav.className = 'jp-SpotlightGallery-nav';
-    const prev = button(trans.__('Previous'), this._page > 0, () => this._go(-1));
-    const next = button(trans.__('Next'), this._page < pages - 1, () => this._go(1));
+    const prev = button(trans.__('Previous'), this._page > 0, () =>
+      this._go(-1)
+    );
+    const next = button(trans.__('Next'), this._page < pages - 1, () =>
+      this._go(1)
+    );
     const label = document.createElement('span');
     label.textContent = trans.__(
       'Page %1 of %2 · %3 examples with weight > 0',
@@ -131,7 +135,10 @@ export class Gallery {
 
     const grid = document.createElement('ol');
     grid.className = 'jp-SpotlightGallery-grid';
-    grid.setAttribute('aria-label', trans.__('Examples ranked by kernel weight'));
+    grid.setAttribute(
+      'aria-label',
+      trans.__('Examples ranked by kernel weight')
+    );
     grid.start = start + 1;
     const items = indices.map(index => {
       const li = document.createElement('li');
@@ -168,7 +175,11 @@ export class Gallery {
     status.textContent = trans.__('Loading examples…');
     let examples: IExamples;
     try {
-      examples = await source.bridge.examples(source.examples, indices, abort.signal);
+      examples = await source.bridge.examples(
+        source.examples,
+        indices,
+        abort.signal
+      );
     } catch (reason) {
       if (!isAbortError(reason)) {
         console.error('Spotlight: fetching examples failed', reason);
@@ -206,7 +217,9 @@ export class Gallery {
   private _go(delta: number): void {
     this._page += delta;
     void this._render().then(() => {
-      const nav = this.host.querySelector('.jp-SpotlightGallery-nav button:not([disabled])');
+      const nav = this.host.querySelector(
+        '.jp-SpotlightGallery-nav button:not([disabled])'
+      );
       (nav as HTMLElement | null)?.focus();
     });
   }
@@ -217,7 +230,11 @@ export class Gallery {
   private _abort: AbortController | null = null;
 }
 
-function button(label: string, enabled: boolean, onClick: () => void): HTMLButtonElement {
+function button(
+  label: string,
+  enabled: boolean,
+  onClick: () => void
+): HTMLButtonElement {
   const b = document.createElement('button');
   b.className = 'jp-Button jp-mod-styled jp-mod-reject';
   b.textContent = label;

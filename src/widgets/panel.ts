@@ -37,7 +37,9 @@ export class SpotlightPanel extends Widget {
     this._commands = options.commands;
     this._trans = options.trans;
     this._isDark = options.isDark ?? (() => false);
-    this.title.caption = this._trans.__('Spotlight: find where the model fails');
+    this.title.caption = this._trans.__(
+      'Spotlight: find where the model fails'
+    );
     this._build();
     this.model.changed.connect(this._onModelChanged, this);
     this._renderAll();
@@ -81,13 +83,21 @@ export class SpotlightPanel extends Widget {
     const title = el('h2', 'jp-SpotlightPanel-title');
     title.textContent = trans.__('Spotlight');
     this._context = el('div', 'jp-SpotlightPanel-context');
-    const refresh = el('button', 'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightPanel-refresh') as HTMLButtonElement;
+    const refresh = el(
+      'button',
+      'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightPanel-refresh'
+    ) as HTMLButtonElement;
     refresh.textContent = trans.__('Refresh');
     refresh.title = trans.__("List the kernel's variables again");
     refresh.addEventListener('click', () => void this.model.refresh());
-    const reopen = el('button', 'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightPanel-reopen') as HTMLButtonElement;
+    const reopen = el(
+      'button',
+      'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightPanel-reopen'
+    ) as HTMLButtonElement;
     reopen.textContent = trans.__('Saved findings');
-    reopen.title = trans.__('Reopen the findings saved in this notebook, without searching again');
+    reopen.title = trans.__(
+      'Reopen the findings saved in this notebook, without searching again'
+    );
     reopen.addEventListener('click', () => {
       this._commands.execute(CommandIds.openFindings).catch(reason => {
         console.debug('Spotlight: reopening ended', reason);
@@ -115,7 +125,9 @@ export class SpotlightPanel extends Widget {
       const select = el('select', 'jp-mod-styled') as HTMLSelectElement;
       select.id = id;
       select.dataset.role = role;
-      select.addEventListener('change', () => this.model.select(role, select.value || null));
+      select.addEventListener('change', () =>
+        this.model.select(role, select.value || null)
+      );
       const problem = el('div', 'jp-SpotlightPanel-problem');
       problem.id = `${id}-problem`;
       problem.setAttribute('aria-live', 'polite');
@@ -129,7 +141,11 @@ export class SpotlightPanel extends Widget {
     const legend2 = el('legend');
     legend2.textContent = trans.__('Search');
     opts.appendChild(legend2);
-    const numberField = (key: keyof IAuditOptions, label: string, attrs: Record<string, string>) => {
+    const numberField = (
+      key: keyof IAuditOptions,
+      label: string,
+      attrs: Record<string, string>
+    ) => {
       const id = `jp-Spotlight-opt-${key}`;
       const row = el('div', 'jp-SpotlightPanel-field');
       const l = el('label') as HTMLLabelElement;
@@ -143,7 +159,11 @@ export class SpotlightPanel extends Widget {
       }
       input.addEventListener('change', () => {
         const value = Number(input.value);
-        if (input.value !== '' && Number.isFinite(value) && input.checkValidity()) {
+        if (
+          input.value !== '' &&
+          Number.isFinite(value) &&
+          input.checkValidity()
+        ) {
           this.model.setOptions({ [key]: value } as Partial<IAuditOptions>);
         }
       });
@@ -152,19 +172,35 @@ export class SpotlightPanel extends Widget {
       this._optionInputs.set(key, input);
       return row;
     };
-    const sizeRow = numberField('spotlightSize', trans.__('Spotlight size (fraction)'), {
-      min: '0.0001',
-      max: '0.9999',
-      step: 'any'
-    });
+    const sizeRow = numberField(
+      'spotlightSize',
+      trans.__('Spotlight size (fraction)'),
+      {
+        min: '0.0001',
+        max: '0.9999',
+        step: 'any'
+      }
+    );
     this._sizeHint = el('div', 'jp-SpotlightPanel-hint');
     this._sizeHint.id = 'jp-Spotlight-size-hint';
-    this._optionInputs.get('spotlightSize')!.setAttribute('aria-describedby', this._sizeHint.id);
+    this._optionInputs
+      .get('spotlightSize')!
+      .setAttribute('aria-describedby', this._sizeHint.id);
     sizeRow.appendChild(this._sizeHint);
-    numberField('count', trans.__('Number of spotlights'), { min: '1', max: '50', step: '1' });
+    numberField('count', trans.__('Number of spotlights'), {
+      min: '1',
+      max: '50',
+      step: '1'
+    });
     numberField('steps', trans.__('Steps'), { min: '1', step: '1' });
-    numberField('learningRate', trans.__('Learning rate'), { min: '0', step: 'any' });
-    numberField('barrierScale', trans.__('Barrier scale'), { min: '0', step: 'any' });
+    numberField('learningRate', trans.__('Learning rate'), {
+      min: '0',
+      step: 'any'
+    });
+    numberField('barrierScale', trans.__('Barrier scale'), {
+      min: '0',
+      step: 'any'
+    });
     const backendRow = el('div', 'jp-SpotlightPanel-field');
     const backendLabel = el('label') as HTMLLabelElement;
     backendLabel.htmlFor = 'jp-Spotlight-opt-backend';
@@ -178,16 +214,24 @@ export class SpotlightPanel extends Widget {
       this._backend.appendChild(o);
     }
     this._backend.addEventListener('change', () =>
-      this.model.setOptions({ backend: this._backend.value as IAuditOptions['backend'] })
+      this.model.setOptions({
+        backend: this._backend.value as IAuditOptions['backend']
+      })
     );
     backendRow.append(backendLabel, this._backend);
     opts.appendChild(backendRow);
 
     const actions = el('div', 'jp-SpotlightPanel-actions');
-    this._runButton = el('button', 'jp-Button jp-mod-styled jp-mod-accept jp-SpotlightPanel-run') as HTMLButtonElement;
+    this._runButton = el(
+      'button',
+      'jp-Button jp-mod-styled jp-mod-accept jp-SpotlightPanel-run'
+    ) as HTMLButtonElement;
     this._runButton.type = 'submit';
     this._runButton.textContent = trans.__('Find spotlights');
-    this._cancelButton = el('button', 'jp-Button jp-mod-styled jp-mod-warn jp-SpotlightPanel-cancel') as HTMLButtonElement;
+    this._cancelButton = el(
+      'button',
+      'jp-Button jp-mod-styled jp-mod-warn jp-SpotlightPanel-cancel'
+    ) as HTMLButtonElement;
     this._cancelButton.type = 'button';
     this._cancelButton.textContent = trans.__('Cancel');
     this._cancelButton.addEventListener('click', () => this.model.cancel());
@@ -197,7 +241,10 @@ export class SpotlightPanel extends Widget {
     this._status = el('div', 'jp-SpotlightPanel-status');
     this._status.setAttribute('role', 'status');
     this._status.setAttribute('aria-live', 'polite');
-    this._progressBar = el('progress', 'jp-SpotlightPanel-progress') as HTMLProgressElement;
+    this._progressBar = el(
+      'progress',
+      'jp-SpotlightPanel-progress'
+    ) as HTMLProgressElement;
     this._progressBar.max = 1;
     this._progressText = el('div', 'jp-SpotlightPanel-progressText');
     this._errorBox = el('div', 'jp-SpotlightPanel-error');
@@ -207,7 +254,10 @@ export class SpotlightPanel extends Widget {
     this._results = el('section', 'jp-SpotlightPanel-results');
     const resultsHeader = el('div', 'jp-SpotlightPanel-resultsHeader');
     this._resultsTitle = el('h3');
-    const saveAll = el('button', 'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightPanel-saveAll') as HTMLButtonElement;
+    const saveAll = el(
+      'button',
+      'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightPanel-saveAll'
+    ) as HTMLButtonElement;
     saveAll.textContent = trans.__('Save all to notebook');
     saveAll.addEventListener('click', () => this._save('all'));
     resultsHeader.append(this._resultsTitle, saveAll);
@@ -215,22 +265,38 @@ export class SpotlightPanel extends Widget {
     this._regionList.setAttribute('role', 'listbox');
     this._regionList.setAttribute('aria-label', trans.__('Regions found'));
     this._regionList.tabIndex = 0;
-    this._regionList.addEventListener('keydown', event => this._onRegionKey(event));
+    this._regionList.addEventListener('keydown', event =>
+      this._onRegionKey(event)
+    );
     this._detail = el('section', 'jp-SpotlightPanel-detail');
     this._detailTitle = el('h3');
     const chartHost = el('div', 'jp-SpotlightPanel-charts');
     const galleryTitle = el('h4');
     galleryTitle.textContent = trans.__('Examples, heaviest first');
     const galleryHost = el('div', 'jp-SpotlightGallery');
-    this._detail.append(this._detailTitle, chartHost, galleryTitle, galleryHost);
+    this._detail.append(
+      this._detailTitle,
+      chartHost,
+      galleryTitle,
+      galleryHost
+    );
     this._results.append(resultsHeader, this._regionList, this._detail);
     this._charts = new ChartGroup(chartHost);
     this._gallery = new Gallery(galleryHost, trans);
 
-    node.append(this._header, this._empty, this._inputs, this._status, this._results);
+    node.append(
+      this._header,
+      this._empty,
+      this._inputs,
+      this._status,
+      this._results
+    );
   }
 
-  private _onModelChanged(_: SpotlightModel, change: SpotlightModel.Change): void {
+  private _onModelChanged(
+    _: SpotlightModel,
+    change: SpotlightModel.Change
+  ): void {
     switch (change) {
       case 'progress':
       case 'waiting':
@@ -261,10 +327,14 @@ export class SpotlightPanel extends Widget {
     const kernel = m.sessionContext?.session?.kernel;
     if (!m.sessionContext) {
       this._context.textContent = '';
-      this._empty.textContent = trans.__('Open a notebook to audit the model in its kernel.');
+      this._empty.textContent = trans.__(
+        'Open a notebook to audit the model in its kernel.'
+      );
     } else if (!kernel) {
       this._context.textContent = m.notebookLabel;
-      this._empty.textContent = trans.__("This notebook has no kernel. Start one to list its arrays.");
+      this._empty.textContent = trans.__(
+        'This notebook has no kernel. Start one to list its arrays.'
+      );
     } else if (m.listed && m.variables.length === 0) {
       this._context.textContent = `${m.notebookLabel} · ${m.sessionContext.kernelDisplayName}`;
       this._empty.textContent = trans.__(
@@ -272,7 +342,9 @@ export class SpotlightPanel extends Widget {
       );
     } else {
       this._context.textContent = `${m.notebookLabel} · ${m.sessionContext.kernelDisplayName}`;
-      this._empty.textContent = m.listed ? '' : trans.__('Listing the kernel’s variables…');
+      this._empty.textContent = m.listed
+        ? ''
+        : trans.__('Listing the kernel’s variables…');
     }
     this._empty.hidden = this._empty.textContent === '';
     this._inputs.hidden = !m.sessionContext;
@@ -289,12 +361,16 @@ export class SpotlightPanel extends Widget {
       select.replaceChildren();
       const none = el('option') as HTMLOptionElement;
       none.value = '';
-      none.textContent = role === 'embeddings' || role === 'losses' ? trans.__('— choose —') : trans.__('— none —');
+      none.textContent =
+        role === 'embeddings' || role === 'losses'
+          ? trans.__('— choose —')
+          : trans.__('— none —');
       select.appendChild(none);
       for (const v of options) {
         const o = el('option') as HTMLOptionElement;
         o.value = v.name;
-        o.textContent = `${v.name}  ${v.shape ? `(${v.shape.join(' × ')})` : ''} ${v.dtype ?? ''}`.trim();
+        o.textContent =
+          `${v.name}  ${v.shape ? `(${v.shape.join(' × ')})` : ''} ${v.dtype ?? ''}`.trim();
         select.appendChild(o);
       }
       if (current && !options.some(v => v.name === current)) {
@@ -318,12 +394,17 @@ export class SpotlightPanel extends Widget {
     this._sizeHint.textContent = n
       ? trans.__(
           'S = %1 of N = %2 examples',
-          spotlightSizeFromFraction(m.options.spotlightSize, n).toLocaleString('en-US'),
+          spotlightSizeFromFraction(m.options.spotlightSize, n).toLocaleString(
+            'en-US'
+          ),
           n.toLocaleString('en-US')
         )
       : '';
     this._runButton.disabled =
-      m.isRunning || !!problems.embeddings || !!problems.losses || !m.sessionContext;
+      m.isRunning ||
+      !!problems.embeddings ||
+      !!problems.losses ||
+      !m.sessionContext;
     this._cancelButton.hidden = !m.isRunning;
   }
 
@@ -343,9 +424,13 @@ export class SpotlightPanel extends Widget {
       done: trans.__('Done'),
       error: ''
     };
-    let text = p.detail ? `${stageName[p.stage]}: ${p.detail}` : stageName[p.stage];
+    let text = p.detail
+      ? `${stageName[p.stage]}: ${p.detail}`
+      : stageName[p.stage];
     if (m.waitingForKernel) {
-      text = trans.__('Waiting for the kernel (it is busy running a cell)… Cancel to stop waiting.');
+      text = trans.__(
+        'Waiting for the kernel (it is busy running a cell)… Cancel to stop waiting.'
+      );
     }
     this._progressText.textContent = text;
     this._errorBox.textContent = m.error ?? '';
@@ -391,7 +476,11 @@ export class SpotlightPanel extends Widget {
           r.weightedLossOriginal.toFixed(3),
           r.overallLoss.toFixed(3)
         ),
-        trans.__('K %1 · support %2', r.totalWeight.toFixed(1), r.supportSize.toLocaleString('en-US'))
+        trans.__(
+          'K %1 · support %2',
+          r.totalWeight.toFixed(1),
+          r.supportSize.toLocaleString('en-US')
+        )
       ];
       if (r.accuracy !== null && r.overallAccuracy !== null) {
         lines.push(
@@ -423,7 +512,10 @@ export class SpotlightPanel extends Widget {
         div.textContent = line;
         facts.appendChild(div);
       }
-      const save = el('button', 'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightRegion-save') as HTMLButtonElement;
+      const save = el(
+        'button',
+        'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightRegion-save'
+      ) as HTMLButtonElement;
       save.textContent = trans.__('Save to notebook');
       save.tabIndex = -1;
       save.addEventListener('click', event => {
@@ -446,7 +538,10 @@ export class SpotlightPanel extends Widget {
       li.setAttribute('aria-selected', selected ? 'true' : 'false');
     }
     if (j >= 0) {
-      this._regionList.setAttribute('aria-activedescendant', `jp-SpotlightRegion-${j}`);
+      this._regionList.setAttribute(
+        'aria-activedescendant',
+        `jp-SpotlightRegion-${j}`
+      );
     }
     this._detail.hidden = j < 0 || !m.result;
     if (j < 0 || !m.result) {
@@ -482,27 +577,62 @@ export class SpotlightPanel extends Widget {
     const spotlight = result.search.spotlights[j];
     const region = result.regions[j];
     const specs: { label: string; spec: VegaLiteSpec }[] = [
-      { label: trans.__('Loss distribution'), spec: lossDistributionSpec(result.losses, spotlight.kernelWeights, theme) }
+      {
+        label: trans.__('Loss distribution'),
+        spec: lossDistributionSpec(
+          result.losses,
+          spotlight.kernelWeights,
+          theme
+        )
+      }
     ];
     if (region.labels.length) {
-      specs.push({ label: trans.__('Labels'), spec: categoryMixSpec(region.labels, trans.__('Labels: region vs all data'), theme) });
+      specs.push({
+        label: trans.__('Labels'),
+        spec: categoryMixSpec(
+          region.labels,
+          trans.__('Labels: region vs all data'),
+          theme
+        )
+      });
     }
     if (region.predictions.length) {
-      specs.push({ label: trans.__('Predictions'), spec: categoryMixSpec(region.predictions, trans.__('Predictions: region vs all data'), theme) });
+      specs.push({
+        label: trans.__('Predictions'),
+        spec: categoryMixSpec(
+          region.predictions,
+          trans.__('Predictions: region vs all data'),
+          theme
+        )
+      });
     }
     if (region.metadata.length) {
-      specs.push({ label: trans.__('Metadata'), spec: categoryMixSpec(region.metadata, trans.__('Metadata: most over-represented values'), theme) });
+      specs.push({
+        label: trans.__('Metadata'),
+        spec: categoryMixSpec(
+          region.metadata,
+          trans.__('Metadata: most over-represented values'),
+          theme
+        )
+      });
     }
     specs.push({
       label: trans.__('Embedding map'),
       spec: regionMapSpec(
-        result.map.map(p => ({ ...p, weight: spotlight.kernelWeights[p.index] })),
+        result.map.map(p => ({
+          ...p,
+          weight: spotlight.kernelWeights[p.index]
+        })),
         theme
       )
     });
     specs.push({
       label: trans.__('Search history'),
-      spec: historySpec(spotlight.history.objective, spotlight.history.totalWeight, theme)
+      spec: historySpec(
+        spotlight.history.objective,
+        spotlight.history.totalWeight,
+        theme
+      )
     });
     await this._charts.render(specs);
   }
@@ -560,7 +690,10 @@ export class SpotlightPanel extends Widget {
   private _context!: HTMLElement;
   private _empty!: HTMLElement;
   private _inputs!: HTMLFormElement;
-  private _pickers = new Map<Role, { select: HTMLSelectElement; problem: HTMLElement }>();
+  private _pickers = new Map<
+    Role,
+    { select: HTMLSelectElement; problem: HTMLElement }
+  >();
   private _optionInputs = new Map<keyof IAuditOptions, HTMLInputElement>();
   private _sizeHint!: HTMLElement;
   private _backend!: HTMLSelectElement;

@@ -12,41 +12,67 @@ test.describe('audit of the demo notebook', () => {
   // 200, which breaks "Restart Kernel"; sessions are still tracked and closed.
   test.use({ kernels: null });
 
-  test('finds five regions, shows charts and digit thumbnails, in light and dark themes', async ({ page, tmpPath }) => {
+  test('finds five regions, shows charts and digit thumbnails, in light and dark themes', async ({
+    page,
+    tmpPath
+  }) => {
     await openDemo(page, tmpPath);
     await page.notebook.run();
     await command(page, 'jupyterlab-spotlight:open');
-    await expect(page.locator('#jp-Spotlight-pick-embeddings')).toHaveValue('embeddings');
+    await expect(page.locator('#jp-Spotlight-pick-embeddings')).toHaveValue(
+      'embeddings'
+    );
     await page.locator('.jp-SpotlightPanel-run').click();
     await expect(page.locator(REGION)).toHaveCount(5, { timeout: 300000 });
-    await expect(page.locator('.jp-SpotlightPanel-results h3').first()).toContainText('5 regions');
+    await expect(
+      page.locator('.jp-SpotlightPanel-results h3').first()
+    ).toContainText('5 regions');
 
     // The first region is selected: its charts and its examples are shown.
     await expect(page.locator('.jp-SpotlightChart')).toHaveCount(5);
     await expect(page.locator('.jp-SpotlightChart svg').first()).toBeVisible();
-    await expect(page.locator('.jp-SpotlightGallery-image').first()).toBeVisible();
+    await expect(
+      page.locator('.jp-SpotlightGallery-image').first()
+    ).toBeVisible();
     const thumbs = await page.locator('.jp-SpotlightGallery-image').count();
     expect(thumbs).toBeGreaterThan(0);
 
     // Keyboard: arrow down selects region 2 and shows its examples.
     await page.locator('.jp-SpotlightPanel-regions').focus();
     await page.keyboard.press('ArrowDown');
-    await expect(page.locator(`${REGION}[data-region="1"]`)).toHaveAttribute('aria-selected', 'true');
+    await expect(page.locator(`${REGION}[data-region="1"]`)).toHaveAttribute(
+      'aria-selected',
+      'true'
+    );
     await page.keyboard.press('ArrowUp');
-    await expect(page.locator(`${REGION}[data-region="0"]`)).toHaveAttribute('aria-selected', 'true');
-    await expect(page.locator('.jp-SpotlightGallery-image').first()).toBeVisible();
+    await expect(page.locator(`${REGION}[data-region="0"]`)).toHaveAttribute(
+      'aria-selected',
+      'true'
+    );
+    await expect(
+      page.locator('.jp-SpotlightGallery-image').first()
+    ).toBeVisible();
 
-    await page.locator(PANEL).screenshot({ path: path.join(DOCS, 'panel-light.png') });
+    await page
+      .locator(PANEL)
+      .screenshot({ path: path.join(DOCS, 'panel-light.png') });
     await page.screenshot({ path: path.join(DOCS, 'jupyterlab-light.png') });
 
     await page.theme.setDarkTheme();
     await expect(page.locator('.jp-SpotlightChart svg').first()).toBeVisible();
-    await expect(page.locator('.jp-SpotlightGallery-image').first()).toBeVisible();
-    await page.locator(PANEL).screenshot({ path: path.join(DOCS, 'panel-dark.png') });
+    await expect(
+      page.locator('.jp-SpotlightGallery-image').first()
+    ).toBeVisible();
+    await page
+      .locator(PANEL)
+      .screenshot({ path: path.join(DOCS, 'panel-dark.png') });
     await page.theme.setLightTheme();
   });
 
-  test('the run command returns a JSON summary, and findings are saved into reproducible cells', async ({ page, tmpPath }) => {
+  test('the run command returns a JSON summary, and findings are saved into reproducible cells', async ({
+    page,
+    tmpPath
+  }) => {
     await openDemo(page, tmpPath);
     await page.notebook.run();
     await command(page, 'jupyterlab-spotlight:open');
@@ -73,20 +99,31 @@ test.describe('audit of the demo notebook', () => {
     // Save region 1 after the last cell, run the inserted code cell.
     const cellsBefore = await page.notebook.getCellCount();
     await page.notebook.selectCells(cellsBefore - 1);
-    const indices = await command<number[]>(page, 'jupyterlab-spotlight:save-finding', { region: 0 });
+    const indices = await command<number[]>(
+      page,
+      'jupyterlab-spotlight:save-finding',
+      { region: 0 }
+    );
     expect(indices).toEqual([cellsBefore, cellsBefore + 1]);
     expect(await page.notebook.getCellType(indices[0])).toBe('markdown');
     expect(await page.notebook.getCellType(indices[1])).toBe('code');
     await page.notebook.runCell(indices[1]);
-    const output = (await page.notebook.getCellTextOutput(indices[1]))!.join('\n');
+    const output = (await page.notebook.getCellTextOutput(indices[1]))!.join(
+      '\n'
+    );
     expect(output).toContain('Spotlight region 1: K =');
     expect(output).not.toContain('data changed');
     await expect(
-      (await page.notebook.getCellOutputLocator(indices[1]))!.locator('.vega-embed svg, .vega-embed canvas').first()
+      (await page.notebook.getCellOutputLocator(indices[1]))!
+        .locator('.vega-embed svg, .vega-embed canvas')
+        .first()
     ).toBeVisible();
 
     // The recreated weights equal the panel's.
-    await command(page, 'jupyterlab-spotlight:export-region', { region: 0, name: 'panel_w' });
+    await command(page, 'jupyterlab-spotlight:export-region', {
+      region: 0,
+      name: 'panel_w'
+    });
     const diff = await kernelExec(
       page,
       'import numpy as np\nprint(float(np.abs(spotlight_region_1 - panel_w).max()))'
@@ -96,13 +133,16 @@ test.describe('audit of the demo notebook', () => {
     // Changed data: the saved cell warns.
     await kernelExec(page, 'losses = losses.copy(); losses[0] += 1.0');
     await page.notebook.runCell(indices[1]);
-    const warned = (await page.notebook.getCellTextOutput(indices[1]))!.join('\n');
+    const warned = (await page.notebook.getCellTextOutput(indices[1]))!.join(
+      '\n'
+    );
     expect(warned).toContain('the data changed since this finding was saved');
 
     // Saved findings survive a restart and Run All, and reopen in the panel.
     await page.notebook.save();
     await page.evaluate(() => {
-      const context = (window as any).jupyterapp.shell.currentWidget.sessionContext;
+      const context = (window as any).jupyterapp.shell.currentWidget
+        .sessionContext;
       (window as any).__restarted = new Promise<void>(resolve => {
         let restarting = false;
         context.statusChanged.connect((_: unknown, status: string) => {
@@ -116,18 +156,30 @@ test.describe('audit of the demo notebook', () => {
     await page.menu.clickMenuItem('Kernel>Restart Kernel…');
     await page.locator('.jp-Dialog .jp-mod-accept').click();
     await page.evaluate(() => (window as any).__restarted);
-    expect(await kernelExec(page, "print('panel_w' in globals())")).toContain('False');
+    expect(await kernelExec(page, "print('panel_w' in globals())")).toContain(
+      'False'
+    );
     await page.notebook.run();
-    const rerun = (await page.notebook.getCellTextOutput(indices[1]))!.join('\n');
+    const rerun = (await page.notebook.getCellTextOutput(indices[1]))!.join(
+      '\n'
+    );
     expect(rerun).toContain('Spotlight region 1: K =');
     expect(rerun).not.toContain('data changed');
-    const reopened = await command<number>(page, 'jupyterlab-spotlight:open-findings');
+    const reopened = await command<number>(
+      page,
+      'jupyterlab-spotlight:open-findings'
+    );
     expect(reopened).toBe(1);
     await expect(page.locator(REGION)).toHaveCount(1);
-    await expect(page.locator('.jp-SpotlightGallery-image').first()).toBeVisible();
+    await expect(
+      page.locator('.jp-SpotlightGallery-image').first()
+    ).toBeVisible();
   });
 
-  test('text examples are shown as text, never as HTML', async ({ page, tmpPath }) => {
+  test('text examples are shown as text, never as HTML', async ({
+    page,
+    tmpPath
+  }) => {
     await openDemo(page, tmpPath);
     await page.notebook.run();
     await kernelExec(

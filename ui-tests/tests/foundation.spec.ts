@@ -21,26 +21,36 @@ test.describe('foundation', () => {
     expect(errors.filter(e => /spotlight/i.test(e))).toEqual([]);
   });
 
-  test('the panel opens from the palette and is restored after a reload', async ({ page }) => {
+  test('the panel opens from the palette and is restored after a reload', async ({
+    page
+  }) => {
     await page.keyboard.press('Control+Shift+C');
-    await page.locator('#command-palette input').fill('Open the Spotlight Panel');
+    await page
+      .locator('#command-palette input')
+      .fill('Open the Spotlight Panel');
     await page.keyboard.press('Enter');
     await expect(page.locator(PANEL)).toBeVisible();
     await expect(page.locator(PANEL)).toContainText('Open a notebook');
     // Wait for the layout to be saved, then reload: the panel must come back.
     await page.waitForRequest(
-      request => request.url().includes('/api/workspaces') && request.method() === 'PUT'
+      request =>
+        request.url().includes('/api/workspaces') && request.method() === 'PUT'
     );
     await page.reload();
     await page.waitForSelector('#jupyterlab-splash', { state: 'detached' });
     await expect(page.locator(PANEL)).toBeVisible();
   });
 
-  test('the demo notebook runs and the toolbar button opens the panel', async ({ page, tmpPath }) => {
+  test('the demo notebook runs and the toolbar button opens the panel', async ({
+    page,
+    tmpPath
+  }) => {
     await openDemo(page, tmpPath);
     await page.notebook.run();
     const outputs = (
-      await Promise.all([1, 2, 3, 4, 5].map(i => page.notebook.getCellTextOutput(i)))
+      await Promise.all(
+        [1, 2, 3, 4, 5].map(i => page.notebook.getCellTextOutput(i))
+      )
     )
       .flat()
       .join('\n');
@@ -48,12 +58,27 @@ test.describe('foundation', () => {
     expect(outputs).toMatch(/out-of-fold accuracy 0\.9\d\d/);
     expect(outputs).toContain('embeddings (1797, 32) float32');
     expect(outputs).toContain('open the Spotlight panel');
-    await page.locator('.jp-NotebookPanel-toolbar [data-jp-item-name="spotlight"] button, .jp-NotebookPanel-toolbar [data-jp-item-name="spotlight"]').first().click();
+    await page
+      .locator(
+        '.jp-NotebookPanel-toolbar [data-jp-item-name="spotlight"] button, .jp-NotebookPanel-toolbar [data-jp-item-name="spotlight"]'
+      )
+      .first()
+      .click();
     await expect(page.locator(PANEL)).toBeVisible();
-    await expect(page.locator('#jp-Spotlight-pick-embeddings')).toHaveValue('embeddings');
-    await expect(page.locator('#jp-Spotlight-pick-losses')).toHaveValue('losses');
-    await expect(page.locator('#jp-Spotlight-pick-labels')).toHaveValue('labels');
-    await expect(page.locator('#jp-Spotlight-pick-predictions')).toHaveValue('predictions');
-    await expect(page.locator('#jp-Spotlight-pick-examples')).toHaveValue('images');
+    await expect(page.locator('#jp-Spotlight-pick-embeddings')).toHaveValue(
+      'embeddings'
+    );
+    await expect(page.locator('#jp-Spotlight-pick-losses')).toHaveValue(
+      'losses'
+    );
+    await expect(page.locator('#jp-Spotlight-pick-labels')).toHaveValue(
+      'labels'
+    );
+    await expect(page.locator('#jp-Spotlight-pick-predictions')).toHaveValue(
+      'predictions'
+    );
+    await expect(page.locator('#jp-Spotlight-pick-examples')).toHaveValue(
+      'images'
+    );
   });
 });

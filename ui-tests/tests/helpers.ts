@@ -2,7 +2,10 @@ import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
 import * as path from 'path';
 
 /** The demo notebook, as shipped in examples/. */
-export const DEMO = path.resolve(__dirname, '../../examples/digits_audit.ipynb');
+export const DEMO = path.resolve(
+  __dirname,
+  '../../examples/digits_audit.ipynb'
+);
 
 /** Where screenshots for the README go. */
 export const DOCS = path.resolve(__dirname, '../../docs');
@@ -19,7 +22,10 @@ export async function kernelExec(
     const app = (window as any).jupyterapp;
     const widget = app.shell.currentWidget;
     const kernel = widget.sessionContext.session.kernel;
-    const future = kernel.requestExecute({ code: source, store_history: false });
+    const future = kernel.requestExecute({
+      code: source,
+      store_history: false
+    });
     let out = '';
     let error = '';
     future.onIOPub = (msg: any) => {

@@ -78,13 +78,20 @@ describe('golden payloads (shared with pytest)', () => {
     expect(values.length * 4).toBe(chunk.data.nbytes);
     expect(Array.from(values).every(Number.isFinite)).toBe(true);
     // Labels carry int32 codes.
-    expect(isFetchBeginReply(golden('fetch-begin-labels-reply').data)).toBe(true);
+    expect(isFetchBeginReply(golden('fetch-begin-labels-reply').data)).toBe(
+      true
+    );
   });
 
   it('reject a fetch-begin whose size does not match its shape', () => {
     const begin = { ...golden('fetch-begin-reply').data, nbytes: 4 };
     expect(isFetchBeginReply(begin)).toBe(false);
-    expect(isFetchBeginReply({ ...golden('fetch-begin-reply').data, dtype: 'float64' })).toBe(false);
+    expect(
+      isFetchBeginReply({
+        ...golden('fetch-begin-reply').data,
+        dtype: 'float64'
+      })
+    ).toBe(false);
   });
 
   it('check every examples reply kind', () => {
@@ -92,7 +99,9 @@ describe('golden payloads (shared with pytest)', () => {
       const reply = golden(`examples-${kind}-reply`).data;
       expect(isExamplesReply(reply)).toBe(true);
     }
-    expect(isExamplesReply({ version: 1, op: 'examples', kind: 'html', items: [] })).toBe(false);
+    expect(
+      isExamplesReply({ version: 1, op: 'examples', kind: 'html', items: [] })
+    ).toBe(false);
   });
 
   it('check the check reply', () => {
@@ -127,7 +136,13 @@ describe('bufferBytes', () => {
 
 describe('isAcceptableName', () => {
   it('accepts names with attribute and key access', () => {
-    for (const name of ['emb', 'model.features', "df['loss']", 'outputs["x"][0]', 'a1_b']) {
+    for (const name of [
+      'emb',
+      'model.features',
+      "df['loss']",
+      'outputs["x"][0]',
+      'a1_b'
+    ]) {
       expect(isAcceptableName(name)).toBe(true);
     }
   });

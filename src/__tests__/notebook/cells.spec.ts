@@ -46,7 +46,9 @@ function finding(labelNames: string[] = ['cat', 'dog']): IFinding {
 
 describe('escapeMarkdown', () => {
   it('neutralises HTML and markdown syntax', () => {
-    const out = escapeMarkdown('<img src=x onerror="alert(1)"> [x](javascript:alert(1)) *b*');
+    const out = escapeMarkdown(
+      '<img src=x onerror="alert(1)"> [x](javascript:alert(1)) *b*'
+    );
     expect(out).not.toMatch(/<img/);
     expect(out).toContain('&lt;img');
     expect(out).toContain('\\[x\\]\\(javascript:alert\\(1\\)\\)');
@@ -57,7 +59,9 @@ describe('escapeMarkdown', () => {
 
 describe('pythonLiteral', () => {
   it('maps JSON to Python literals', () => {
-    expect(pythonLiteral({ a: [1, true, null, 'x"y'] })).toBe('{"a": [1, True, None, "x\\"y"]}');
+    expect(pythonLiteral({ a: [1, true, null, 'x"y'] })).toBe(
+      '{"a": [1, True, None, "x\\"y"]}'
+    );
     expect(pythonLiteral(NaN)).toBe("float('nan')");
     expect(pythonLiteral(-Infinity)).toBe("-float('inf')");
     expect(pythonLiteral('"""')).toBe('"\\"\\"\\""');
@@ -67,14 +71,20 @@ describe('pythonLiteral', () => {
 describe('float32 base64', () => {
   it('round-trips exactly', () => {
     const values = new Float32Array([1.5, -2.25, 3.1415927, 1e-30]);
-    expect(Array.from(base64ToFloat32(float32ToBase64(values)))).toEqual(Array.from(values));
+    expect(Array.from(base64ToFloat32(float32ToBase64(values)))).toEqual(
+      Array.from(values)
+    );
   });
 });
 
 describe('finding cells', () => {
   it('write a markdown summary with escaped data and a numpy-only code cell', () => {
     const f = finding(['<script>alert(1)</script>', '[link](http://x)']);
-    const [md, code] = findingCells(f, new Float32Array([0.1, 0.2, 3, 4]), new Float32Array([0, 0, 1, 0.5]));
+    const [md, code] = findingCells(
+      f,
+      new Float32Array([0.1, 0.2, 3, 4]),
+      new Float32Array([0, 0, 1, 0.5])
+    );
     expect(md.cell_type).toBe('markdown');
     expect(md.source).toContain('Spotlight region 1 of 2');
     expect(md.source).not.toContain('<script>');
@@ -82,7 +92,9 @@ describe('finding cells', () => {
     expect(md.source).not.toMatch(/[^\\]\[link\]/);
     expect(md.source).toContain('0a1b2c3d');
     expect(code.cell_type).toBe('code');
-    expect(code.source).toContain(`${regionVariable(1)} = _np.maximum(0.0, 1.0 - _precision`);
+    expect(code.source).toContain(
+      `${regionVariable(1)} = _np.maximum(0.0, 1.0 - _precision`
+    );
     expect(code.source).toContain('_np.asarray(emb, dtype=_np.float32)');
     expect(code.source).toContain('"0a1b2c3d"');
     expect(code.source).toContain('application/vnd.vegalite.v5+json');
@@ -96,7 +108,9 @@ describe('finding cells', () => {
     const back = readFinding(md.metadata);
     expect(back).toEqual(f);
     expect(readFinding({})).toBeNull();
-    expect(readFinding({ jupyterlab_spotlight: { version: 99, finding: f } })).toBeNull();
+    expect(
+      readFinding({ jupyterlab_spotlight: { version: 99, finding: f } })
+    ).toBeNull();
   });
 
   it('mention accuracy only when known', () => {

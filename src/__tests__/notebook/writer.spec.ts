@@ -4,7 +4,11 @@ import type { ICellJSON } from '../../notebook/cells';
 import { insertCellsAfter, NotebookWriteError } from '../../notebook/writer';
 
 const CELLS: ICellJSON[] = [
-  { cell_type: 'markdown', source: '### finding', metadata: { jupyterlab_spotlight: { version: 1 } } },
+  {
+    cell_type: 'markdown',
+    source: '### finding',
+    metadata: { jupyterlab_spotlight: { version: 1 } }
+  },
   { cell_type: 'code', source: 'x = 1', metadata: {} }
 ];
 
@@ -25,7 +29,9 @@ describe('insertCellsAfter', () => {
     expect(indices).toEqual([1, 2]);
     const sources = model.sharedModel.cells.map(c => c.getSource());
     expect(sources).toEqual(['a', '### finding', 'x = 1', 'b', 'c']);
-    expect(model.sharedModel.cells[1].getMetadata()).toEqual({ jupyterlab_spotlight: { version: 1 } });
+    expect(model.sharedModel.cells[1].getMetadata()).toEqual({
+      jupyterlab_spotlight: { version: 1 }
+    });
     model.dispose();
   });
 

@@ -13,11 +13,19 @@ describe('spec builders', () => {
   it('build a loss histogram whose fractions sum to 1 per group', () => {
     const losses = Array.from({ length: 100 }, (_, i) => i / 10);
     const weights = losses.map(l => (l > 8 ? 1 : 0));
-    const spec = lossDistributionSpec(losses, weights, DEFAULT_THEME, { bins: 10 }) as any;
+    const spec = lossDistributionSpec(losses, weights, DEFAULT_THEME, {
+      bins: 10
+    }) as any;
     expect(spec.$schema).toBe(V5);
-    const values = spec.data.values as { group: string; fraction: number; start: number; end: number }[];
+    const values = spec.data.values as {
+      group: string;
+      fraction: number;
+      start: number;
+      end: number;
+    }[];
     expect(values).toHaveLength(20);
-    const sum = (g: string) => values.filter(v => v.group === g).reduce((a, v) => a + v.fraction, 0);
+    const sum = (g: string) =>
+      values.filter(v => v.group === g).reduce((a, v) => a + v.fraction, 0);
     expect(sum('all data')).toBeCloseTo(1, 5);
     expect(sum('region')).toBeCloseTo(1, 5);
     // The region's mass sits in the top bins only.
@@ -27,7 +35,9 @@ describe('spec builders', () => {
   });
 
   it('survive constant losses (no zero-width bins)', () => {
-    const spec = lossDistributionSpec([2, 2, 2], [1, 1, 1], DEFAULT_THEME, { bins: 4 }) as any;
+    const spec = lossDistributionSpec([2, 2, 2], [1, 1, 1], DEFAULT_THEME, {
+      bins: 4
+    }) as any;
     const starts = spec.data.values.map((v: any) => v.start);
     expect(new Set(starts).size).toBe(4);
   });
@@ -67,7 +77,11 @@ describe('spec builders', () => {
   });
 
   it('theme the text, axes and font', () => {
-    const config = themeConfig({ ...DEFAULT_THEME, text: 'red', font: 'Mono' }) as any;
+    const config = themeConfig({
+      ...DEFAULT_THEME,
+      text: 'red',
+      font: 'Mono'
+    }) as any;
     expect(config.title.color).toBe('red');
     expect(config.font).toBe('Mono');
   });

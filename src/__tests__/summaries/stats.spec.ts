@@ -88,7 +88,9 @@ describe('summarizeRegion', () => {
   });
 
   it('leaves accuracy null without labels and predictions', () => {
-    const s = summarizeRegion(0, [1, 0], 1, { losses: new Float32Array([1, 2]) });
+    const s = summarizeRegion(0, [1, 0], 1, {
+      losses: new Float32Array([1, 2])
+    });
     expect(s.accuracy).toBeNull();
     expect(s.overallAccuracy).toBeNull();
     expect(s.labels).toEqual([]);
