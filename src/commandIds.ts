@@ -2,6 +2,8 @@
 export namespace CommandIds {
   /** Open (or reveal) the Spotlight panel. */
   export const open = 'jupyterlab-spotlight:open';
+  /** List the kernel's variables with their roles (refreshes the panel). */
+  export const listVariables = 'jupyterlab-spotlight:list-variables';
   /** Run an audit; args: variable names and options. */
   export const run = 'jupyterlab-spotlight:run';
   /** Cancel the running audit. */

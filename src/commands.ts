@@ -52,6 +52,17 @@ export function registerCommands(context: ICommandContext): void {
     }
   });
 
+  commands.addCommand(CommandIds.listVariables, {
+    label: trans.__("List the Kernel's Variables for the Spotlight"),
+    execute: async () => {
+      await model.refresh();
+      if (model.error && !model.listed) {
+        throw new Error(model.error);
+      }
+      return model.variables.map(v => ({ ...v }));
+    }
+  });
+
   commands.addCommand(CommandIds.run, {
     label: trans.__('Find Spotlights in the Current Notebook'),
     caption: trans.__(
@@ -60,9 +71,14 @@ export function registerCommands(context: ICommandContext): void {
     execute: async (
       args: ReadonlyPartialJSONObject
     ): Promise<IAuditSummary | null> => {
-      for (const role of ROLES) {
-        if (typeof args[role] === 'string') {
-          model.select(role as Role, args[role] as string);
+      // Variables named in the arguments replace the panel's whole selection
+      // (roles not named are left out); without any, the panel's choice runs.
+      if (ROLES.some(role => typeof args[role] === 'string')) {
+        for (const role of ROLES) {
+          model.select(
+            role as Role,
+            typeof args[role] === 'string' ? (args[role] as string) : null
+          );
         }
       }
       const overrides: Partial<IAuditOptions> = {};

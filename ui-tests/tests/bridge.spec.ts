@@ -1,0 +1,239 @@
+import { expect, test } from '@jupyterlab/galata';
+
+import { command, kernelExec } from './helpers';
+
+const SETUP = `
+import numpy as np, pandas as pd, torch, zlib
+rng = np.random.default_rng(0)
+emb_f64 = rng.normal(size=(500, 16))
+emb_fortran = np.asfortranarray(rng.normal(size=(500, 16)).astype(np.float32))
+emb_view = rng.normal(size=(500, 32)).astype(np.float32)[:, ::2]
+emb_lists = rng.random((500, 4)).tolist()
+loss_f16 = rng.random(500).astype(np.float16)
+loss_list = list(rng.random(500))
+loss_series = pd.Series(rng.random(500))
+labels_i64 = rng.integers(0, 10, 500)
+labels_str = np.array(['cat', 'dog'])[rng.integers(0, 2, 500)]
+frame = pd.DataFrame({'a': rng.random(500), 'b': rng.integers(0, 3, 500)})
+t_bf16 = torch.randn(500, 16, dtype=torch.bfloat16)
+t_f16 = torch.randn(500, 16, dtype=torch.float16)
+t_grad = torch.rand(500, requires_grad=True)
+def crc(x, l):
+    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32)); l = np.ascontiguousarray(np.asarray(l, dtype=np.float32)).reshape(-1)
+    return format(zlib.crc32(l.tobytes(), zlib.crc32(x.tobytes())), '08x')
+`;
+
+/** Run an audit through the command; resolve to the summary or the error message. */
+async function audit(
+  page: any,
+  args: Record<string, unknown>
+): Promise<{ summary?: any; error?: string }> {
+  return page.evaluate(async (a: Record<string, unknown>) => {
+    try {
+      const app = (window as any).jupyterapp;
+      return {
+        summary: await app.commands.execute('jupyterlab-spotlight:run', a)
+      };
+    } catch (reason) {
+      return { error: String((reason as Error).message ?? reason) };
+    }
+  }, args);
+}
+
+test.describe('kernel bridge', () => {
+  test.setTimeout(300000);
+  test.use({ kernels: null });
+
+  test.beforeEach(async ({ page }) => {
+    await page.notebook.createNew('bridge.ipynb');
+    await page.waitForFunction(() => {
+      const kernel = (window as any).jupyterapp.shell.currentWidget
+        ?.sessionContext?.session?.kernel;
+      return kernel?.status === 'idle';
+    });
+    await kernelExec(page, SETUP);
+    await command(page, 'jupyterlab-spotlight:open');
+  });
+
+  test('lists numpy, torch, pandas and list variables with their roles', async ({
+    page
+  }) => {
+    const variables = await command<any[]>(
+      page,
+      'jupyterlab-spotlight:list-variables'
+    );
+    const byName = Object.fromEntries(variables.map(v => [v.name, v]));
+    expect(byName.emb_f64.roles).toContain('embeddings');
+    expect(byName.emb_f64.shape).toEqual([500, 16]);
+    expect(byName.emb_fortran.roles).toContain('embeddings');
+    expect(byName.t_bf16.roles).toContain('embeddings');
+    expect(byName.t_bf16.type).toBe('torch.Tensor');
+    expect(byName.loss_f16.roles).toContain('losses');
+    expect(byName.t_grad.roles).toContain('losses');
+    expect(byName.loss_series.roles).toContain('losses');
+    expect(byName.loss_list.roles).toContain('losses');
+    expect(byName.labels_str.roles).toContain('labels');
+    expect(byName.labels_i64.roles).toContain('labels');
+    expect(byName.frame.roles).toEqual(
+      expect.arrayContaining(['examples', 'metadata'])
+    );
+    expect(byName.np).toBeUndefined();
+    expect(byName.crc).toBeUndefined();
+    expect(Object.keys(byName).some(n => n.startsWith('_'))).toBe(false);
+  });
+
+  test('fetches every array type intact (checked against the kernel)', async ({
+    page
+  }) => {
+    const pairs: [string, string][] = [
+      ['emb_f64', 'loss_f16'],
+      ['emb_fortran', 'loss_list'],
+      ['emb_view', 'loss_series'],
+      ['t_bf16', 't_grad'],
+      ['emb_lists', 'loss_f16'],
+      ['t_f16', 't_grad']
+    ];
+    for (const [embeddings, losses] of pairs) {
+      const { summary, error } = await audit(page, {
+        embeddings,
+        losses,
+        steps: 5,
+        count: 1
+      });
+      expect(error).toBeUndefined();
+      const expected = (
+        await kernelExec(
+          page,
+          `print(crc(${embeddings}.float().detach().numpy() if hasattr(${embeddings}, 'detach') else ${embeddings}, ` +
+            `${losses}.detach().float().numpy() if hasattr(${losses}, 'detach') else ${losses}))`
+        )
+      ).trim();
+      expect(`${embeddings}/${losses}: ${summary.fingerprint}`).toBe(
+        `${embeddings}/${losses}: ${expected}`
+      );
+    }
+  });
+
+  test('moves 50,000 × 256 float32 intact and fast', async ({ page }) => {
+    await kernelExec(
+      page,
+      'big = rng.standard_normal((50000, 256), dtype=np.float32)\nbig_loss = rng.random(50000, dtype=np.float32)'
+    );
+    const { summary, error } = await audit(page, {
+      embeddings: 'big',
+      losses: 'big_loss',
+      steps: 1,
+      count: 1
+    });
+    expect(error).toBeUndefined();
+    expect((await kernelExec(page, 'print(crc(big, big_loss))')).trim()).toBe(
+      summary.fingerprint
+    );
+    const megabytes = (50000 * 257 * 4) / 1e6;
+    console.log(
+      `transfer: ${megabytes.toFixed(1)} MB in ${summary.timings.fetchMs.toFixed(0)} ms = ${(megabytes / (summary.timings.fetchMs / 1000)).toFixed(0)} MB/s`
+    );
+  });
+
+  test('refuses bad input with messages that name the variables', async ({
+    page
+  }) => {
+    await kernelExec(
+      page,
+      [
+        'loss_short = np.ones(499, np.float32)',
+        'loss_nan = np.ones(500, np.float32); loss_nan[[3, 7]] = np.nan',
+        'loss_neg = -np.ones(500, np.float32)',
+        'emb_1d = np.ones(500)',
+        'emb_empty = np.ones((0, 3))',
+        'emb_str = np.array([["a", "b"]] * 500)'
+      ].join('\n')
+    );
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { embeddings: 'emb_f64', losses: 'loss_short' },
+        /emb_f64.*500.*loss_short.*499|loss_short.*499.*emb_f64/
+      ],
+      [
+        { embeddings: 'emb_f64', losses: 'loss_nan' },
+        /loss_nan.*(NaN|non-finite)/i
+      ],
+      [{ embeddings: 'emb_f64', losses: 'loss_neg' }, /loss_neg.*negative/i],
+      [{ embeddings: 'emb_1d', losses: 'loss_f16' }, /emb_1d.*2-D/],
+      [{ embeddings: 'emb_empty', losses: 'loss_f16' }, /emb_empty.*empty/i],
+      [{ embeddings: 'emb_str', losses: 'loss_f16' }, /emb_str.*numeric/i],
+      [{ embeddings: 'nope', losses: 'loss_f16' }, /nope/],
+      [
+        {
+          embeddings: "x); import os; os.system('touch /tmp/pwned'); (x",
+          losses: 'loss_f16'
+        },
+        /not a variable name/
+      ],
+      [
+        { embeddings: 'emb_f64', losses: 'loss_f16', spotlightSize: 1.5 },
+        /spotlight ?size|fraction/i
+      ],
+      [{ embeddings: 'emb_f64', losses: 'loss_f16', count: 0 }, /count/i],
+      [{ embeddings: 'emb_f64', losses: 'loss_f16', steps: 0 }, /steps/i]
+    ];
+    for (const [args, pattern] of cases) {
+      const { error } = await audit(page, { steps: 5, count: 1, ...args });
+      expect(`${JSON.stringify(args)} → ${error}`).toMatch(pattern);
+    }
+    expect(
+      (
+        await kernelExec(page, "import os; print(os.path.exists('/tmp/pwned'))")
+      ).trim()
+    ).toBe('False');
+    await expect(page.locator('.jp-SpotlightPanel-error')).toBeVisible();
+  });
+
+  test('recovers from a kernel restart in the middle of a fetch', async ({
+    page
+  }) => {
+    await kernelExec(
+      page,
+      'huge = np.ones((1_000_000, 128), np.float32)\nhuge_loss = np.ones(1_000_000, np.float32)'
+    );
+    await page.evaluate(() => {
+      const app = (window as any).jupyterapp;
+      (window as any).__run = app.commands
+        .execute('jupyterlab-spotlight:run', {
+          embeddings: 'huge',
+          losses: 'huge_loss',
+          steps: 1,
+          count: 1
+        })
+        .then(
+          () => 'finished',
+          (reason: Error) => reason.message
+        );
+    });
+    await expect(page.locator('.jp-SpotlightPanel-progressText')).toContainText(
+      /Fetching: embeddings 'huge' · [1-9]/,
+      {
+        timeout: 60000
+      }
+    );
+    await page.menu.clickMenuItem('Kernel>Restart Kernel…');
+    await page.locator('.jp-Dialog .jp-mod-accept').click();
+    const outcome = await page.evaluate(() => (window as any).__run);
+    expect(outcome).toMatch(/restart/i);
+    await page.waitForFunction(() => {
+      const kernel = (window as any).jupyterapp.shell.currentWidget
+        .sessionContext.session?.kernel;
+      return kernel?.status === 'idle';
+    });
+    // The helper is injected again and the panel works on the new kernel.
+    await kernelExec(page, SETUP);
+    const { summary, error } = await audit(page, {
+      embeddings: 'emb_f64',
+      losses: 'loss_f16',
+      steps: 5,
+      count: 1
+    });
+    expect(error).toBeUndefined();
+    expect(summary.regions).toHaveLength(1);
+  });
+});
