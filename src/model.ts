@@ -451,6 +451,7 @@ export class SpotlightModel implements IDisposable {
         totalMs: performance.now() - started
       };
       this._throwIfAborted(signal);
+      this._abort = null;
       this._result = result;
       this._selectedRegion = result.regions.length ? 0 : -1;
       this._setProgress(
@@ -630,6 +631,7 @@ export class SpotlightModel implements IDisposable {
       if (result.fingerprint !== first.fingerprint) {
         this._error = `The data changed since these findings were saved (fingerprint ${result.fingerprint}, saved ${first.fingerprint}); the regions are recomputed on the current data.`;
       }
+      this._abort = null;
       this._result = result;
       this._selectedRegion = 0;
       this._setProgress(

@@ -138,7 +138,8 @@ export function lossDistributionSpec(
         field: 'fraction',
         type: 'quantitative',
         stack: null,
-        title: 'fraction'
+        title: 'fraction (√ scale)',
+        scale: { type: 'sqrt' }
       },
       color: groupColor(theme),
       tooltip: [
@@ -260,7 +261,12 @@ export function regionMapSpec(
       color: {
         field: 'weight',
         type: 'quantitative',
-        title: 'weight',
+        title: 'kernel weight',
+        legend: {
+          orient: 'bottom',
+          direction: 'horizontal',
+          gradientLength: 120
+        },
         scale: {
           domain: [0, 1],
           scheme: theme.dark ? 'inferno' : 'orangered'
@@ -331,6 +337,7 @@ function groupColor(theme: IChartTheme): Record<string, unknown> {
     field: 'group',
     type: 'nominal',
     title: null,
+    legend: { orient: 'top', direction: 'horizontal' },
     scale: {
       domain: ['region', 'all data'],
       range: [theme.region, theme.overall]

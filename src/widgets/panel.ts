@@ -468,37 +468,55 @@ export class SpotlightPanel extends Widget {
       name.textContent = trans.__('Region %1', j + 1);
       const lift = el('span', 'jp-SpotlightRegion-lift');
       lift.textContent = trans.__('%1× mean loss', r.lift.toFixed(2));
-      head.append(name, lift);
+      lift.title = trans.__(
+        'Weighted mean loss in the region divided by the overall mean loss'
+      );
+      const save = el(
+        'button',
+        'jp-Button jp-mod-styled jp-mod-minimal jp-SpotlightRegion-save'
+      ) as HTMLButtonElement;
+      save.textContent = trans.__('Save');
+      save.title = trans.__(
+        'Save region %1 to the notebook as cells that recreate it',
+        j + 1
+      );
+      save.setAttribute('aria-label', save.title);
+      save.addEventListener('click', event => {
+        event.stopPropagation();
+        this._save(j);
+      });
+      head.append(name, lift, save);
       const facts = el('div', 'jp-SpotlightRegion-facts');
       const lines = [
         trans.__(
-          'weighted loss %1 vs %2 overall',
+          'loss %1 vs %2 overall · K %3 · support %4',
           r.weightedLossOriginal.toFixed(3),
-          r.overallLoss.toFixed(3)
-        ),
-        trans.__(
-          'K %1 · support %2',
+          r.overallLoss.toFixed(3),
           r.totalWeight.toFixed(1),
           r.supportSize.toLocaleString('en-US')
         )
       ];
+      const second: string[] = [];
       if (r.accuracy !== null && r.overallAccuracy !== null) {
-        lines.push(
+        second.push(
           trans.__(
-            'accuracy %1 vs %2 overall',
+            'accuracy %1 vs %2',
             `${(r.accuracy * 100).toFixed(1)}%`,
             `${(r.overallAccuracy * 100).toFixed(1)}%`
           )
         );
       }
       if (r.labels.length) {
-        lines.push(
+        second.push(
           trans.__(
-            'most over-represented label: %1 (%2%)',
+            'label %1 is %2% of it',
             r.labels[0].value,
             (r.labels[0].region * 100).toFixed(0)
           )
         );
+      }
+      if (second.length) {
+        lines.push(second.join(' · '));
       }
       const overlaps = result.overlaps[j]
         .map((o, k) => ({ o, k }))
@@ -512,17 +530,7 @@ export class SpotlightPanel extends Widget {
         div.textContent = line;
         facts.appendChild(div);
       }
-      const save = el(
-        'button',
-        'jp-Button jp-mod-styled jp-mod-reject jp-SpotlightRegion-save'
-      ) as HTMLButtonElement;
-      save.textContent = trans.__('Save to notebook');
-      save.tabIndex = -1;
-      save.addEventListener('click', event => {
-        event.stopPropagation();
-        this._save(j);
-      });
-      li.append(head, facts, save);
+      li.append(head, facts);
       li.addEventListener('click', () => this.model.selectRegion(j));
       this._regionList.appendChild(li);
     });
@@ -576,13 +584,19 @@ export class SpotlightPanel extends Widget {
     const theme = readChartTheme(this._isDark());
     const spotlight = result.search.spotlights[j];
     const region = result.regions[j];
+    // Fit the sidebar: the plot area is the host's width less axes and legend.
+    const width = Math.max(
+      160,
+      Math.min(420, this._charts.host.clientWidth - 90)
+    );
     const specs: { label: string; spec: VegaLiteSpec }[] = [
       {
         label: trans.__('Loss distribution'),
         spec: lossDistributionSpec(
           result.losses,
           spotlight.kernelWeights,
-          theme
+          theme,
+          { width }
         )
       }
     ];
@@ -592,7 +606,8 @@ export class SpotlightPanel extends Widget {
         spec: categoryMixSpec(
           region.labels,
           trans.__('Labels: region vs all data'),
-          theme
+          theme,
+          width
         )
       });
     }
@@ -602,7 +617,8 @@ export class SpotlightPanel extends Widget {
         spec: categoryMixSpec(
           region.predictions,
           trans.__('Predictions: region vs all data'),
-          theme
+          theme,
+          width
         )
       });
     }
@@ -612,7 +628,8 @@ export class SpotlightPanel extends Widget {
         spec: categoryMixSpec(
           region.metadata,
           trans.__('Metadata: most over-represented values'),
-          theme
+          theme,
+          width
         )
       });
     }
@@ -623,7 +640,8 @@ export class SpotlightPanel extends Widget {
           ...p,
           weight: spotlight.kernelWeights[p.index]
         })),
-        theme
+        theme,
+        width
       )
     });
     specs.push({
@@ -631,7 +649,8 @@ export class SpotlightPanel extends Widget {
       spec: historySpec(
         spotlight.history.objective,
         spotlight.history.totalWeight,
-        theme
+        theme,
+        { width }
       )
     });
     await this._charts.render(specs);

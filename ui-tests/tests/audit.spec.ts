@@ -6,11 +6,9 @@ import { command, DOCS, kernelExec, openDemo } from './helpers';
 const PANEL = '#jupyterlab-spotlight-panel';
 const REGION = '.jp-SpotlightRegion';
 
-test.describe('audit of the demo notebook', () => {
+test.describe('audit of the demo notebook in both themes', () => {
   test.setTimeout(240000);
-  // Galata's kernel mock answers a restart with 201 where JupyterLab expects
-  // 200, which breaks "Restart Kernel"; sessions are still tracked and closed.
-  test.use({ kernels: null });
+  test.use({ viewport: { width: 1440, height: 1900 } });
 
   test('finds five regions, shows charts and digit thumbnails, in light and dark themes', async ({
     page,
@@ -53,21 +51,37 @@ test.describe('audit of the demo notebook', () => {
       page.locator('.jp-SpotlightGallery-image').first()
     ).toBeVisible();
 
+    await page.locator(PANEL).evaluate(node => node.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(DOCS, 'jupyterlab-light.png') });
     await page
       .locator(PANEL)
       .screenshot({ path: path.join(DOCS, 'panel-light.png') });
-    await page.screenshot({ path: path.join(DOCS, 'jupyterlab-light.png') });
+
+    await page
+      .locator('.jp-SpotlightPanel-detail')
+      .screenshot({ path: path.join(DOCS, 'region-detail-light.png') });
 
     await page.theme.setDarkTheme();
     await expect(page.locator('.jp-SpotlightChart svg').first()).toBeVisible();
     await expect(
       page.locator('.jp-SpotlightGallery-image').first()
     ).toBeVisible();
+    await page.locator(PANEL).evaluate(node => node.scrollTo(0, 0));
     await page
       .locator(PANEL)
       .screenshot({ path: path.join(DOCS, 'panel-dark.png') });
+    await page
+      .locator('.jp-SpotlightPanel-detail')
+      .screenshot({ path: path.join(DOCS, 'region-detail-dark.png') });
     await page.theme.setLightTheme();
   });
+});
+
+test.describe('audit of the demo notebook', () => {
+  test.setTimeout(240000);
+  // Galata's kernel mock answers a restart with 201 where JupyterLab expects
+  // 200, which breaks "Restart Kernel"; sessions are still tracked and closed.
+  test.use({ kernels: null });
 
   test('the run command returns a JSON summary, and findings are saved into reproducible cells', async ({
     page,

@@ -1,0 +1,113 @@
+/**
+ * The engine benchmark in headless Chromium:
+ *   node browser_engine.mjs plan.json out.json
+ * Serves build/ (index.html, the engine bundle, tfjs-backend-wasm's binaries)
+ * and the data files on 127.0.0.1, opens the page in Debian's chromium and
+ * runs each case of the plan through `window.spotlightBench.run`.
+ */
+import * as fs from 'fs';
+import * as http from 'http';
+import * as path from 'path';
+
+import { describe, HERE, launchChromium } from './common.mjs';
+
+const [planPath, outPath] = process.argv.slice(2);
+const plan = JSON.parse(fs.readFileSync(planPath, 'utf8'));
+const BUILD = path.join(HERE, 'build');
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.f32': 'application/octet-stream'
+};
+
+// Only the plan's data files and build/ are served.
+const dataFiles = new Map();
+for (const c of plan.cases) {
+  for (const file of [c.x, c.loss]) {
+    dataFiles.set(`/data/${path.basename(file)}`, file);
+  }
+}
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  if (url.pathname === '/favicon.ico') {
+    res.writeHead(204).end();
+    return;
+  }
+  let file = dataFiles.get(url.pathname);
+  if (!file) {
+    const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+    if (name.includes('/') || name.includes('..')) {
+      res.writeHead(404).end();
+      return;
+    }
+    file = path.join(BUILD, name);
+  }
+  fs.stat(file, (error, stat) => {
+    if (error || !stat.isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'Content-Length': stat.size,
+      'Cache-Control': 'no-store'
+    });
+    fs.createReadStream(file).pipe(res);
+  });
+});
+await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await launchChromium();
+const results = [];
+const log = [];
+let env = null;
+try {
+  const page = await browser.newPage();
+  page.on('console', msg => {
+    if (msg.type() === 'error' || msg.type() === 'warning') {
+      log.push(`${msg.type()}: ${msg.text()}`.slice(0, 300));
+    }
+  });
+  page.on('pageerror', error => log.push(`pageerror: ${describe(error)}`));
+  await page.goto(`${base}/index.html`);
+  await page.waitForFunction(() => window.spotlightBenchReady === true);
+  env = await page.evaluate(() => window.spotlightBench.environment());
+  env.userAgent = await page.evaluate(() => navigator.userAgent);
+  env.browserVersion = browser.version();
+  if (plan.crcMegabytes) {
+    env.crcMBps = await page.evaluate(
+      mb => window.spotlightBench.crc(mb),
+      plan.crcMegabytes
+    );
+  }
+  for (const c of plan.cases) {
+    const spec = {
+      ...c,
+      x: `${base}/data/${path.basename(c.x)}`,
+      loss: `${base}/data/${path.basename(c.loss)}`
+    };
+    let record;
+    try {
+      record = await page.evaluate(s => window.spotlightBench.run(s), spec);
+    } catch (error) {
+      record = { ok: false, error: describe(error) };
+    }
+    results.push({
+      platform: 'chromium',
+      n: c.n,
+      d: c.d,
+      requested: c.backend,
+      ...record
+    });
+    process.stderr.write(
+      `  chromium ${c.backend} ${c.n}x${c.d}: ${record.ok ? `${record.steps} steps, ${Number(record.meanStepMs).toFixed(2)} ms/step (${record.backend})` : record.error}\n`
+    );
+    fs.writeFileSync(outPath, JSON.stringify({ env, results, log }, null, 1));
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
+fs.writeFileSync(outPath, JSON.stringify({ env, results, log }, null, 1));

@@ -1,0 +1,420 @@
+/**
+ * The end-to-end benchmarks through the real extension in JupyterLab:
+ *   node lab.mjs config.json out.json
+ * config.json: { base, notebook, benchDir, demoCells: [source…], plan }.
+ * run.py starts the server (jupyter_bench_config.py) and stops it.
+ *
+ * (e) run-to-first-region on the demo (click on Run → first region in the
+ *     DOM) and the `run` command's timings; 200,000 × 128 extrapolated from
+ *     two short runs;
+ * (d) kernel → browser transfer: `run` with steps 1, count 1 on the cpu
+ *     backend, MB/s = bytes / fetchMs;
+ * (f) peak memory of a 1,000,000 × 128 audit in a fresh page: the renderer's
+ *     peak RSS (VmHWM) and sampled RSS, and the JS heap via CDP.
+ */
+import * as fs from 'fs';
+
+import {
+  chromiumMemory,
+  describe,
+  launchChromium,
+  processMemory
+} from './common.mjs';
+
+const [configPath, outPath] = process.argv.slice(2);
+const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+const plan = config.plan;
+const out = { started: new Date().toISOString(), log: [] };
+const save = () => fs.writeFileSync(outPath, JSON.stringify(out, null, 1));
+const note = text => {
+  out.log.push(text);
+  process.stderr.write(`  lab: ${text}\n`);
+};
+
+/** Open JupyterLab and the notebook; resolves when its kernel is idle. */
+async function openNotebook(page) {
+  await page.goto(`${config.base}/lab`);
+  await page.waitForFunction(() => !!window.jupyterapp, null, {
+    timeout: 120000
+  });
+  await page.waitForSelector('#jupyterlab-splash', {
+    state: 'detached',
+    timeout: 120000
+  });
+  await page.evaluate(async path => {
+    const app = window.jupyterapp;
+    await app.restored;
+    const widget = await app.commands.execute('docmanager:open', {
+      path,
+      factory: 'Notebook'
+    });
+    await widget.context.ready;
+    await widget.sessionContext.ready;
+    app.shell.activateById(widget.id);
+    window.__benchNotebook = widget;
+    for (let i = 0; i < 600; i++) {
+      const kernel = widget.sessionContext.session?.kernel;
+      if (kernel && kernel.status === 'idle') {
+        return;
+      }
+      await new Promise(r => setTimeout(r, 100));
+    }
+    throw new Error('the kernel did not become idle');
+  }, config.notebook);
+}
+
+/** Execute code in the notebook's kernel; returns its stdout. */
+async function kernelExec(page, code) {
+  return page.evaluate(async source => {
+    const widget = window.__benchNotebook;
+    const kernel = widget.sessionContext.session.kernel;
+    const future = kernel.requestExecute({ code: source, store_history: false });
+    let text = '';
+    let error = '';
+    future.onIOPub = msg => {
+      if (msg.header.msg_type === 'stream') {
+        text += msg.content.text;
+      } else if (msg.header.msg_type === 'error') {
+        error = `${msg.content.ename}: ${msg.content.evalue}`;
+      }
+    };
+    await future.done;
+    if (error) {
+      throw new Error(error);
+    }
+    return text;
+  }, code);
+}
+
+/** Run a command of the app. */
+async function command(page, id, args = {}) {
+  return page.evaluate(
+    ({ id, args }) => window.jupyterapp.commands.execute(id, args),
+    { id, args }
+  );
+}
+
+/** `run` with arguments; returns the summary without topIndices. */
+async function audit(page, args) {
+  const wall0 = Date.now();
+  const summary = await command(page, 'jupyterlab-spotlight:run', args);
+  const wallMs = Date.now() - wall0;
+  return {
+    wallMs,
+    backend: summary.backend,
+    backendReason: summary.backendReason,
+    n: summary.n,
+    d: summary.d,
+    timings: summary.timings,
+    regions: summary.regions.map(r => ({
+      totalWeight: r.totalWeight,
+      weightedLoss: r.weightedLoss,
+      supportSize: r.supportSize
+    }))
+  };
+}
+
+async function openPanel(page) {
+  await command(page, 'jupyterlab-spotlight:open');
+  await page.locator('.jp-SpotlightPanel-run').waitFor({ timeout: 60000 });
+}
+
+const pyBench = `import sys, gc\nsys.path.insert(0, ${JSON.stringify(config.benchDir)})\nimport numpy as np\nimport datagen\n`;
+
+const browser = await launchChromium();
+try {
+  let context = await browser.newContext({
+    viewport: { width: 1500, height: 950 }
+  });
+  let page = await context.newPage();
+  page.on('pageerror', error => note(`pageerror: ${describe(error)}`));
+  await openNotebook(page);
+  note('JupyterLab open, kernel idle');
+
+  // ---- (e) demo: execute the notebook's code in the kernel, click Run.
+  try {
+    const t0 = Date.now();
+    for (const source of config.demoCells) {
+      await kernelExec(page, source);
+    }
+    out.demoExecMs = Date.now() - t0;
+    await openPanel(page);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#jp-Spotlight-pick-embeddings')?.value ===
+          'embeddings' &&
+        !document.querySelector('.jp-SpotlightPanel-run').disabled,
+      null,
+      { timeout: 60000 }
+    );
+    out.demoSelection = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('[id^="jp-Spotlight-pick-"]')).map(
+        e => `${e.id.replace('jp-Spotlight-pick-', '')}=${e.value}`
+      )
+    );
+    await page.evaluate(() => {
+      window.__clickAt = null;
+      window.__regionAt = null;
+      window.__regionPaintedAt = null;
+      const button = document.querySelector('.jp-SpotlightPanel-run');
+      button.addEventListener(
+        'click',
+        () => {
+          window.__clickAt = performance.now();
+        },
+        { capture: true, once: true }
+      );
+      const observer = new MutationObserver(() => {
+        if (!window.__regionAt && document.querySelector('.jp-SpotlightRegion')) {
+          window.__regionAt = performance.now();
+          observer.disconnect();
+          requestAnimationFrame(() =>
+            setTimeout(() => {
+              window.__regionPaintedAt = performance.now();
+            }, 0)
+          );
+        }
+      });
+      observer.observe(document.body, { childList: true, subtree: true });
+    });
+    await page.locator('.jp-SpotlightPanel-run').click();
+    await page
+      .locator('.jp-SpotlightRegion')
+      .first()
+      .waitFor({ timeout: 900000 });
+    await page.waitForFunction(() => window.__regionPaintedAt !== null);
+    const t = await page.evaluate(() => ({
+      click: window.__clickAt,
+      region: window.__regionAt,
+      painted: window.__regionPaintedAt,
+      regions: document.querySelectorAll('.jp-SpotlightRegion').length,
+      status: document.querySelector('.jp-SpotlightPanel-progressText')
+        ?.textContent
+    }));
+    out.demoClick = {
+      clickToRegionMs: t.region - t.click,
+      clickToPaintMs: t.painted - t.click,
+      regions: t.regions,
+      status: t.status
+    };
+    note(`demo click → first region ${(t.region - t.click).toFixed(0)} ms`);
+    out.demoRun = await audit(page, {
+      embeddings: 'embeddings',
+      losses: 'losses',
+      labels: 'labels',
+      predictions: 'predictions',
+      examples: 'images'
+    });
+    note(`demo run command: ${JSON.stringify(out.demoRun.timings)}`);
+    // The same audit on the cpu backend, for comparison with auto's choice.
+    out.demoRunCpu = await audit(page, {
+      embeddings: 'embeddings',
+      losses: 'losses',
+      labels: 'labels',
+      predictions: 'predictions',
+      examples: 'images',
+      backend: 'cpu'
+    });
+    note(`demo run command (cpu): ${JSON.stringify(out.demoRunCpu.timings)}`);
+    await command(page, 'jupyterlab-spotlight:run', {
+      embeddings: 'embeddings',
+      losses: 'losses',
+      labels: 'labels',
+      predictions: 'predictions',
+      examples: 'images',
+      count: 1,
+      steps: 1,
+      backend: 'auto'
+    });
+  } catch (error) {
+    out.demoError = describe(error);
+    note(`demo failed: ${out.demoError}`);
+  }
+  save();
+
+  // ---- (e) 200,000 × 128: two short runs through the panel, extrapolated.
+  try {
+    const { n, d, steps } = plan.large;
+    const t0 = Date.now();
+    await kernelExec(
+      page,
+      `${pyBench}bench_emb, bench_loss, _ = datagen.planted(${n}, ${d})\ngc.collect()`
+    );
+    out.largeGenMs = Date.now() - t0;
+    out.large = { n, d, runs: [] };
+    for (const k of steps) {
+      const r = await audit(page, {
+        embeddings: 'bench_emb',
+        losses: 'bench_loss',
+        labels: '',
+        predictions: '',
+        examples: '',
+        metadata: '',
+        count: 1,
+        steps: k
+      });
+      out.large.runs.push({ steps: k, ...r });
+      note(`${n}x${d} steps ${k}: ${JSON.stringify(r.timings)} (${r.backend})`);
+      save();
+    }
+    await kernelExec(page, 'del bench_emb, bench_loss\ngc.collect()');
+  } catch (error) {
+    out.largeError = describe(error);
+    note(`large run failed: ${out.largeError}`);
+  }
+  save();
+
+  // ---- (d) transfer: 50 MB and 500 MB float32 arrays.
+  out.transfer = [];
+  for (const t of plan.transfer) {
+    try {
+      await kernelExec(
+        page,
+        `${pyBench}_rng = np.random.default_rng(7)\ntx_emb = _rng.standard_normal((${t.n}, ${t.d}), dtype=np.float32)\ntx_loss = np.abs(_rng.standard_normal(${t.n}, dtype=np.float32))\ngc.collect()`
+      );
+      for (let rep = 0; rep < t.repeats; rep++) {
+        const r = await audit(page, {
+          embeddings: 'tx_emb',
+          losses: 'tx_loss',
+          labels: '',
+          predictions: '',
+          examples: '',
+          metadata: '',
+          count: 1,
+          steps: 1,
+          backend: 'cpu'
+        });
+        const bytes = t.n * t.d * 4 + t.n * 4;
+        out.transfer.push({
+          n: t.n,
+          d: t.d,
+          bytes,
+          fetchMs: r.timings.fetchMs,
+          mbPerS: bytes / 1e6 / (r.timings.fetchMs / 1000),
+          timings: r.timings
+        });
+        note(
+          `transfer ${(bytes / 1e6).toFixed(0)} MB: ${r.timings.fetchMs.toFixed(0)} ms, ${(bytes / 1e3 / r.timings.fetchMs).toFixed(1)} MB/s`
+        );
+        save();
+      }
+      await kernelExec(page, 'del tx_emb, tx_loss\ngc.collect()');
+    } catch (error) {
+      out.transfer.push({ n: t.n, d: t.d, error: describe(error) });
+      note(`transfer ${t.n}x${t.d} failed: ${describe(error)}`);
+    }
+  }
+  save();
+
+  // ---- (f) peak memory of a 1,000,000 × 128 audit, in a fresh page.
+  try {
+    const { n, d, steps } = plan.memory;
+    await kernelExec(
+      page,
+      `${pyBench}big_emb, big_loss, _ = datagen.planted(${n}, ${d})\ngc.collect()`
+    );
+    await context.close();
+    const before = new Set(chromiumMemory().map(p => p.pid));
+    context = await browser.newContext({
+      viewport: { width: 1500, height: 950 }
+    });
+    page = await context.newPage();
+    page.on('pageerror', error => note(`pageerror: ${describe(error)}`));
+    await openNotebook(page);
+    await openPanel(page);
+    const renderers = () =>
+      chromiumMemory().filter(p => p.type === 'renderer' && !before.has(p.pid));
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const heap = async () => {
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      const get = name => metrics.find(m => m.name === name)?.value ?? null;
+      return {
+        used: get('JSHeapUsedSize'),
+        total: get('JSHeapTotalSize')
+      };
+    };
+    const baseline = {
+      renderers: renderers(),
+      all: chromiumMemory(),
+      heap: await heap()
+    };
+    const samples = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const t = Date.now();
+        const r = renderers();
+        const all = chromiumMemory();
+        let h = null;
+        try {
+          h = await Promise.race([
+            heap(),
+            new Promise(resolve => setTimeout(() => resolve(null), 1000))
+          ]);
+        } catch {
+          h = null;
+        }
+        samples.push({
+          t,
+          rendererRss: r.reduce((a, p) => a + p.rss, 0),
+          chromiumRss: all.reduce((a, p) => a + p.rss, 0),
+          heapUsed: h?.used ?? null
+        });
+        await new Promise(resolve => setTimeout(resolve, 250));
+      }
+    })();
+    let run = null;
+    let runError = null;
+    try {
+      run = await audit(page, {
+        embeddings: 'big_emb',
+        losses: 'big_loss',
+        labels: '',
+        predictions: '',
+        examples: '',
+        metadata: '',
+        count: 1,
+        steps
+      });
+    } catch (error) {
+      runError = describe(error);
+    }
+    sampling = false;
+    await sampler;
+    const after = renderers();
+    const peak = key =>
+      samples.reduce((a, s) => (s[key] !== null && s[key] > a ? s[key] : a), 0);
+    out.memory = {
+      n,
+      d,
+      steps,
+      run,
+      error: runError,
+      baselineRendererRss: baseline.renderers.reduce((a, p) => a + p.rss, 0),
+      baselineChromiumRss: baseline.all.reduce((a, p) => a + p.rss, 0),
+      baselineHeapUsed: baseline.heap.used,
+      peakRendererHwm: Math.max(0, ...after.map(p => p.hwm)),
+      peakRendererRssSampled: peak('rendererRss'),
+      peakChromiumRssSampled: peak('chromiumRss'),
+      peakHeapUsedSampled: peak('heapUsed'),
+      samples: samples.length,
+      renderersAfter: after,
+      processesAfter: chromiumMemory().map(p => processMemory(p.pid))
+    };
+    note(
+      `memory ${n}x${d}: renderer peak RSS ${(out.memory.peakRendererHwm / 2 ** 20).toFixed(0)} MiB, JS heap peak ${(out.memory.peakHeapUsedSampled / 2 ** 20).toFixed(0)} MiB${runError ? `, error ${runError}` : ''}`
+    );
+    await kernelExec(page, 'del big_emb, big_loss\ngc.collect()').catch(
+      () => undefined
+    );
+  } catch (error) {
+    out.memoryError = describe(error);
+    note(`memory run failed: ${out.memoryError}`);
+  }
+  save();
+} finally {
+  await browser.close();
+  out.finished = new Date().toISOString();
+  save();
+}
