@@ -83,7 +83,13 @@ export function processMemory(pid) {
       return m ? Number(m[1]) * 1024 : 0;
     };
     const type = (cmd.match(/--type=([a-z-]+)/) || [null, 'browser'])[1];
-    return { pid, type, rss: kb('VmRSS'), hwm: kb('VmHWM'), chromium: /chrom/.test(cmd) };
+    return {
+      pid,
+      type,
+      rss: kb('VmRSS'),
+      hwm: kb('VmHWM'),
+      chromium: /chrom/.test(cmd)
+    };
   } catch {
     return null;
   }

@@ -68,7 +68,10 @@ async function kernelExec(page, code) {
   return page.evaluate(async source => {
     const widget = window.__benchNotebook;
     const kernel = widget.sessionContext.session.kernel;
-    const future = kernel.requestExecute({ code: source, store_history: false });
+    const future = kernel.requestExecute({
+      code: source,
+      store_history: false
+    });
     let text = '';
     let error = '';
     future.onIOPub = msg => {
@@ -148,9 +151,12 @@ try {
       { timeout: 60000 }
     );
     out.demoSelection = await page.evaluate(() =>
-      Array.from(document.querySelectorAll('[id^="jp-Spotlight-pick-"]')).map(
-        e => `${e.id.replace('jp-Spotlight-pick-', '')}=${e.value}`
-      )
+      Array.from(document.querySelectorAll('select[id^="jp-Spotlight-pick-"]'))
+        .filter(e => !e.id.endsWith('-problem'))
+        .map(
+          e =>
+            `${e.id.replace('jp-Spotlight-pick-', '')}=${e.value || '(none)'}`
+        )
     );
     await page.evaluate(() => {
       window.__clickAt = null;
@@ -165,7 +171,10 @@ try {
         { capture: true, once: true }
       );
       const observer = new MutationObserver(() => {
-        if (!window.__regionAt && document.querySelector('.jp-SpotlightRegion')) {
+        if (
+          !window.__regionAt &&
+          document.querySelector('.jp-SpotlightRegion')
+        ) {
           window.__regionAt = performance.now();
           observer.disconnect();
           requestAnimationFrame(() =>
@@ -273,6 +282,21 @@ try {
         `${pyBench}_rng = np.random.default_rng(7)\ntx_emb = _rng.standard_normal((${t.n}, ${t.d}), dtype=np.float32)\ntx_loss = np.abs(_rng.standard_normal(${t.n}, dtype=np.float32))\ngc.collect()`
       );
       for (let rep = 0; rep < t.repeats; rep++) {
+        // Chunk arrivals, from the panel's progress line ("… 12.6 of 50.4 MB · 16 MB/s").
+        await page.evaluate(() => {
+          window.__progress = [];
+          window.__progressStart = performance.now();
+          const el = document.querySelector('.jp-SpotlightPanel-progressText');
+          window.__progressObserver?.disconnect();
+          window.__progressObserver = new MutationObserver(() =>
+            window.__progress.push([performance.now(), el.textContent])
+          );
+          window.__progressObserver.observe(el, {
+            childList: true,
+            characterData: true,
+            subtree: true
+          });
+        });
         const r = await audit(page, {
           embeddings: 'tx_emb',
           losses: 'tx_loss',
@@ -285,7 +309,30 @@ try {
           backend: 'cpu'
         });
         const bytes = t.n * t.d * 4 + t.n * 4;
+        const chunks = await page.evaluate(() => {
+          window.__progressObserver.disconnect();
+          const start = window.__progressStart;
+          return window.__progress
+            .map(([t, text]) => {
+              const m = /^Fetching: embeddings .*?([\d.]+) of ([\d.]+) MB/.exec(
+                text
+              );
+              return m ? [t - start, Number(m[1])] : null;
+            })
+            .filter(x => x);
+        });
+        let firstChunkMs = null;
+        let steadyMBps = null;
+        if (chunks.length >= 3) {
+          const first = chunks.find(c => c[1] > 0);
+          const last = chunks[chunks.length - 1];
+          firstChunkMs = first[0];
+          steadyMBps = (last[1] - first[1]) / ((last[0] - first[0]) / 1000);
+        }
         out.transfer.push({
+          chunksSeen: chunks.length,
+          firstChunkMs,
+          steadyMBps,
           n: t.n,
           d: t.d,
           bytes,
@@ -303,6 +350,68 @@ try {
       out.transfer.push({ n: t.n, d: t.d, error: describe(error) });
       note(`transfer ${t.n}x${t.d} failed: ${describe(error)}`);
     }
+  }
+  save();
+
+  // ---- (d) for attribution: a plain comm in the same kernel, without the
+  // helper or the bridge: 4 MiB buffers requested 3 at a time (as the bridge
+  // does), and one 48 MiB message.
+  try {
+    await kernelExec(
+      page,
+      [
+        'import numpy as np, comm as _comm',
+        '_raw_blob = np.ones(48 * 2**20, dtype=np.uint8)',
+        'def _raw_target(c, open_msg):',
+        '    def _recv(msg):',
+        '        d = msg["content"]["data"]',
+        '        c.send({"i": d["i"]}, buffers=[memoryview(_raw_blob)[: d["bytes"]]])',
+        '    c.on_msg(_recv)',
+        "_comm.get_comm_manager().register_target('spotlight_bench_raw', _raw_target)"
+      ].join('\n')
+    );
+    out.rawComm = await page.evaluate(async plan => {
+      const kernel = window.__benchNotebook.sessionContext.session.kernel;
+      const c = kernel.createComm('spotlight_bench_raw');
+      await c.open({}).done;
+      const waiting = new Map();
+      c.onMsg = msg => {
+        const i = msg.content.data.i;
+        const buffer = msg.buffers[0];
+        waiting.get(i)?.(buffer.byteLength);
+        waiting.delete(i);
+      };
+      const ask = (i, bytes) =>
+        new Promise(resolve => {
+          waiting.set(i, resolve);
+          c.send({ i, bytes });
+        });
+      const results = [];
+      for (const p of plan) {
+        const t0 = performance.now();
+        let next = 0;
+        let received = 0;
+        const pending = [];
+        while (next < p.count || pending.length) {
+          while (next < p.count && pending.length < p.inFlight) {
+            pending.push(ask(`${p.label}-${next}`, p.bytes));
+            next++;
+          }
+          received += await pending.shift();
+        }
+        const ms = performance.now() - t0;
+        results.push({ ...p, received, ms, mbPerS: received / 1e3 / ms });
+      }
+      c.close();
+      return results;
+    }, plan.rawComm);
+    for (const r of out.rawComm) {
+      note(`raw comm ${r.label}: ${r.mbPerS.toFixed(1)} MB/s`);
+    }
+    await kernelExec(page, 'del _raw_blob\ngc.collect()');
+  } catch (error) {
+    out.rawCommError = describe(error);
+    note(`raw comm failed: ${out.rawCommError}`);
   }
   save();
 
@@ -335,7 +444,9 @@ try {
       };
     };
     const baseline = {
-      renderers: renderers(),
+      renderers: renderers()
+        .sort((a, b) => b.rss - a.rss)
+        .slice(0, 1),
       all: chromiumMemory(),
       heap: await heap()
     };
@@ -358,10 +469,12 @@ try {
         samples.push({
           t,
           rendererRss: r.reduce((a, p) => a + p.rss, 0),
+          maxRendererRss: Math.max(0, ...r.map(p => p.rss)),
+          renderers: r.length,
           chromiumRss: all.reduce((a, p) => a + p.rss, 0),
           heapUsed: h?.used ?? null
         });
-        await new Promise(resolve => setTimeout(resolve, 250));
+        await new Promise(resolve => setTimeout(resolve, 100));
       }
     })();
     let run = null;
@@ -395,10 +508,22 @@ try {
       baselineChromiumRss: baseline.all.reduce((a, p) => a + p.rss, 0),
       baselineHeapUsed: baseline.heap.used,
       peakRendererHwm: Math.max(0, ...after.map(p => p.hwm)),
-      peakRendererRssSampled: peak('rendererRss'),
+      peakRendererRssSampled: peak('maxRendererRss'),
+      peakRenderersRssSampled: peak('rendererRss'),
+      maxRenderers: peak('renderers'),
       peakChromiumRssSampled: peak('chromiumRss'),
       peakHeapUsedSampled: peak('heapUsed'),
       samples: samples.length,
+      durationMs: samples.length
+        ? samples[samples.length - 1].t - samples[0].t
+        : 0,
+      series: samples
+        .filter((_, i) => i % 5 === 0)
+        .map(s => [
+          s.t - samples[0].t,
+          Math.round(s.maxRendererRss / 2 ** 20),
+          s.heapUsed === null ? null : Math.round(s.heapUsed / 2 ** 20)
+        ]),
       renderersAfter: after,
       processesAfter: chromiumMemory().map(p => processMemory(p.pid))
     };

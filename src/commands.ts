@@ -29,6 +29,8 @@ export interface ICommandContext {
   tracker: INotebookTracker;
   trans: TranslationBundle;
   palette: ICommandPalette | null;
+  /** Open (or reveal) the region detail in the main area. */
+  showDetail: (activate: boolean) => void;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface ICommandContext {
  * @param context - The app, the panel, the notebook tracker and translations.
  */
 export function registerCommands(context: ICommandContext): void {
-  const { app, panel, tracker, trans, palette } = context;
+  const { app, panel, tracker, trans, palette, showDetail } = context;
   const model = panel.model;
   const commands = app.commands;
 
@@ -98,6 +100,7 @@ export function registerCommands(context: ICommandContext): void {
       }
       try {
         await model.run(overrides);
+        showDetail(false);
         return model.summary();
       } catch (reason) {
         if (!isAbortError(reason)) {
@@ -119,12 +122,12 @@ export function registerCommands(context: ICommandContext): void {
 
   commands.addCommand(CommandIds.inspectRegion, {
     label: trans.__('Inspect a Spotlight Region'),
-    caption: trans.__('Args: {region} (from 0)'),
+    caption: trans.__('Args: {region} (from 0), activate? (default true)'),
     isEnabled: () => !!model.result,
     execute: (args: ReadonlyPartialJSONObject) => {
-      const region = Number(args.region ?? 0);
+      const region = Number(args.region ?? Math.max(0, model.selectedRegion));
       model.selectRegion(region);
-      app.shell.activateById(panel.id);
+      showDetail(args.activate !== false);
       return region;
     }
   });
@@ -272,6 +275,7 @@ export function registerCommands(context: ICommandContext): void {
         );
         app.shell.activateById(panel.id);
         await model.reopen(group);
+        showDetail(false);
         return group.length;
       } catch (reason) {
         if (!isAbortError(reason)) {

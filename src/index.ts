@@ -13,6 +13,7 @@ import { Debouncer } from '@lumino/polling';
 import { registerCommands } from './commands';
 import { SpotlightModel } from './model';
 import { DEFAULT_OPTIONS, IAuditOptions } from './tokens';
+import { RegionDetail } from './widgets/detail';
 import { SpotlightPanel } from './widgets/panel';
 
 const PLUGIN_ID = 'jupyterlab-spotlight:plugin';
@@ -52,17 +53,32 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const trans = (translator ?? nullTranslator).load('jupyterlab_spotlight');
     const model = new SpotlightModel();
-    const panel = new SpotlightPanel({
-      model,
-      commands: app.commands,
-      trans,
-      isDark: () =>
-        themeManager?.theme ? !themeManager.isLight(themeManager.theme) : false
-    });
+    const panel = new SpotlightPanel({ model, commands: app.commands, trans });
     panel.title.icon = spotlightIcon;
     app.shell.add(panel, 'right', { rank: 600 });
     restorer?.add(panel, 'jupyterlab-spotlight');
-    themeManager?.themeChanged.connect(() => panel.refreshCharts());
+
+    // The selected region's charts and examples open in the main area.
+    let detail: RegionDetail | null = null;
+    const showDetail = (activate: boolean) => {
+      if (!detail || detail.isDisposed) {
+        detail = new RegionDetail({
+          model,
+          trans,
+          isDark: () =>
+            themeManager?.theme
+              ? !themeManager.isLight(themeManager.theme)
+              : false
+        });
+        detail.title.icon = spotlightIcon;
+        const ref = tracker.currentWidget?.id;
+        app.shell.add(detail, 'main', { mode: 'split-right', ref });
+      }
+      if (activate) {
+        app.shell.activateById(detail.id);
+      }
+    };
+    themeManager?.themeChanged.connect(() => detail?.refreshCharts());
 
     const follow = () => {
       const current = tracker.currentWidget;
@@ -100,7 +116,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       void refresh.invoke();
     });
 
-    registerCommands({ app, panel, tracker, trans, palette });
+    registerCommands({ app, panel, tracker, trans, palette, showDetail });
 
     if (settingRegistry) {
       settingRegistry

@@ -11,16 +11,7 @@ import { Widget } from '@lumino/widgets';
 import { CommandIds } from '../commandIds';
 import { SpotlightModel } from '../model';
 import { spotlightSizeFromFraction } from '../spotlight';
-import {
-  categoryMixSpec,
-  historySpec,
-  lossDistributionSpec,
-  regionMapSpec,
-  VegaLiteSpec
-} from '../summaries/specs';
 import { IAuditOptions, Role, ROLES } from '../tokens';
-import { ChartGroup, readChartTheme } from './charts';
-import { Gallery } from './gallery';
 
 /**
  * The panel widget.
@@ -36,7 +27,6 @@ export class SpotlightPanel extends Widget {
     this.model = options.model;
     this._commands = options.commands;
     this._trans = options.trans;
-    this._isDark = options.isDark ?? (() => false);
     this.title.caption = this._trans.__(
       'Spotlight: find where the model fails'
     );
@@ -53,8 +43,6 @@ export class SpotlightPanel extends Widget {
     if (this.isDisposed) {
       return;
     }
-    this._charts.dispose();
-    this._gallery.dispose();
     this.model.dispose();
     Signal.clearData(this);
     super.dispose();
@@ -63,11 +51,6 @@ export class SpotlightPanel extends Widget {
   /** Emitted each time the panel becomes visible. */
   get shown(): ISignal<this, void> {
     return this._shown;
-  }
-
-  /** Re-render the charts, e.g. after a theme change. */
-  refreshCharts(): void {
-    void this._renderCharts();
   }
 
   protected onAfterShow(msg: Message): void {
@@ -236,7 +219,14 @@ export class SpotlightPanel extends Widget {
     this._cancelButton.textContent = trans.__('Cancel');
     this._cancelButton.addEventListener('click', () => this.model.cancel());
     actions.append(this._runButton, this._cancelButton);
-    this._inputs.append(pickers, opts, actions);
+    this._setup = el(
+      'details',
+      'jp-SpotlightPanel-setup'
+    ) as HTMLDetailsElement;
+    this._setup.open = true;
+    this._setupSummary = el('summary');
+    this._setup.append(this._setupSummary, pickers, opts);
+    this._inputs.append(this._setup, actions);
 
     this._status = el('div', 'jp-SpotlightPanel-status');
     this._status.setAttribute('role', 'status');
@@ -268,21 +258,7 @@ export class SpotlightPanel extends Widget {
     this._regionList.addEventListener('keydown', event =>
       this._onRegionKey(event)
     );
-    this._detail = el('section', 'jp-SpotlightPanel-detail');
-    this._detailTitle = el('h3');
-    const chartHost = el('div', 'jp-SpotlightPanel-charts');
-    const galleryTitle = el('h4');
-    galleryTitle.textContent = trans.__('Examples, heaviest first');
-    const galleryHost = el('div', 'jp-SpotlightGallery');
-    this._detail.append(
-      this._detailTitle,
-      chartHost,
-      galleryTitle,
-      galleryHost
-    );
-    this._results.append(resultsHeader, this._regionList, this._detail);
-    this._charts = new ChartGroup(chartHost);
-    this._gallery = new Gallery(galleryHost, trans);
+    this._results.append(resultsHeader, this._regionList);
 
     node.append(
       this._header,
@@ -303,6 +279,8 @@ export class SpotlightPanel extends Widget {
         this._renderStatus();
         break;
       case 'result':
+        // Results take the room: fold the set-up away (one click reopens it).
+        this._setup.open = !this.model.result;
         this._renderStatus();
         this._renderResults();
         break;
@@ -389,6 +367,14 @@ export class SpotlightPanel extends Widget {
       }
     }
     this._backend.value = m.options.backend;
+    const o = m.options;
+    this._setupSummary.textContent = trans.__(
+      'Set-up: %1 · %2 · %3 spotlights × %4 steps',
+      m.selection.embeddings ?? '—',
+      m.selection.losses ?? '—',
+      o.count,
+      o.steps.toLocaleString('en-US')
+    );
     const emb = m.variables.find(v => v.name === m.selection.embeddings);
     const n = emb?.length;
     this._sizeHint.textContent = n
@@ -449,7 +435,6 @@ export class SpotlightPanel extends Widget {
     this._results.hidden = !result;
     this._regionList.replaceChildren();
     if (!result) {
-      this._charts.clear();
       return;
     }
     this._resultsTitle.textContent = trans.__(
@@ -531,7 +516,7 @@ export class SpotlightPanel extends Widget {
         facts.appendChild(div);
       }
       li.append(head, facts);
-      li.addEventListener('click', () => this.model.selectRegion(j));
+      li.addEventListener('click', () => this._inspect(j));
       this._regionList.appendChild(li);
     });
     this._renderRegionSelection();
@@ -551,109 +536,6 @@ export class SpotlightPanel extends Widget {
         `jp-SpotlightRegion-${j}`
       );
     }
-    this._detail.hidden = j < 0 || !m.result;
-    if (j < 0 || !m.result) {
-      this._charts.clear();
-      this._gallery.dispose();
-      return;
-    }
-    this._detailTitle.textContent = this._trans.__('Region %1', j + 1);
-    void this._renderCharts();
-    const result = m.result;
-    if (m.bridge) {
-      this._gallery.show({
-        bridge: m.bridge,
-        examples: result.names.examples,
-        weights: result.search.spotlights[j].kernelWeights,
-        losses: result.losses,
-        labels: result.labels,
-        predictions: result.predictions,
-        labelNames: result.labelNames
-      });
-    }
-  }
-
-  private async _renderCharts(): Promise<void> {
-    const m = this.model;
-    const result = m.result;
-    const j = m.selectedRegion;
-    if (!result || j < 0) {
-      return;
-    }
-    const trans = this._trans;
-    const theme = readChartTheme(this._isDark());
-    const spotlight = result.search.spotlights[j];
-    const region = result.regions[j];
-    // Fit the sidebar: the plot area is the host's width less axes and legend.
-    const width = Math.max(
-      160,
-      Math.min(420, this._charts.host.clientWidth - 90)
-    );
-    const specs: { label: string; spec: VegaLiteSpec }[] = [
-      {
-        label: trans.__('Loss distribution'),
-        spec: lossDistributionSpec(
-          result.losses,
-          spotlight.kernelWeights,
-          theme,
-          { width }
-        )
-      }
-    ];
-    if (region.labels.length) {
-      specs.push({
-        label: trans.__('Labels'),
-        spec: categoryMixSpec(
-          region.labels,
-          trans.__('Labels: region vs all data'),
-          theme,
-          width
-        )
-      });
-    }
-    if (region.predictions.length) {
-      specs.push({
-        label: trans.__('Predictions'),
-        spec: categoryMixSpec(
-          region.predictions,
-          trans.__('Predictions: region vs all data'),
-          theme,
-          width
-        )
-      });
-    }
-    if (region.metadata.length) {
-      specs.push({
-        label: trans.__('Metadata'),
-        spec: categoryMixSpec(
-          region.metadata,
-          trans.__('Metadata: most over-represented values'),
-          theme,
-          width
-        )
-      });
-    }
-    specs.push({
-      label: trans.__('Embedding map'),
-      spec: regionMapSpec(
-        result.map.map(p => ({
-          ...p,
-          weight: spotlight.kernelWeights[p.index]
-        })),
-        theme,
-        width
-      )
-    });
-    specs.push({
-      label: trans.__('Search history'),
-      spec: historySpec(
-        spotlight.history.objective,
-        spotlight.history.totalWeight,
-        theme,
-        { width }
-      )
-    });
-    await this._charts.render(specs);
   }
 
   private _onRegionKey(event: KeyboardEvent): void {
@@ -678,9 +560,9 @@ export class SpotlightPanel extends Widget {
         break;
       case 'Enter':
       case ' ':
-        j = Math.max(0, j);
-        this._detail.scrollIntoView?.({ block: 'nearest' });
-        break;
+        event.preventDefault();
+        this._inspect(Math.max(0, j));
+        return;
       default:
         return;
     }
@@ -695,6 +577,14 @@ export class SpotlightPanel extends Widget {
     });
   }
 
+  private _inspect(region: number): void {
+    this._commands
+      .execute(CommandIds.inspectRegion, { region, activate: false })
+      .catch(reason => {
+        console.debug('Spotlight: inspecting ended', reason);
+      });
+  }
+
   private _save(region: number | 'all'): void {
     this._commands.execute(CommandIds.saveFinding, { region }).catch(reason => {
       console.debug('Spotlight: save ended', reason);
@@ -704,11 +594,12 @@ export class SpotlightPanel extends Widget {
   private _shown = new Signal<this, void>(this);
   private _commands: CommandRegistry;
   private _trans: TranslationBundle;
-  private _isDark: () => boolean;
   private _header!: HTMLElement;
   private _context!: HTMLElement;
   private _empty!: HTMLElement;
   private _inputs!: HTMLFormElement;
+  private _setup!: HTMLDetailsElement;
+  private _setupSummary!: HTMLElement;
   private _pickers = new Map<
     Role,
     { select: HTMLSelectElement; problem: HTMLElement }
@@ -725,10 +616,6 @@ export class SpotlightPanel extends Widget {
   private _results!: HTMLElement;
   private _resultsTitle!: HTMLElement;
   private _regionList!: HTMLElement;
-  private _detail!: HTMLElement;
-  private _detailTitle!: HTMLElement;
-  private _charts!: ChartGroup;
-  private _gallery!: Gallery;
 }
 
 /** The SpotlightPanel's namespace. */
@@ -741,8 +628,6 @@ export namespace SpotlightPanel {
     commands: CommandRegistry;
     /** Translations. */
     trans: TranslationBundle;
-    /** Whether the current theme is dark. */
-    isDark?: () => boolean;
   }
 }
 

@@ -5,10 +5,11 @@ import { command, DOCS, kernelExec, openDemo } from './helpers';
 
 const PANEL = '#jupyterlab-spotlight-panel';
 const REGION = '.jp-SpotlightRegion';
+const DETAIL = '#jupyterlab-spotlight-region';
 
 test.describe('audit of the demo notebook in both themes', () => {
   test.setTimeout(240000);
-  test.use({ viewport: { width: 1440, height: 1900 } });
+  test.use({ viewport: { width: 1600, height: 1000 } });
 
   test('finds five regions, shows charts and digit thumbnails, in light and dark themes', async ({
     page,
@@ -52,13 +53,14 @@ test.describe('audit of the demo notebook in both themes', () => {
     ).toBeVisible();
 
     await page.locator(PANEL).evaluate(node => node.scrollTo(0, 0));
+    await page.locator(DETAIL).evaluate(node => node.scrollTo(0, 0));
     await page.screenshot({ path: path.join(DOCS, 'jupyterlab-light.png') });
     await page
       .locator(PANEL)
       .screenshot({ path: path.join(DOCS, 'panel-light.png') });
 
     await page
-      .locator('.jp-SpotlightPanel-detail')
+      .locator(DETAIL)
       .screenshot({ path: path.join(DOCS, 'region-detail-light.png') });
 
     await page.theme.setDarkTheme();
@@ -71,7 +73,7 @@ test.describe('audit of the demo notebook in both themes', () => {
       .locator(PANEL)
       .screenshot({ path: path.join(DOCS, 'panel-dark.png') });
     await page
-      .locator('.jp-SpotlightPanel-detail')
+      .locator(DETAIL)
       .screenshot({ path: path.join(DOCS, 'region-detail-dark.png') });
     await page.theme.setLightTheme();
   });

@@ -1,0 +1,521 @@
+"""Render benchmarks/results.json (written by run.py) as RESULTS.md.
+
+``python benchmarks/report.py`` re-renders RESULTS.md from results.json
+without measuring again.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+T = 5000
+COUNT = 5
+NOT_MEASURED = "not measured"
+
+
+def fmt(x, digits=1, unit=""):
+    """A number for a table: thousands separators, `digits` decimals below
+    100, three significant digits below 1; '—' for None or NaN."""
+    if x is None:
+        return "—"
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if x != x:
+        return "—"
+    if abs(x) >= 100:
+        s = f"{x:,.0f}"
+    elif abs(x) >= 1 or x == 0:
+        s = f"{x:.{digits}f}"
+    else:
+        s = f"{x:.3g}"
+    return s + unit
+
+
+def secs(ms):
+    return None if ms is None else ms / 1000
+
+
+def size_label(n, d):
+    return f"{n:,} × {d}"
+
+
+def per_spotlight_ms(r):
+    """T = 5000 per-spotlight time: measured when k = T, else the measured
+    spotlight with its k steps replaced by T steps at the mean step time."""
+    k = r["steps"]
+    mean = r["meanStepMs"]
+    if k >= T:
+        return r["spotlightMs"], True
+    return r["spotlightMs"] - k * mean + T * mean, False
+
+
+def x_bytes(r):
+    """Bytes of X read per step by the engine's kernel, from the counters."""
+    n, d, k = r["n"], r["d"], r["steps"]
+    calls = r.get("kernelCalls") or {}
+    if set(calls) == {"TensorKernel"}:
+        per_call = 8 * n * (d + 2)
+        return per_call * calls["TensorKernel"] / k, "8·N·(D+2): X̃ᵀ and X̃, D+2 columns"
+    if set(calls) == {"HostKernel"}:
+        rows = r.get("hostPass2RowsMean") or 0
+        per_call = 4 * n * d + 4 * d * rows
+        return per_call * calls["HostKernel"] / k, "4·N·D + 4·D·min(#active, N−#active)"
+    return None, f"unknown kernel(s) {sorted(calls)}: bytes not modelled"
+
+
+def engine_rows(report):
+    rows = []
+    for platform in ("node", "chromium"):
+        for r in (report.get(platform) or {}).get("results", []):
+            r = dict(r)
+            r["platform"] = "Node" if platform == "node" else "Chromium"
+            rows.append(r)
+    return rows
+
+
+def numpy_row(report, n, d, threads="default"):
+    for r in report.get("numpy", []):
+        if r["n"] == n and r["d"] == d and str(r["threads"]) == threads:
+            return r
+    return None
+
+
+def best_numpy(report, n, d):
+    """The faster of numpy's two runs (default threads, one thread)."""
+    rows = [r for r in (numpy_row(report, n, d), numpy_row(report, n, d, "1")) if r]
+    return min(rows, key=lambda r: r["meanStepMs"]) if rows else None
+
+
+def numpy_spotlight_ms(r):
+    if r is None:
+        return None
+    return r["spotlightMs"] - r["steps"] * r["meanStepMs"] + T * r["meanStepMs"]
+
+
+def render(report: dict) -> str:
+    out: list[str] = []
+    w = out.append
+    m = report.get("machine", {})
+    v = report.get("versions", {})
+    bw = report.get("bandwidth") or {}
+    w("# Benchmark results")
+    w("")
+    w(
+        f"One run of `{report.get('command', 'make bench')}` on {report.get('date', '?')}, "
+        f"{report.get('elapsedS', 0) / 60:.1f} minutes. What each table means: [README.md](README.md). "
+        "Raw numbers: `results.json` (same run)."
+        + (" **Quick smoke run (`--quick`): small sizes only.**" if report.get("quick") else "")
+    )
+    w("")
+    w("## Machine and versions")
+    w("")
+    w("| | |")
+    w("| --- | --- |")
+    w(f"| CPU | {m.get('cpu', '?')}, {m.get('cores', '?')} cores ({m.get('Hypervisor vendor', 'bare metal')} VM), L2 {m.get('L2 cache', '?')}, L3 {m.get('L3 cache', '?')}, SIMD {m.get('simd', '?')} |")
+    w(f"| memory | {m.get('memGiB', 0):.1f} GiB, no GPU |")
+    w(f"| OS | {m.get('platform', '?')} |")
+    w(f"| node / chromium | {v.get('node', '?')} / {v.get('chromium', '?')} (headless, SwiftShader WebGL) |")
+    w(f"| tfjs / tfjs-backend-wasm | {v.get('@tensorflow/tfjs', '?')} / {v.get('@tensorflow/tfjs-backend-wasm', '?')} |")
+    w(f"| python / numpy / BLAS | {v.get('python', '?')} / {v.get('numpy', '?')} / {v.get('blas', '?')} |")
+    w(f"| jupyterlab / playwright-core / esbuild | {v.get('jupyterlab', '?')} / {v.get('playwright-core', '?')} / {v.get('esbuild', '?')} |")
+    dirty = v.get("dirty") or []
+    w(
+        f"| engine source | commit {v.get('commit', '?')}"
+        + (f" with uncommitted changes in {', '.join(dirty)}" if dirty else "")
+        + f"; tables a–c bundle src/spotlight as it was at the run; tables d–f use the installed labextension (built {v.get('labextensionBuilt', '?')}) |"
+    )
+    env_c = (report.get("chromium") or {}).get("env") or {}
+    env_n = (report.get("node") or {}).get("env") or {}
+    webgl = env_c.get("webgl")
+    if isinstance(webgl, dict):
+        w(f"| WebGL renderer | {webgl.get('renderer')} (software: {webgl.get('software')}) |")
+    w(
+        f"| WASM | Chromium: SIMD {env_c.get('wasmSimd')}, threads {env_c.get('wasmThreads')}; "
+        f"Node: SIMD {env_n.get('wasmSimd')}, threads {env_n.get('wasmThreads')} |"
+    )
+    w("")
+    loads = report.get("load") or []
+    if loads:
+        w(
+            "Load average (1, 5, 15 min) when each phase started — the machine is shared, so numbers taken "
+            "under load are slower than the machine can do:"
+        )
+        w("")
+        w("| phase | load average |")
+        w("| --- | --- |")
+        for phase, la in loads:
+            w(f"| {phase} | {la[0]:.2f}, {la[1]:.2f}, {la[2]:.2f} |")
+        w("")
+
+    rows = engine_rows(report)
+    main_rows = [r for r in rows if not r.get("variant")]
+    sizes = []
+    for r in main_rows + report.get("numpy", []):
+        if (r["n"], r["d"]) not in sizes:
+            sizes.append((r["n"], r["d"]))
+    sizes.sort(key=lambda s: s[0] * s[1])
+
+    # ---------------------------------------------------------------- (a)
+    w("## a. Engine time per step and per spotlight")
+    w("")
+    w(
+        f"Paper defaults (lr 0.01, patience 10, S = 2 % of N), one spotlight per timed run. To stay within the "
+        f"time budget each run has k ≤ {T} steps — the whole barrier schedule compressed into k steps — with k "
+        f"chosen from a short probe run so that the steps take about 6 s. **The T = {T} time per spotlight is "
+        f"extrapolated** (measured spotlight time − k × mean step + {T} × mean step) unless marked *measured*. "
+        "Mean step = wall time between the ends of steps (after a 10 % warm-up), so it includes the engine's "
+        "host work, progress callbacks and event-loop yields; `moments()` = time inside the kernel's pass over X "
+        "(incl. the read-back). Setup = backend selection, ‖x‖², upload (and packing) of X before step 1."
+    )
+    w("")
+    w(
+        "| N × D | where | backend | k timed | setup (ms) | mean ms/step | median ms/step | moments() ms/step | "
+        f"per spotlight, T = {T} (s) | search of {COUNT} (s) |"
+    )
+    w("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for n, d in sizes:
+        for r in [x for x in main_rows if x["n"] == n and x["d"] == d]:
+            if not r.get("ok"):
+                w(f"| {size_label(n, d)} | {r['platform']} | {r['requested']} | {NOT_MEASURED}: {r.get('error', '?')} | | | | | | |")
+                continue
+            ps, measured = per_spotlight_ms(r)
+            kms = sum((r.get("kernelMs") or {}).values()) / r["steps"]
+            w(
+                f"| {size_label(n, d)} | {r['platform']} | {r['backend']} | {r['steps']:,} | {fmt(r['setupMs'], 0)} | "
+                f"{fmt(r['meanStepMs'], 2)} | {fmt(r['medianStepMs'], 2)} | {fmt(kms, 2)} | "
+                f"{fmt(secs(ps), 1)}{' *measured*' if measured else ''} | {fmt(secs(r['setupMs'] + COUNT * ps), 0)} |"
+            )
+    w("")
+    variants = [r for r in rows if r.get("variant") == "no-yield"]
+    if variants:
+        w(
+            "Cost of the engine's event-loop yields (a `setTimeout(0)` every 30 ms, which Chromium clamps to ≥ 4 ms "
+            "once nested): the smallest size again with yields off (`yieldIntervalMs` 10⁹)."
+        )
+        w("")
+        w("| N × D | backend | mean ms/step with yields | without | yield overhead |")
+        w("| --- | --- | ---: | ---: | ---: |")
+        for r in variants:
+            base = next(
+                (x for x in main_rows if x["platform"] == "Chromium" and x["n"] == r["n"] and x["d"] == r["d"]
+                 and x.get("backend") == r.get("backend") and x.get("ok")),
+                None,
+            )
+            if not r.get("ok") or not base:
+                continue
+            w(
+                f"| {size_label(r['n'], r['d'])} | {r['backend']} | {fmt(base['meanStepMs'], 3)} | "
+                f"{fmt(r['meanStepMs'], 3)} | {fmt(100 * (base['meanStepMs'] / r['meanStepMs'] - 1), 0)} % |"
+            )
+        w("")
+
+    # ---------------------------------------------------------------- (b)
+    w("## b. numpy (float32, two matrix-vector products per step) and the ratio engine / numpy")
+    w("")
+    w(
+        "`spotlight_numpy.py`: the same method, written as a numpy user would (BLAS `sgemv` for Xμ and Xᵀg, "
+        "analytic gradient, Adam and the plateau rule on the host), timed like the engine (k steps of a compressed "
+        f"schedule, T = {T} extrapolated). 'default' = numpy's own BLAS threads (2 here), '1 thread' = "
+        "OPENBLAS_NUM_THREADS=1 (on a loaded 2-core machine numpy's two BLAS threads can be much slower than one). "
+        "The engine's WASM backend is single-threaded. Ratio = engine time per spotlight / the **faster** numpy "
+        "run's time per spotlight (the stricter comparison); < 1 means the engine is faster."
+    )
+    w("")
+    w(
+        "| N × D | numpy ms/step (default) | per spotlight (s) | numpy ms/step (1 thread) | per spotlight (s) | "
+        "Node wasm | Node cpu | Chromium webgl | Chromium wasm | Chromium cpu |"
+    )
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for n, d in sizes:
+        npd, np1 = numpy_row(report, n, d), numpy_row(report, n, d, "1")
+        psd, ps1 = numpy_spotlight_ms(npd), numpy_spotlight_ms(np1)
+        psb = numpy_spotlight_ms(best_numpy(report, n, d))
+        cells = []
+        for platform, backend in (("Node", "wasm"), ("Node", "cpu"), ("Chromium", "webgl"), ("Chromium", "wasm"), ("Chromium", "cpu")):
+            r = next((x for x in main_rows if x["platform"] == platform and x["n"] == n and x["d"] == d and x.get("requested") == backend), None)
+            if not r or not r.get("ok") or not psb:
+                cells.append(NOT_MEASURED if not r or not r.get("ok") else "—")
+                continue
+            ps, _ = per_spotlight_ms(r)
+            cells.append(f"{ps / psb:.2f}×")
+        w(
+            f"| {size_label(n, d)} | {fmt(npd and npd['meanStepMs'], 2)} | {fmt(secs(psd), 1)} | "
+            f"{fmt(np1 and np1['meanStepMs'], 2)} | {fmt(secs(ps1), 1)} | " + " | ".join(cells) + " |"
+        )
+    w("")
+    w(
+        "Sanity (same computation): K/S and the weighted loss f at the end of each timed run. Runs with equal k "
+        "should agree to float32 tolerance; runs with different k differ because the schedule is compressed "
+        "differently (short k does not converge: K ≫ S)."
+    )
+    w("")
+    w("| N × D | implementation | k | K / S | f |")
+    w("| --- | --- | ---: | ---: | ---: |")
+    for n, d in sizes:
+        for label, r in [("numpy (default)", numpy_row(report, n, d)), ("numpy (1 thread)", numpy_row(report, n, d, "1"))] + [
+            (f"{x['platform']} {x.get('backend')}", x) for x in main_rows if x["n"] == n and x["d"] == d and x.get("ok")
+        ]:
+            if r:
+                w(f"| {size_label(n, d)} | {label} | {r['steps']:,} | {r['totalWeight'] / r['size']:.3f} | {r['weightedLoss']:.4f} |")
+    w("")
+
+    # ---------------------------------------------------------------- (c)
+    w("## c. Bytes read per step and effective bandwidth")
+    w("")
+    if bw:
+        w(
+            f"Memory bandwidth measured in the same run, one thread: numpy copy of {bw['bytes'] / 2**20:.0f} MiB "
+            f"**{bw['copyGBps']:.1f} GB/s** (read + write bytes counted, as STREAM does; {bw['copyOneWayGBps']:.1f} GB/s "
+            f"of source read), numpy float32 sum (read only) {bw['readGBps']:.1f} GB/s. The floor of a step is its "
+            "bytes over the bandwidth; '% of copy' = effective GB/s / copy GB/s (the issue's target: ≥ 50 %)."
+        )
+    else:
+        w(f"Memory bandwidth: {NOT_MEASURED}.")
+    w("")
+    w(
+        "Bytes = bytes of X the implementation reads per step (the small N-vectors are left out): numpy 8·N·D "
+        "(two sgemv); the tfjs kernel 8·N·(D+2) (it keeps X̃ = [X | 1 | ‖x‖²] and, on wasm, X̃ᵀ); the float64 host "
+        "kernel 4·N·D for pass 1 plus 4·D per row of pass 2, which visits min(#active, N − #active) rows (measured "
+        "mean). Effective GB/s = bytes / mean step time; 'in moments()' = bytes / time inside the kernel's pass. "
+        "Sizes up to 10,000 × 64 (≤ 2.6 MB) fit in the L2/L3 caches, so their GB/s are cache, not memory, numbers."
+    )
+    w("")
+    w("| N × D | implementation | MB read / step | effective GB/s | % of copy | in moments() GB/s | % of copy |")
+    w("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    copy = bw.get("copyGBps")
+    for n, d in sizes:
+        for label, r in (("numpy (default)", numpy_row(report, n, d)), ("numpy (1 thread)", numpy_row(report, n, d, "1"))):
+            if r:
+                b = 8 * n * d
+                g = b / (r["meanStepMs"] / 1000) / 1e9
+                w(f"| {size_label(n, d)} | {label} | {b / 1e6:.1f} | {g:.1f} | {fmt(copy and 100 * g / copy, 0)} % | | |")
+        for r in [x for x in main_rows if x["n"] == n and x["d"] == d and x.get("ok")]:
+            b, _ = x_bytes(r)
+            if b is None:
+                w(f"| {size_label(n, d)} | {r['platform']} {r['backend']} | n/a | | | | |")
+                continue
+            g = b / (r["meanStepMs"] / 1000) / 1e9
+            kms = sum((r.get("kernelMs") or {}).values()) / r["steps"]
+            gk = b / (kms / 1000) / 1e9 if kms > 0 else None
+            w(
+                f"| {size_label(n, d)} | {r['platform']} {r['backend']} | {b / 1e6:.1f} | {g:.2f} | "
+                f"{fmt(copy and 100 * g / copy, 0)} % | {fmt(gk, 2)} | {fmt(copy and gk and 100 * gk / copy, 0)} % |"
+            )
+    w("")
+    extras = [(r, r.get("extra")) for r in main_rows if r.get("extra")]
+    if extras:
+        w("Counters the engine reported beyond the known result fields:")
+        w("")
+        for r, extra in extras:
+            w(f"- {r['platform']} {r.get('backend')} {size_label(r['n'], r['d'])}: `{json.dumps(extra)[:400]}`")
+        w("")
+
+    # ---------------------------------------------------------------- (d)
+    lab = report.get("lab")
+    w("## d. Kernel → browser transfer through the extension")
+    w("")
+    if not lab:
+        w(f"{NOT_MEASURED}: the JupyterLab part did not run (`--skip-lab` or an error).")
+    else:
+        w(
+            "`jupyterlab-spotlight:run` with steps 1, count 1, backend cpu on float32 arrays made in the kernel "
+            "(N × 125 embeddings + N losses); MB/s = bytes / fetchMs (fetchMs = the panel's `check` plus both "
+            "fetches: the helper's conversion and CRC, chunked comm messages of 4 MiB with 3 in flight, the "
+            "browser's CRC-32 check and copy). Target ≥ 150 MB/s. The last two columns come from the panel's progress "
+            "line, recorded at each chunk: how long after the command the first chunk of the embeddings arrived "
+            "(the `check` request and the helper's preparation) and the rate between the first and the last chunk."
+        )
+        w("")
+        w("| array | bytes | fetchMs | MB/s | first embeddings chunk after (ms) | steady MB/s between chunks |")
+        w("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for t in lab.get("transfer", []):
+            if t.get("error"):
+                w(f"| {size_label(t['n'], t['d'])} float32 | | {NOT_MEASURED}: {t['error']} | |")
+            else:
+                w(
+                    f"| {size_label(t['n'], t['d'])} float32 + losses | {t['bytes'] / 1e6:.1f} MB | {t['fetchMs']:,.0f} | "
+                    f"**{t['mbPerS']:.1f}** | {fmt(t.get('firstChunkMs'), 0)} | {fmt(t.get('steadyMBps'), 1)} |"
+                )
+        w("")
+        raw = lab.get("rawComm")
+        if raw:
+            w(
+                "The same kernel → browser path without the helper or the bridge: a plain comm in the same kernel "
+                "answering each request with a numpy buffer (no conversion, no checksum):"
+            )
+            w("")
+            w("| plain comm | MB | ms | MB/s |")
+            w("| --- | ---: | ---: | ---: |")
+            for r in raw:
+                w(f"| {r['label']} | {r['received'] / 1e6:.1f} | {r['ms']:,.0f} | {r['mbPerS']:.1f} |")
+            w("")
+        elif lab.get("rawCommError"):
+            w(f"Plain comm baseline: {NOT_MEASURED}: {lab['rawCommError']}.")
+            w("")
+        crc_b = env_c.get("crcMBps")
+        crc_k = report.get("kernelCrcMBps")
+        if crc_b or crc_k:
+            w(
+                f"For attribution: CRC-32 in the browser (crc-32's `buf`, main thread, as the bridge checks each chunk) "
+                f"runs at {fmt(crc_b, 0)} MB/s; zlib.crc32 in Python (the helper's checksum) at {fmt(crc_k, 0)} MB/s."
+            )
+            w("")
+
+    # ---------------------------------------------------------------- (e)
+    w("## e. Run to first region, through the real panel")
+    w("")
+    if not lab:
+        w(f"{NOT_MEASURED}: the JupyterLab part did not run.")
+    else:
+        w(
+            "The panel shows regions only when the whole search (all spotlights) and the summaries are done, so "
+            "'first region' = the full audit. Demo: examples/digits_audit.ipynb executed in the kernel, then a click "
+            "on `.jp-SpotlightPanel-run` with the panel's own selection and default settings (5 spotlights × 5,000 "
+            "steps, backend auto), timed in the page from the click event to the first `.jp-SpotlightRegion` in the "
+            "DOM (and to the next frame). Then the `run` command at the same settings gives the stage timings. "
+            "Target: < 3 s."
+        )
+        w("")
+        dc = lab.get("demoClick")
+        if dc:
+            w(
+                f"- Demo, click → first region: **{dc['clickToRegionMs'] / 1000:.2f} s** "
+                f"(next frame {dc['clickToPaintMs'] / 1000:.2f} s), {dc['regions']} regions; status '{dc.get('status')}'. "
+                f"Selection: {', '.join(lab.get('demoSelection') or [])}."
+            )
+        else:
+            w(f"- Demo, click → first region: {NOT_MEASURED}: {lab.get('demoError', 'no result')}.")
+        w("")
+        w("| audit | backend | fetchMs | searchMs | summaryMs | totalMs |")
+        w("| --- | --- | ---: | ---: | ---: | ---: |")
+        for key, label in (("demoRun", "demo 1,797 × 32, defaults (`run`, auto)"), ("demoRunCpu", "demo 1,797 × 32, defaults, backend cpu")):
+            r = lab.get(key)
+            if r:
+                t = r["timings"]
+                w(f"| {label} | {r['backend']} | {t['fetchMs']:,.0f} | {t['searchMs']:,.0f} | {t['summaryMs']:,.0f} | **{t['totalMs']:,.0f}** |")
+        large = lab.get("large")
+        if large and len(large.get("runs", [])) >= 2:
+            r1, r2 = large["runs"][0], large["runs"][-1]
+            for r in (r1, r2):
+                t = r["timings"]
+                w(
+                    f"| {size_label(large['n'], large['d'])}, count 1, {r['steps']} steps | {r['backend']} | {t['fetchMs']:,.0f} | "
+                    f"{t['searchMs']:,.0f} | {t['summaryMs']:,.0f} | {t['totalMs']:,.0f} |"
+                )
+            per = (r2["timings"]["searchMs"] - r1["timings"]["searchMs"]) / (r2["steps"] - r1["steps"])
+            fixed = r1["timings"]["searchMs"] - r1["steps"] * per
+            if per <= 0 or fixed < 0:
+                per = r2["timings"]["searchMs"] / r2["steps"]
+                fixed = 0.0
+            fetch = (r1["timings"]["fetchMs"] + r2["timings"]["fetchMs"]) / 2
+            summary = max(r1["timings"]["summaryMs"], r2["timings"]["summaryMs"])
+            total = fetch + fixed + COUNT * T * per + summary
+            w(
+                f"| {size_label(large['n'], large['d'])}, defaults — **extrapolated** | {r2['backend']} | {fetch:,.0f} | "
+                f"{fixed + COUNT * T * per:,.0f} | {summary:,.0f} | **{total:,.0f}** (≈ {total / 60000:.0f} min) |"
+            )
+            w("")
+            w(
+                f"The {size_label(large['n'], large['d'])} default audit is extrapolated from the two short runs: "
+                f"{per:.1f} ms per step (difference of their searchMs), {fixed:,.0f} ms of setup, "
+                f"{COUNT} × {T:,} steps, the larger summaryMs; the per-spotlight overhead of spotlights 2–5 "
+                "(loss upload, final weights) is left out, so it is a slight underestimate."
+            )
+        elif lab.get("largeError"):
+            w(f"| 200,000 × 128 | {NOT_MEASURED}: {lab['largeError']} | | | | |")
+        w("")
+
+    # ---------------------------------------------------------------- (f)
+    w("## f. Peak browser memory of a 1,000,000 × 128 audit")
+    w("")
+    mem = (lab or {}).get("memory")
+    if not mem:
+        w(f"{NOT_MEASURED}: {(lab or {}).get('memoryError', 'the JupyterLab part did not run')}.")
+    else:
+        run = mem.get("run") or {}
+        t = run.get("timings") or {}
+        w(
+            f"A fresh page (new renderer process) opens the notebook whose kernel holds {size_label(mem['n'], mem['d'])} "
+            f"float32 embeddings ({mem['n'] * mem['d'] * 4 / 1e6:,.0f} MB) and losses, then `run` with count 1, {mem['steps']} steps (reduced: the "
+            "memory peak comes from the fetched arrays and the backend's copies of X, not from the number of steps), "
+            "backend auto. The renderer's RSS was sampled every 250 ms and its peak RSS (VmHWM, kept by Linux for "
+            "the whole life of the process) read at the end; the JS heap (CDP Performance.getMetrics "
+            "JSHeapUsedSize) excludes ArrayBuffers and WASM memory."
+        )
+        w("")
+        mib = lambda b: f"{b / 2**20:,.0f} MiB" if b else "—"  # noqa: E731
+        w("| quantity | value |")
+        w("| --- | ---: |")
+        if mem.get("error"):
+            w(f"| audit | failed: {mem['error']} |")
+        else:
+            w(f"| audit | backend {run.get('backend')}, fetch {t.get('fetchMs', 0):,.0f} ms, search {t.get('searchMs', 0):,.0f} ms, summary {t.get('summaryMs', 0):,.0f} ms |")
+        peak = max(mem["peakRendererHwm"], mem["peakRendererRssSampled"])
+        w(f"| renderer RSS after JupyterLab loaded (baseline) | {mib(mem['baselineRendererRss'])} |")
+        w(f"| **renderer peak RSS** (max of VmHWM and of samples every 100 ms) | **{mib(peak)}** |")
+        w(f"| renderer VmHWM at the end / peak of samples | {mib(mem['peakRendererHwm'])} / {mib(mem['peakRendererRssSampled'])} |")
+        w(f"| audit duration sampled | {mem.get('durationMs', 0) / 1000:.1f} s, {mem.get('samples')} samples |")
+        w(f"| all chromium processes RSS, peak of samples | {mib(mem['peakChromiumRssSampled'])} |")
+        w(f"| JS heap used, baseline → peak of samples | {mib(mem['baselineHeapUsed'])} → {mib(mem['peakHeapUsedSampled'])} |")
+        w("")
+
+    # ---------------------------------------------------------------- targets
+    w("## Targets (issue 7) against this run")
+    w("")
+    w("| target | measured | verdict |")
+    w("| --- | --- | --- |")
+    r = next((x for x in main_rows if x["platform"] == "Chromium" and x.get("requested") == "wasm" and x["n"] == 50000 and x["d"] == 512 and x.get("ok")), None)
+    npd, np1 = numpy_row(report, 50000, 512), numpy_row(report, 50000, 512, "1")
+    if r and (npd or np1):
+        ps, _ = per_spotlight_ms(r)
+        rd = ps / numpy_spotlight_ms(npd) if npd else None
+        r1 = ps / numpy_spotlight_ms(np1) if np1 else None
+        ratio = max(x for x in (rd, r1) if x is not None)
+        w(
+            f"| wasm at 50,000 × 512: time per spotlight ≤ 1.0× numpy (stretch ≤ 0.5×) | Chromium wasm {secs(ps):.1f} s: "
+            f"**{ratio:.2f}×** the faster numpy ({fmt(rd, 2)}× numpy with default threads, {fmt(r1, 2)}× numpy on 1 thread) | "
+            f"{'met' if ratio <= 1 else 'missed'}{' (stretch met)' if ratio <= 0.5 else ''} |"
+        )
+    else:
+        w(f"| wasm at 50,000 × 512 ≤ 1.0× numpy | {NOT_MEASURED} | — |")
+    if r and copy:
+        b, _ = x_bytes(r)
+        if b:
+            g = b / (r["meanStepMs"] / 1000) / 1e9
+            w(
+                f"| effective bandwidth ≥ 50 % of single-thread copy (unpruned passes) | Chromium wasm 50,000 × 512: {g:.2f} GB/s "
+                f"of {copy:.1f} GB/s = **{100 * g / copy:.0f} %** | {'met' if g >= 0.5 * copy else 'missed'} |"
+            )
+    w("| exact shell evaluation reads ≥ 3× fewer bytes at 50,000 × 512 | "
+      + ("engine counters: see table c" if any(x.get("extra") for x in main_rows) else f"{NOT_MEASURED}: the engine reports no pruning counters (no shell evaluation in this build)")
+      + " | — |")
+    tr = [t for t in (lab or {}).get("transfer", []) if not t.get("error")]
+    if tr:
+        best = max(t["mbPerS"] for t in tr)
+        worst = min(t["mbPerS"] for t in tr)
+        w(f"| transfer ≥ 150 MB/s | {worst:.0f}–{best:.0f} MB/s | {'met' if worst >= 150 else 'missed'} |")
+    else:
+        w(f"| transfer ≥ 150 MB/s | {NOT_MEASURED} | — |")
+    dc = (lab or {}).get("demoClick")
+    if dc:
+        w(f"| demo: first region < 3 s after Run | {dc['clickToRegionMs'] / 1000:.2f} s | {'met' if dc['clickToRegionMs'] < 3000 else 'missed'} |")
+    else:
+        w(f"| demo: first region < 3 s after Run | {NOT_MEASURED} | — |")
+    w("")
+    logs = ((report.get("chromium") or {}).get("log") or [])[:5]
+    if logs:
+        w("Browser console messages during the engine runs (first 5): " + "; ".join(f"`{x[:160]}`" for x in logs))
+        w("")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    here = Path(__file__).resolve().parent
+    data = json.loads((here / "results.json").read_text())
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else here / "RESULTS.md"
+    target.write_text(render(data))
+    print(f"wrote {target}")

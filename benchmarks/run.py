@@ -1,0 +1,474 @@
+#!/usr/bin/env python3
+"""Run every benchmark once and write benchmarks/RESULTS.md (``make bench``).
+
+Phases, in one run:
+  1. set-up: ``npm ci`` in benchmarks/ (esbuild) when needed, bundle the engine
+     harness from the current src/spotlight (build.mjs), generate the data;
+  2. memory bandwidth: a large single-thread numpy copy (and a read);
+  3. numpy: the float32 numpy implementation (spotlight_numpy.py), with
+     numpy's default threads and with one BLAS thread;
+  4. the engine in Node (wasm, cpu) and in headless Chromium (webgl, wasm,
+     cpu): engine/harness.ts through build/engine-*.js;
+  5. the real extension in JupyterLab (lab.mjs): demo run-to-first-region,
+     200,000 × 128, transfer 50 / 500 MB, memory of a 1,000,000 × 128 audit;
+  6. RESULTS.md (raw JSON beside it in results.json).
+
+Usage: .venv/bin/python benchmarks/run.py [--quick] [--skip-lab] [--skip-engine]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+SIZES = [(1797, 64), (10000, 64), (50000, 256), (50000, 512), (200000, 128)]
+QUICK_SIZES = [(1797, 64), (10000, 64)]
+T = 5000  # the paper's steps per spotlight
+COUNT = 5  # the paper's spotlights per search
+LOAD: list[tuple[str, tuple[float, float, float]]] = []
+# A plain comm, for attribution of the transfer rate (lab.mjs).
+RAW_COMM = [
+    {"label": "25 × 4 MiB, 3 in flight", "bytes": 4 * 2**20, "count": 25, "inFlight": 3},
+    {"label": "25 × 4 MiB, 1 in flight", "bytes": 4 * 2**20, "count": 25, "inFlight": 1},
+    {"label": "1 × 48 MiB", "bytes": 48 * 2**20, "count": 1, "inFlight": 1},
+]
+
+
+def say(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def mark_load(phase: str) -> None:
+    LOAD.append((phase, os.getloadavg()))
+
+
+def _rel(path: str) -> str:
+    """A path relative to the repository when it is inside it."""
+    try:
+        return os.path.relpath(os.path.abspath(path), REPO) if os.path.abspath(path).startswith(str(REPO) + os.sep) else path
+    except ValueError:
+        return path
+
+
+def run(cmd, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kw)
+
+
+# --------------------------------------------------------------------------
+# Machine and versions
+
+
+def machine_info() -> dict:
+    info: dict = {"platform": platform.platform()}
+    try:
+        cpu = Path("/proc/cpuinfo").read_text()
+        m = re.search(r"^model name\s*:\s*(.+)$", cpu, re.M)
+        info["cpu"] = m.group(1).strip() if m else platform.processor()
+        flags = re.search(r"^flags\s*:\s*(.+)$", cpu, re.M)
+        if flags:
+            have = set(flags.group(1).split())
+            info["simd"] = " ".join(f for f in ("sse4_2", "avx2", "fma", "avx512f") if f in have)
+    except OSError:
+        info["cpu"] = platform.processor()
+    info["cores"] = os.cpu_count()
+    try:
+        mem = Path("/proc/meminfo").read_text()
+        info["memGiB"] = int(re.search(r"MemTotal:\s+(\d+)", mem).group(1)) / 2**20
+    except (OSError, AttributeError):
+        pass
+    try:
+        caches = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for key in ("L2 cache", "L3 cache", "Hypervisor vendor"):
+            m = re.search(rf"^{key}:\s*(.+)$", caches, re.M)
+            if m:
+                info[key] = m.group(1).strip()
+    except OSError:
+        pass
+    return info
+
+
+def versions() -> dict:
+    import numpy as np
+
+    v = {"python": platform.python_version(), "numpy": np.__version__}
+    try:
+        cfg = np.show_config(mode="dicts")
+        blas = cfg.get("Build Dependencies", {}).get("blas", {})
+        v["blas"] = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:  # noqa: BLE001 (older numpy)
+        v["blas"] = "?"
+    v["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    v["chromium"] = subprocess.run(
+        [chromium, "--version"], capture_output=True, text=True
+    ).stdout.strip()
+    for pkg in ("@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"):
+        try:
+            v[pkg] = json.loads((REPO / "node_modules" / pkg / "package.json").read_text())["version"]
+        except OSError:
+            v[pkg] = "?"
+    try:
+        import jupyterlab
+
+        v["jupyterlab"] = jupyterlab.__version__
+    except ImportError:
+        v["jupyterlab"] = "?"
+    try:
+        v["esbuild"] = json.loads((HERE / "node_modules" / "esbuild" / "package.json").read_text())["version"]
+    except OSError:
+        v["esbuild"] = "?"
+    try:
+        v["playwright-core"] = json.loads(
+            (REPO / "ui-tests" / "node_modules" / "playwright-core" / "package.json").read_text()
+        )["version"]
+    except OSError:
+        v["playwright-core"] = "?"
+    git = lambda *a: subprocess.run(  # noqa: E731
+        ["git", *a], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    v["commit"] = git("rev-parse", "--short", "HEAD")
+    dirty = git("status", "--porcelain", "--", "src/spotlight", "src/kernel", "src/model.ts", "jupyterlab_spotlight")
+    v["dirty"] = [line[3:] for line in dirty.splitlines()]
+    remote = sorted((REPO / "jupyterlab_spotlight" / "labextension" / "static").glob("remoteEntry.*.js"))
+    if remote:
+        v["labextensionBuilt"] = dt.datetime.fromtimestamp(remote[-1].stat().st_mtime).strftime(
+            "%Y-%m-%d %H:%M"
+        )
+    return v
+
+
+# --------------------------------------------------------------------------
+# Memory bandwidth and numpy
+
+
+def bandwidth(megabytes: int = 512, repeats: int = 5) -> dict:
+    """Single-thread copy (STREAM convention: read + write bytes) and read."""
+    import numpy as np
+
+    a = np.arange(megabytes * 2**20 // 4, dtype=np.float32)
+    b = np.empty_like(a)
+    np.copyto(b, a)
+    copy = min(_timed(lambda: np.copyto(b, a)) for _ in range(repeats))
+    read = min(_timed(lambda: a.sum()) for _ in range(repeats))
+    nbytes = a.nbytes
+    out = {
+        "bytes": nbytes,
+        "copyGBps": 2 * nbytes / copy / 1e9,
+        "copyOneWayGBps": nbytes / copy / 1e9,
+        "readGBps": nbytes / read / 1e9,
+    }
+    del a, b
+    return out
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def numpy_worker(plan_path: str, out_path: str) -> None:
+    """Time spotlight_numpy on each size (run in a subprocess, so that the
+    BLAS thread count can be set before numpy is imported)."""
+    import numpy as np
+
+    import spotlight_numpy
+
+    plan = json.loads(Path(plan_path).read_text())
+    results = []
+    for case in plan["cases"]:
+        n, d = case["n"], case["d"]
+        x = np.fromfile(case["x"], dtype=np.float32).reshape(n, d)
+        loss = np.fromfile(case["loss"], dtype=np.float32)
+        t0 = time.perf_counter()
+        search = spotlight_numpy.Search(x, loss)
+        setup_ms = (time.perf_counter() - t0) * 1000
+        search.spotlight(steps=5)  # warm-up
+        probe = search.spotlight(steps=20)
+        per = probe["timeMs"] / 20
+        k = int(min(case.get("maxSteps", T), max(case.get("minSteps", 50), case["budgetMs"] / per)))
+        stamps = [0.0] * k
+        clock = time.perf_counter
+
+        def on_step(t, stamps=stamps, clock=clock):
+            stamps[t] = clock()
+
+        result = search.spotlight(steps=k, on_step=on_step)
+        warm = min(max(2, k // 10), k - 3)
+        mean = (stamps[k - 1] - stamps[warm]) / (k - 1 - warm) * 1000
+        diffs = sorted(stamps[t] - stamps[t - 1] for t in range(warm + 1, k))
+        results.append(
+            {
+                "n": n,
+                "d": d,
+                "threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+                "steps": k,
+                "setupMs": setup_ms,
+                "meanStepMs": mean,
+                "medianStepMs": diffs[len(diffs) // 2] * 1000,
+                "spotlightMs": result["timeMs"],
+                "totalWeight": result["totalWeight"],
+                "weightedLoss": result["weightedLoss"],
+                "size": search.size,
+                "startAdjusted": search.start_adjusted,
+            }
+        )
+        print(f"  numpy[{results[-1]['threads']}] {n}x{d}: {k} steps, {mean:.2f} ms/step", flush=True)
+        Path(out_path).write_text(json.dumps({"results": results}, indent=1))
+    Path(out_path).write_text(json.dumps({"results": results}, indent=1))
+
+
+# --------------------------------------------------------------------------
+# JupyterLab
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lab_phase(work: Path, plan: dict, out_path: Path) -> dict:
+    root = work / "lab-root"
+    (root / "examples").mkdir(parents=True, exist_ok=True)
+    demo = REPO / "examples" / "digits_audit.ipynb"
+    shutil.copy(demo, root / "examples" / demo.name)
+    cells = [
+        "".join(c["source"])
+        for c in json.loads(demo.read_text())["cells"]
+        if c["cell_type"] == "code"
+    ]
+    port = free_port()
+    env = dict(os.environ, SPOTLIGHT_BENCH_ROOT=str(root), SPOTLIGHT_BENCH_PORT=str(port))
+    jupyter = Path(sys.executable).parent / "jupyter"
+    log = open(work / "jupyter.log", "w")
+    server = subprocess.Popen(
+        [str(jupyter), "lab", "--config", str(HERE / "jupyter_bench_config.py")],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            if server.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited ({server.returncode}); see {work / 'jupyter.log'}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/status", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("JupyterLab did not start in 120 s")
+        config = {
+            "base": base,
+            "notebook": "examples/digits_audit.ipynb",
+            "benchDir": str(HERE),
+            "demoCells": cells,
+            "plan": plan,
+        }
+        (work / "lab-config.json").write_text(json.dumps(config))
+        subprocess.run(
+            ["node", str(HERE / "lab.mjs"), str(work / "lab-config.json"), str(out_path)],
+            check=False,
+            timeout=1500,
+        )
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(server.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+    return json.loads(out_path.read_text()) if out_path.exists() else {"error": "lab.mjs wrote nothing"}
+
+
+# --------------------------------------------------------------------------
+# Main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="two small sizes, short budgets (a smoke test)")
+    parser.add_argument("--skip-lab", action="store_true", help="skip the JupyterLab part (d–f)")
+    parser.add_argument("--skip-engine", action="store_true", help="skip the engine and numpy part (a–c)")
+    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument("--numpy-worker", nargs=2, metavar=("PLAN", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.numpy_worker:
+        numpy_worker(*args.numpy_worker)
+        return 0
+
+    started = time.time()
+    command = " ".join(_rel(a) if os.path.exists(a) else a for a in [sys.executable, *sys.argv])
+    mark_load("start")
+    say(f"load average {os.getloadavg()}")
+    report: dict = {
+        "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "command": command,
+        "machine": machine_info(),
+        "quick": args.quick,
+    }
+
+    # 1. set-up
+    if not (HERE / "node_modules" / "esbuild").exists():
+        say("npm ci (esbuild) in benchmarks/")
+        run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE)
+    say("bundling the engine harness from src/spotlight")
+    run(["node", str(HERE / "build.mjs")])
+    report["versions"] = versions()
+    work = Path(tempfile.mkdtemp(prefix="spotlight-bench-"))
+    sizes = QUICK_SIZES if args.quick else SIZES
+    try:
+        if not args.skip_engine:
+            engine_phase(report, work, sizes, args.quick)
+        if not args.skip_lab:
+            mark_load("jupyterlab")
+            say("JupyterLab: demo, 200,000 × 128, transfer, memory")
+            plan = {
+                "large": {"n": 200000, "d": 128, "steps": [20, 220]},
+                "transfer": [
+                    {"n": 100000, "d": 125, "repeats": 2},
+                    {"n": 1000000, "d": 125, "repeats": 1},
+                ],
+                "memory": {"n": 1000000, "d": 128, "steps": 10},
+                "rawComm": RAW_COMM,
+            }
+            if args.quick:
+                plan = {
+                    "large": {"n": 20000, "d": 32, "steps": [5, 25]},
+                    "transfer": [{"n": 100000, "d": 125, "repeats": 1}],
+                    "memory": {"n": 50000, "d": 64, "steps": 5},
+                    "rawComm": RAW_COMM,
+                }
+            report["labPlan"] = plan
+            report["lab"] = lab_phase(work, plan, work / "lab.json")
+            report["kernelCrcMBps"] = kernel_crc_rate()
+    finally:
+        mark_load("end")
+        report["load"] = LOAD
+        report["elapsedS"] = time.time() - started
+        (HERE / "results.json").write_text(json.dumps(report, indent=1, default=str))
+        shutil.rmtree(work, ignore_errors=True)
+
+    import report as report_module
+
+    text = report_module.render(report)
+    Path(args.out).write_text(text)
+    prettier = REPO / "node_modules" / ".bin" / "prettier"
+    if prettier.exists():
+        subprocess.run(
+            [str(prettier), "--write", "--log-level", "warn", args.out, str(HERE / "results.json")], check=False
+        )
+    say(f"wrote {args.out} in {report['elapsedS'] / 60:.1f} min")
+    return 0
+
+
+def kernel_crc_rate() -> float:
+    """zlib.crc32 throughput in this interpreter (the kernel helper's checksum), MB/s."""
+    data = os.urandom(64 * 2**20)
+    best = min(_timed(lambda: zlib.crc32(data)) for _ in range(3))
+    return len(data) / best / 1e6
+
+
+def engine_phase(report: dict, work: Path, sizes, quick: bool) -> None:
+    import datagen
+
+    say("generating data")
+    data = [datagen.write(str(work), n, d) for n, d in sizes]
+    mark_load("bandwidth")
+    say("memory bandwidth (single-thread numpy copy)")
+    report["bandwidth"] = bandwidth(128 if quick else 512)
+    say(f"  copy {report['bandwidth']['copyGBps']:.1f} GB/s (read+write), read {report['bandwidth']['readGBps']:.1f} GB/s")
+
+    budget_np = 2000 if quick else 8000
+    np_plan = {"cases": [dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"], budgetMs=budget_np) for c in data]}
+    (work / "numpy-plan.json").write_text(json.dumps(np_plan))
+    report["numpy"] = []
+    for threads in (None, "1"):
+        mark_load(f"numpy threads={threads or 'default'}")
+        say(f"numpy, BLAS threads {threads or 'default'}")
+        env = dict(os.environ)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.pop(var, None)
+            if threads:
+                env[var] = threads
+        out = work / f"numpy-{threads or 'default'}.json"
+        subprocess.run(
+            [sys.executable, str(HERE / "run.py"), "--numpy-worker", str(work / "numpy-plan.json"), str(out)],
+            env=env,
+            check=False,
+        )
+        if out.exists():
+            report["numpy"] += json.loads(out.read_text())["results"]
+
+    budget = 1500 if quick else 6000
+    node_cases, chromium_cases = [], []
+    for c in data:
+        for backend in ("wasm", "cpu"):
+            node_cases.append(dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"], backend=backend, budgetMs=budget))
+        for backend in ("webgl", "wasm", "cpu"):
+            case = dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"], backend=backend, budgetMs=budget)
+            if backend == "webgl":
+                case.update(probeSteps=4, minSteps=8)
+            chromium_cases.append(case)
+    # The cost of the engine's event-loop yields (every 30 ms, setTimeout 0)
+    # on the smallest size: the same run without yields.
+    small = data[0]
+    for backend in ("wasm", "cpu"):
+        chromium_cases.append(
+            dict(n=small["n"], d=small["d"], x=small["x"], loss=small["loss"], backend=backend,
+                 budgetMs=budget, yieldIntervalMs=1e9, variant="no-yield")
+        )
+    (work / "node-plan.json").write_text(json.dumps({"cases": node_cases}))
+    (work / "chromium-plan.json").write_text(json.dumps({"cases": chromium_cases, "crcMegabytes": 200}))
+
+    mark_load("node engine")
+    say("engine in Node (wasm, cpu)")
+    subprocess.run(
+        ["node", str(HERE / "build" / "engine-node.js"), str(work / "node-plan.json"), str(work / "node.json")],
+        check=False,
+        timeout=1200,
+    )
+    report["node"] = json.loads((work / "node.json").read_text()) if (work / "node.json").exists() else {}
+
+    mark_load("chromium engine")
+    say("engine in headless Chromium (webgl, wasm, cpu)")
+    subprocess.run(
+        ["node", str(HERE / "browser_engine.mjs"), str(work / "chromium-plan.json"), str(work / "chromium.json")],
+        check=False,
+        timeout=1500,
+    )
+    report["chromium"] = json.loads((work / "chromium.json").read_text()) if (work / "chromium.json").exists() else {}
+    # Tag the no-yield variants.
+    for r, c in zip(report["chromium"].get("results", []), chromium_cases):
+        if c.get("variant"):
+            r["variant"] = c["variant"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
