@@ -37,6 +37,7 @@ module.exports = {
   testRegex: 'src/.*/.*.spec.ts[x]?$',
   transform: {
     ...baseConfig.transform,
+    '^.+\\.mjs$': 'babel-jest',
     '\\.py$': '<rootDir>/testutils/raw-transform.js'
   },
   moduleFileExtensions: [

@@ -183,6 +183,7 @@ export function categoryMixSpec(
   ]);
   return {
     ...base(theme, title, width),
+    height: { step: 22 },
     data: { values },
     mark: { type: 'bar' },
     encoding: {
