@@ -46,12 +46,14 @@ $(STAMP)/develop: $(STAMP)/build pyproject.toml
 build: $(STAMP)/develop
 
 demo: $(STAMP)/develop
+	@mkdir -p demo
+	@test -f demo/digits_audit.ipynb || cp examples/digits_audit.ipynb demo/
 	@echo
-	@echo "Starting JupyterLab on examples/digits_audit.ipynb (Ctrl-C to stop)."
-	@echo "Open the URL below, run the notebook, then click the Spotlight button in its toolbar."
+	@echo "Starting JupyterLab on demo/digits_audit.ipynb (a working copy of examples/; Ctrl-C to stop)."
+	@echo "Open the URL below, run the notebook, then click Spotlight in its toolbar."
 	@echo
-	jupyter lab examples/digits_audit.ipynb --ServerApp.root_dir=$(CURDIR) \
-		--port=$(PORT) --LabApp.extension_manager=readonly \
+	jupyter lab demo/digits_audit.ipynb --ServerApp.root_dir=$(CURDIR) \
+		--port=$(PORT) --LabApp.extension_manager=readonly --LabApp.expose_app_in_browser=True \
 		$$( [ "$$(id -u)" = 0 ] && echo --allow-root ) \
 		$$( [ -z "$${DISPLAY:-}" ] && echo --no-browser )
 

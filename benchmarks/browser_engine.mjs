@@ -23,7 +23,7 @@ const TYPES = {
 
 // Only the plan's data files and build/ are served.
 const dataFiles = new Map();
-for (const c of plan.cases) {
+for (const c of [...plan.cases, ...(plan.kernelVariants ?? [])]) {
   for (const file of [c.x, c.loss]) {
     dataFiles.set(`/data/${path.basename(file)}`, file);
   }
@@ -82,30 +82,59 @@ try {
       plan.crcMegabytes
     );
   }
-  for (const c of plan.cases) {
+  const runCases = async cases => {
+    for (const c of cases) {
+      const spec = {
+        ...c,
+        x: `${base}/data/${path.basename(c.x)}`,
+        loss: `${base}/data/${path.basename(c.loss)}`
+      };
+      let record;
+      try {
+        record = await page.evaluate(s => window.spotlightBench.run(s), spec);
+      } catch (error) {
+        record = { ok: false, error: describe(error) };
+      }
+      results.push({
+        platform: 'chromium',
+        n: c.n,
+        d: c.d,
+        requested: c.backend,
+        ...(c.variant ? { variant: c.variant } : {}),
+        ...record
+      });
+      process.stderr.write(
+        `  chromium ${c.backend} ${c.n}x${c.d}: ${record.ok ? `${record.steps} steps, ${Number(record.meanStepMs).toFixed(2)} ms/step (${record.backend})` : record.error}\n`
+      );
+      fs.writeFileSync(outPath, JSON.stringify({ env, results, log }, null, 1));
+    }
+  };
+  // WebGL last, after the kernel variants: SwiftShader's threads must not
+  // overlap the other measurements.
+  await runCases(plan.cases.filter(c => c.backend !== 'webgl'));
+  env.kernelVariants = [];
+  for (const v of plan.kernelVariants ?? []) {
     const spec = {
-      ...c,
-      x: `${base}/data/${path.basename(c.x)}`,
-      loss: `${base}/data/${path.basename(c.loss)}`
+      ...v,
+      x: `${base}/data/${path.basename(v.x)}`,
+      loss: `${base}/data/${path.basename(v.loss)}`
     };
     let record;
     try {
-      record = await page.evaluate(s => window.spotlightBench.run(s), spec);
+      record = await page.evaluate(
+        ({ s, calls }) => window.spotlightBench.kernel(s, calls),
+        { s: spec, calls: v.calls }
+      );
     } catch (error) {
-      record = { ok: false, error: describe(error) };
+      record = { ok: false, ...v, error: describe(error) };
     }
-    results.push({
-      platform: 'chromium',
-      n: c.n,
-      d: c.d,
-      requested: c.backend,
-      ...record
-    });
+    env.kernelVariants.push(record);
     process.stderr.write(
-      `  chromium ${c.backend} ${c.n}x${c.d}: ${record.ok ? `${record.steps} steps, ${Number(record.meanStepMs).toFixed(2)} ms/step (${record.backend})` : record.error}\n`
+      `  chromium kernel ${v.label} ${v.n}x${v.d}: ${record.ok ? `${Number(record.meanMs).toFixed(2)} ms/call, create ${Number(record.createMs).toFixed(0)} ms` : record.error}\n`
     );
     fs.writeFileSync(outPath, JSON.stringify({ env, results, log }, null, 1));
   }
+  await runCases(plan.cases.filter(c => c.backend === 'webgl'));
 } finally {
   await browser.close();
   server.close();

@@ -415,121 +415,122 @@ try {
   }
   save();
 
-  // ---- (f) peak memory of a 1,000,000 × 128 audit, in a fresh page.
+  // ---- (f) peak memory of a 1,000,000 × 128 audit, each backend in a fresh page.
+  out.memory = [];
   try {
-    const { n, d, steps } = plan.memory;
+    const { n, d, steps, backends } = plan.memory;
     await kernelExec(
       page,
       `${pyBench}big_emb, big_loss, _ = datagen.planted(${n}, ${d})\ngc.collect()`
     );
-    await context.close();
-    const before = new Set(chromiumMemory().map(p => p.pid));
-    context = await browser.newContext({
-      viewport: { width: 1500, height: 950 }
-    });
-    page = await context.newPage();
-    page.on('pageerror', error => note(`pageerror: ${describe(error)}`));
-    await openNotebook(page);
-    await openPanel(page);
-    const renderers = () =>
-      chromiumMemory().filter(p => p.type === 'renderer' && !before.has(p.pid));
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Performance.enable');
-    const heap = async () => {
-      const { metrics } = await cdp.send('Performance.getMetrics');
-      const get = name => metrics.find(m => m.name === name)?.value ?? null;
-      return {
-        used: get('JSHeapUsedSize'),
-        total: get('JSHeapTotalSize')
-      };
-    };
-    const baseline = {
-      renderers: renderers()
-        .sort((a, b) => b.rss - a.rss)
-        .slice(0, 1),
-      all: chromiumMemory(),
-      heap: await heap()
-    };
-    const samples = [];
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const t = Date.now();
-        const r = renderers();
-        const all = chromiumMemory();
-        let h = null;
-        try {
-          h = await Promise.race([
-            heap(),
-            new Promise(resolve => setTimeout(() => resolve(null), 1000))
-          ]);
-        } catch {
-          h = null;
-        }
-        samples.push({
-          t,
-          rendererRss: r.reduce((a, p) => a + p.rss, 0),
-          maxRendererRss: Math.max(0, ...r.map(p => p.rss)),
-          renderers: r.length,
-          chromiumRss: all.reduce((a, p) => a + p.rss, 0),
-          heapUsed: h?.used ?? null
-        });
-        await new Promise(resolve => setTimeout(resolve, 100));
-      }
-    })();
-    let run = null;
-    let runError = null;
-    try {
-      run = await audit(page, {
-        embeddings: 'big_emb',
-        losses: 'big_loss',
-        labels: '',
-        predictions: '',
-        examples: '',
-        metadata: '',
-        count: 1,
-        steps
+    for (const backend of backends) {
+      await context.close();
+      const before = new Set(chromiumMemory().map(p => p.pid));
+      context = await browser.newContext({
+        viewport: { width: 1500, height: 950 }
       });
-    } catch (error) {
-      runError = describe(error);
+      page = await context.newPage();
+      page.on('pageerror', error => note(`pageerror: ${describe(error)}`));
+      await openNotebook(page);
+      await openPanel(page);
+      const renderers = () =>
+        chromiumMemory().filter(
+          p => p.type === 'renderer' && !before.has(p.pid)
+        );
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Performance.enable');
+      const heap = async () => {
+        const { metrics } = await cdp.send('Performance.getMetrics');
+        const get = name => metrics.find(m => m.name === name)?.value ?? null;
+        return { used: get('JSHeapUsedSize'), total: get('JSHeapTotalSize') };
+      };
+      const baseline = {
+        renderer: Math.max(0, ...renderers().map(p => p.rss)),
+        all: chromiumMemory().reduce((a, p) => a + p.rss, 0),
+        heap: await heap()
+      };
+      const samples = [];
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const t = Date.now();
+          const r = renderers();
+          const all = chromiumMemory();
+          let h = null;
+          try {
+            h = await Promise.race([
+              heap(),
+              new Promise(resolve => setTimeout(() => resolve(null), 1000))
+            ]);
+          } catch {
+            h = null;
+          }
+          samples.push({
+            t,
+            maxRendererRss: Math.max(0, ...r.map(p => p.rss)),
+            chromiumRss: all.reduce((a, p) => a + p.rss, 0),
+            heapUsed: h?.used ?? null
+          });
+          await new Promise(resolve => setTimeout(resolve, 100));
+        }
+      })();
+      let run = null;
+      let runError = null;
+      try {
+        run = await audit(page, {
+          embeddings: 'big_emb',
+          losses: 'big_loss',
+          labels: '',
+          predictions: '',
+          examples: '',
+          metadata: '',
+          count: 1,
+          steps,
+          backend
+        });
+      } catch (error) {
+        runError = describe(error);
+      }
+      sampling = false;
+      await sampler;
+      const after = renderers();
+      const peak = key =>
+        samples.reduce(
+          (a, s) => (s[key] !== null && s[key] > a ? s[key] : a),
+          0
+        );
+      const record = {
+        n,
+        d,
+        steps,
+        requested: backend,
+        run,
+        error: runError,
+        baselineRendererRss: baseline.renderer,
+        baselineChromiumRss: baseline.all,
+        baselineHeapUsed: baseline.heap.used,
+        peakRendererHwm: Math.max(0, ...after.map(p => p.hwm)),
+        peakRendererRssSampled: peak('maxRendererRss'),
+        peakChromiumRssSampled: peak('chromiumRss'),
+        peakHeapUsedSampled: peak('heapUsed'),
+        samples: samples.length,
+        durationMs: samples.length
+          ? samples[samples.length - 1].t - samples[0].t
+          : 0,
+        series: samples
+          .filter((_, i) => i % 5 === 0)
+          .map(x => [
+            x.t - samples[0].t,
+            Math.round(x.maxRendererRss / 2 ** 20),
+            x.heapUsed === null ? null : Math.round(x.heapUsed / 2 ** 20)
+          ])
+      };
+      out.memory.push(record);
+      note(
+        `memory ${n}x${d} ${backend}: renderer peak RSS ${(Math.max(record.peakRendererHwm, record.peakRendererRssSampled) / 2 ** 20).toFixed(0)} MiB, JS heap peak ${(record.peakHeapUsedSampled / 2 ** 20).toFixed(0)} MiB${runError ? `, error ${runError}` : `, ${run.backend}`}`
+      );
+      save();
     }
-    sampling = false;
-    await sampler;
-    const after = renderers();
-    const peak = key =>
-      samples.reduce((a, s) => (s[key] !== null && s[key] > a ? s[key] : a), 0);
-    out.memory = {
-      n,
-      d,
-      steps,
-      run,
-      error: runError,
-      baselineRendererRss: baseline.renderers.reduce((a, p) => a + p.rss, 0),
-      baselineChromiumRss: baseline.all.reduce((a, p) => a + p.rss, 0),
-      baselineHeapUsed: baseline.heap.used,
-      peakRendererHwm: Math.max(0, ...after.map(p => p.hwm)),
-      peakRendererRssSampled: peak('maxRendererRss'),
-      peakRenderersRssSampled: peak('rendererRss'),
-      maxRenderers: peak('renderers'),
-      peakChromiumRssSampled: peak('chromiumRss'),
-      peakHeapUsedSampled: peak('heapUsed'),
-      samples: samples.length,
-      durationMs: samples.length
-        ? samples[samples.length - 1].t - samples[0].t
-        : 0,
-      series: samples
-        .filter((_, i) => i % 5 === 0)
-        .map(s => [
-          s.t - samples[0].t,
-          Math.round(s.maxRendererRss / 2 ** 20),
-          s.heapUsed === null ? null : Math.round(s.heapUsed / 2 ** 20)
-        ]),
-      renderersAfter: after,
-      processesAfter: chromiumMemory().map(p => processMemory(p.pid))
-    };
-    note(
-      `memory ${n}x${d}: renderer peak RSS ${(out.memory.peakRendererHwm / 2 ** 20).toFixed(0)} MiB, JS heap peak ${(out.memory.peakHeapUsedSampled / 2 ** 20).toFixed(0)} MiB${runError ? `, error ${runError}` : ''}`
-    );
     await kernelExec(page, 'del big_emb, big_loss\ngc.collect()').catch(
       () => undefined
     );

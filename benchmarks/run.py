@@ -48,6 +48,7 @@ LOAD: list[tuple[str, tuple[float, float, float]]] = []
 RAW_COMM = [
     {"label": "25 × 4 MiB, 3 in flight", "bytes": 4 * 2**20, "count": 25, "inFlight": 3},
     {"label": "25 × 4 MiB, 1 in flight", "bytes": 4 * 2**20, "count": 25, "inFlight": 1},
+    {"label": "6 × 16 MiB, 3 in flight", "bytes": 16 * 2**20, "count": 6, "inFlight": 3},
     {"label": "1 × 48 MiB", "bytes": 48 * 2**20, "count": 1, "inFlight": 1},
 ]
 
@@ -232,6 +233,25 @@ def numpy_worker(plan_path: str, out_path: str) -> None:
             }
         )
         print(f"  numpy[{results[-1]['threads']}] {n}x{d}: {k} steps, {mean:.2f} ms/step", flush=True)
+        if case.get("float64Check") and "OPENBLAS_NUM_THREADS" not in os.environ:
+            # The same method in float64, to check it against the engine's
+            # float64 host kernel (cpu backend) at T steps.
+            r64 = spotlight_numpy.Search(x, loss, dtype=np.float64).spotlight(steps=T)
+            results.append(
+                {
+                    "n": n,
+                    "d": d,
+                    "threads": "float64 check",
+                    "steps": T,
+                    "meanStepMs": r64["timeMs"] / T,
+                    "medianStepMs": r64["timeMs"] / T,
+                    "spotlightMs": r64["timeMs"],
+                    "totalWeight": r64["totalWeight"],
+                    "weightedLoss": r64["weightedLoss"],
+                    "size": search.size,
+                    "startAdjusted": search.start_adjusted,
+                }
+            )
         Path(out_path).write_text(json.dumps({"results": results}, indent=1))
     Path(out_path).write_text(json.dumps({"results": results}, indent=1))
 
@@ -352,17 +372,17 @@ def main() -> int:
             plan = {
                 "large": {"n": 200000, "d": 128, "steps": [20, 220]},
                 "transfer": [
-                    {"n": 100000, "d": 125, "repeats": 2},
-                    {"n": 1000000, "d": 125, "repeats": 1},
+                    {"n": 100000, "d": 125, "repeats": 3},
+                    {"n": 1000000, "d": 125, "repeats": 2},
                 ],
-                "memory": {"n": 1000000, "d": 128, "steps": 10},
+                "memory": {"n": 1000000, "d": 128, "steps": 10, "backends": ["auto", "cpu"]},
                 "rawComm": RAW_COMM,
             }
             if args.quick:
                 plan = {
                     "large": {"n": 20000, "d": 32, "steps": [5, 25]},
                     "transfer": [{"n": 100000, "d": 125, "repeats": 1}],
-                    "memory": {"n": 50000, "d": 64, "steps": 5},
+                    "memory": {"n": 50000, "d": 64, "steps": 5, "backends": ["auto", "cpu"]},
                     "rawComm": RAW_COMM,
                 }
             report["labPlan"] = plan
@@ -405,8 +425,14 @@ def engine_phase(report: dict, work: Path, sizes, quick: bool) -> None:
     report["bandwidth"] = bandwidth(128 if quick else 512)
     say(f"  copy {report['bandwidth']['copyGBps']:.1f} GB/s (read+write), read {report['bandwidth']['readGBps']:.1f} GB/s")
 
-    budget_np = 2000 if quick else 8000
-    np_plan = {"cases": [dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"], budgetMs=budget_np) for c in data]}
+    budget_np = 2000 if quick else 12000
+    np_plan = {
+        "cases": [
+            dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"], budgetMs=budget_np,
+                 float64Check=c["n"] * c["d"] <= 10**6)
+            for c in data
+        ]
+    }
     (work / "numpy-plan.json").write_text(json.dumps(np_plan))
     report["numpy"] = []
     for threads in (None, "1"):
@@ -426,26 +452,44 @@ def engine_phase(report: dict, work: Path, sizes, quick: bool) -> None:
         if out.exists():
             report["numpy"] += json.loads(out.read_text())["results"]
 
-    budget = 1500 if quick else 6000
-    node_cases, chromium_cases = [], []
+    budget = 1500 if quick else 10000
+    node_cases, chromium_cases, webgl_cases = [], [], []
     for c in data:
+        files = dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"])
         for backend in ("wasm", "cpu"):
-            node_cases.append(dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"], backend=backend, budgetMs=budget))
-        for backend in ("webgl", "wasm", "cpu"):
-            case = dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"], backend=backend, budgetMs=budget)
-            if backend == "webgl":
-                case.update(probeSteps=4, minSteps=8)
-            chromium_cases.append(case)
-    # The cost of the engine's event-loop yields (every 30 ms, setTimeout 0)
-    # on the smallest size: the same run without yields.
+            node_cases.append(dict(files, backend=backend, budgetMs=budget))
+            chromium_cases.append(dict(files, backend=backend, budgetMs=budget))
+        # WebGL last: SwiftShader's threads must not overlap the other runs.
+        webgl_cases.append(dict(files, backend="webgl", budgetMs=budget, probeSteps=4, minSteps=8))
+    # The cost of the engine's event-loop yields (a setTimeout(0) every 30 ms):
+    # the smallest size with and without yields, alternated, fixed steps.
     small = data[0]
-    for backend in ("wasm", "cpu"):
-        chromium_cases.append(
-            dict(n=small["n"], d=small["d"], x=small["x"], loss=small["loss"], backend=backend,
-                 budgetMs=budget, yieldIntervalMs=1e9, variant="no-yield")
-        )
+    for _ in range(2):
+        for backend in ("wasm", "cpu"):
+            for variant, interval in (("yield", None), ("no-yield", 1e9)):
+                case = dict(n=small["n"], d=small["d"], x=small["x"], loss=small["loss"], backend=backend,
+                            steps=2000 if quick else T, variant=variant)
+                if interval:
+                    case["yieldIntervalMs"] = interval
+                chromium_cases.append(case)
+    chromium_cases += webgl_cases  # the driver runs them last
+    # The tfjs kernel's layout on wasm, timed directly (TensorKernel): the
+    # engine's default blocks of 2^20 values, larger blocks, and one X̃ only.
+    variants = []
+    for c in data:
+        if c["n"] * c["d"] < 10**7 and not quick:
+            continue
+        for label, transposed, block in (
+            ("engine default: X̃ᵀ and X̃, blocks of 2^20 values", True, None),
+            ("X̃ᵀ and X̃, blocks of 2^24 values", True, 2**24),
+            ("X̃ only (no X̃ᵀ), one block", False, None),
+        ):
+            variants.append(dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"], label=label, backend="wasm",
+                                 transposed=transposed, blockValues=block, calls=10 if quick else 40))
     (work / "node-plan.json").write_text(json.dumps({"cases": node_cases}))
-    (work / "chromium-plan.json").write_text(json.dumps({"cases": chromium_cases, "crcMegabytes": 200}))
+    (work / "chromium-plan.json").write_text(
+        json.dumps({"cases": chromium_cases, "crcMegabytes": 200, "kernelVariants": variants})
+    )
 
     mark_load("node engine")
     say("engine in Node (wasm, cpu)")
@@ -464,10 +508,6 @@ def engine_phase(report: dict, work: Path, sizes, quick: bool) -> None:
         timeout=1500,
     )
     report["chromium"] = json.loads((work / "chromium.json").read_text()) if (work / "chromium.json").exists() else {}
-    # Tag the no-yield variants.
-    for r, c in zip(report["chromium"].get("results", []), chromium_cases):
-        if c.get("variant"):
-            r["variant"] = c["variant"]
 
 
 if __name__ == "__main__":

@@ -33,21 +33,25 @@ def barrier_schedule(steps: int, initial: float, final: float) -> np.ndarray:
 class Search:
     """Precomputed state for spotlights on one (X, ℓ)."""
 
-    def __init__(self, x: np.ndarray, losses: np.ndarray, fraction=0.02, initial_precision=1e-4):
-        self.x = np.ascontiguousarray(x, dtype=np.float32)
+    def __init__(self, x: np.ndarray, losses: np.ndarray, fraction=0.02, initial_precision=1e-4,
+                 dtype=np.float32):
+        """``dtype``: float32 for the benchmark; float64 to check the method
+        against the engine's float64 host kernel."""
+        self.dtype = dt = np.dtype(dtype)
+        self.x = np.ascontiguousarray(x, dtype=dt)
         self.n, self.d = self.x.shape
-        self.losses = np.asarray(losses, dtype=np.float32)
+        self.losses = np.asarray(losses, dtype=dt)
         self.size = math.floor(fraction * self.n + 1e-9)
         self.norms = np.einsum("ij,ij->i", self.x, self.x)
         k0 = np.maximum(0.0, 1.0 - initial_precision * self.norms.astype(np.float64)).sum()
         self.start_adjusted = not (k0 > 0)
         self.tau0 = 0.5 / float(self.norms.max()) if self.start_adjusted else initial_precision
         n = self.n
-        self._z = np.empty(n, np.float32)
-        self._dist = np.empty(n, np.float32)
-        self._u = np.empty(n, np.float32)
-        self._k = np.empty(n, np.float32)
-        self._g = np.empty(n, np.float32)
+        self._z = np.empty(n, dt)
+        self._dist = np.empty(n, dt)
+        self._u = np.empty(n, dt)
+        self._k = np.empty(n, dt)
+        self._g = np.empty(n, dt)
         self._a = np.empty(n, bool)
 
     def spotlight(self, losses=None, steps=5000, lr=1e-2, patience=10, factor=0.5,
@@ -55,7 +59,8 @@ class Search:
         """Optimise one spotlight; return a dict with μ, τ, K, f and the time."""
         started = time.perf_counter()
         x, n, d, size = self.x, self.n, self.d, self.size
-        loss = self.losses if losses is None else np.asarray(losses, np.float32)
+        dt = self.dtype.type
+        loss = self.losses if losses is None else np.asarray(losses, dt)
         barriers = barrier_schedule(steps, n - size, final_fraction * size)
         theta = np.zeros(d + 1, np.float64)
         theta[d] = math.log(self.tau0)
@@ -68,15 +73,15 @@ class Search:
         for t in range(steps):
             tau = math.exp(theta[d])
             mu = theta[:d]
-            mu32 = mu.astype(np.float32)
+            mu32 = mu.astype(dt)
             mm = float(mu @ mu)
             # Pass 1: z = Xμ, d_i = max(0, ‖x‖² − 2z + ‖μ‖²), k = max(0, 1 − τd).
             np.matmul(x, mu32, out=z)
             np.multiply(z, -2.0, out=dist)
             dist += self.norms
-            dist += np.float32(mm)
+            dist += dt(mm)
             np.maximum(dist, 0.0, out=dist)
-            np.multiply(dist, np.float32(-tau), out=u)
+            np.multiply(dist, dt(-tau), out=u)
             u += 1.0
             np.greater_equal(u, 0.0, out=a)
             np.maximum(u, 0.0, out=k)
@@ -91,9 +96,9 @@ class Search:
             slope = -2.0 * scale * gap / (b * b)
             J = f - penalty
             # g_i = a_i ((ℓ_i − f)/K − P′); pass 2: Xᵀg.
-            np.subtract(loss, np.float32(f), out=g)
-            g *= np.float32(1.0 / K)
-            g -= np.float32(slope)
+            np.subtract(loss, dt(f), out=g)
+            g *= dt(1.0 / K)
+            g -= dt(slope)
             g *= a
             xtg = np.matmul(g, x).astype(np.float64)
             sum_g = float(g.sum(dtype=np.float64))
@@ -124,7 +129,8 @@ class Search:
                 on_step(t)
         tau = math.exp(theta[d])
         mu32 = theta[:d].astype(np.float32)
-        dist = np.maximum(0.0, self.norms - 2.0 * (x @ mu32) + float(mu32 @ mu32))
+        mu_dt = mu32.astype(dt)
+        dist = np.maximum(0.0, self.norms - 2.0 * (x @ mu_dt) + float(mu_dt @ mu_dt))
         weights = np.maximum(0.0, 1.0 - tau * dist).astype(np.float32)
         K_final = float(weights.sum(dtype=np.float64))
         return {

@@ -91,10 +91,19 @@ export function registerCommands(context: ICommandContext): void {
         'learningRate',
         'barrierScale'
       ] as const) {
-        if (typeof args[key] === 'number') {
-          overrides[key] = args[key] as number;
+        if (args[key] === undefined) {
+          continue;
         }
+        if (typeof args[key] !== 'number') {
+          const error = new TypeError(
+            trans.__('%1 must be a number (got %2).', key, JSON.stringify(args[key]))
+          );
+          Notification.error(trans.__('Spotlight: %1', error.message), { autoClose: 8000 });
+          throw error;
+        }
+        overrides[key] = args[key] as number;
       }
+
       if (typeof args.backend === 'string') {
         overrides.backend = args.backend as IAuditOptions['backend'];
       }
@@ -125,7 +134,10 @@ export function registerCommands(context: ICommandContext): void {
     caption: trans.__('Args: {region} (from 0), activate? (default true)'),
     isEnabled: () => !!model.result,
     execute: (args: ReadonlyPartialJSONObject) => {
-      const region = Number(args.region ?? Math.max(0, model.selectedRegion));
+      const region = regionIndex(
+        args.region ?? Math.max(0, model.selectedRegion),
+        model.result?.regions.length ?? 0
+      );
       model.selectRegion(region);
       showDetail(args.activate !== false);
       return region;
@@ -147,18 +159,9 @@ export function registerCommands(context: ICommandContext): void {
         const notebook = findNotebook(tracker, model.sessionContext);
         const which = args.region ?? model.selectedRegion;
         const regions =
-          which === 'all' ? result.regions.map((_, j) => j) : [Number(which)];
-        for (const j of regions) {
-          if (!(Number.isInteger(j) && j >= 0 && j < result.regions.length)) {
-            throw new RangeError(
-              trans.__(
-                'There is no region %1; the audit found %2.',
-                j + 1,
-                result.regions.length
-              )
-            );
-          }
-        }
+          which === 'all'
+            ? result.regions.map((_, j) => j)
+            : [regionIndex(which, result.regions.length)];
         const cells = regions.flatMap(j =>
           findingCells(
             makeFinding(result, j),
@@ -202,22 +205,13 @@ export function registerCommands(context: ICommandContext): void {
     execute: async (args: ReadonlyPartialJSONObject): Promise<string> => {
       const result = model.result;
       const bridge = model.bridge;
-      const j = Number(args.region ?? model.selectedRegion);
       try {
         if (!result || !bridge) {
           throw new Error(
             trans.__('Run an audit first; there are no region weights to send.')
           );
         }
-        if (!(Number.isInteger(j) && j >= 0 && j < result.regions.length)) {
-          throw new RangeError(
-            trans.__(
-              'There is no region %1; the audit found %2.',
-              j + 1,
-              result.regions.length
-            )
-          );
-        }
+        const j = regionIndex(args.region ?? model.selectedRegion, result.regions.length);
         const name =
           typeof args.name === 'string'
             ? args.name
@@ -301,6 +295,23 @@ export function registerCommands(context: ICommandContext): void {
       palette.addItem({ command, category, args: {} });
     }
   }
+}
+
+/**
+ * A region index from a command argument.
+ *
+ * @param value - The `region` argument.
+ * @param count - Number of regions found.
+ * @returns The index, from 0.
+ * @throws {RangeError} naming the valid range.
+ */
+function regionIndex(value: unknown, count: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= count) {
+    throw new RangeError(
+      `region must be a whole number from 0 to ${count - 1} (regions are numbered from 0; got ${JSON.stringify(value)}).`
+    );
+  }
+  return value;
 }
 
 /**

@@ -92,6 +92,8 @@ export interface IAuditResult {
     summaryMs: number;
     totalMs: number;
   };
+  /** Things the user should know about the result, e.g. a search that did not converge. */
+  warnings: string[];
 }
 
 /** Compact JSON summary of an audit, as the `run` command returns it. */
@@ -305,6 +307,7 @@ export class SpotlightModel implements IDisposable {
    */
   select(role: Role, name: string | null): void {
     this._selection = { ...this._selection, [role]: name || null };
+    this._clearError();
     this._changed.emit('selection');
   }
 
@@ -315,6 +318,7 @@ export class SpotlightModel implements IDisposable {
    */
   setOptions(options: Partial<IAuditOptions>): void {
     this._options = { ...this._options, ...options };
+    this._clearError();
     this._changed.emit('options');
   }
 
@@ -357,7 +361,7 @@ export class SpotlightModel implements IDisposable {
       const name = this._selection[role];
       const variable = name ? byName.get(name) : undefined;
       if (name && !variable && this._listed) {
-        problems[role] = `'${name}' is no longer in the kernel.`;
+        problems[role] = `'${name}' is not in the kernel; run the cell that defines it, or choose another variable.`;
       } else if (
         role !== 'embeddings' &&
         variable &&
@@ -461,7 +465,15 @@ export class SpotlightModel implements IDisposable {
       );
       this._changed.emit('result');
       return result;
-    } catch (reason) {
+    } catch (caught) {
+      let reason = caught;
+      if (this._abort === abort) {
+        this._abort = null;
+      }
+      if (isAbortError(reason) && this._interruption) {
+        reason = new Error(this._interruption);
+      }
+      this._interruption = null;
       if (!this._isDisposed) {
         if (isAbortError(reason)) {
           this._setProgress('idle', 0, 'cancelled');
@@ -642,6 +654,9 @@ export class SpotlightModel implements IDisposable {
       this._changed.emit('result');
       return result;
     } catch (reason) {
+      if (this._abort === abort) {
+        this._abort = null;
+      }
       if (!this._isDisposed) {
         if (isAbortError(reason)) {
           this._setProgress('idle', 0, 'cancelled');
@@ -775,6 +790,7 @@ export class SpotlightModel implements IDisposable {
       overlaps,
       map,
       fingerprint: fingerprint(fetched.embeddings, fetched.losses),
+      warnings: Private.convergenceWarnings(search),
       options,
       finishedAt: new Date().toISOString(),
       timings: { fetchMs: 0, searchMs: 0, summaryMs: 0, totalMs: 0 }
@@ -802,6 +818,16 @@ export class SpotlightModel implements IDisposable {
     this._changed.emit('progress');
   }
 
+  /** Forget a shown error once the user changes what caused it. */
+  private _clearError(): void {
+    if (this._error && !this.isRunning) {
+      this._error = null;
+      if (this._progress.stage === 'error') {
+        this._progress = { stage: 'idle', fraction: 0, detail: '' };
+      }
+    }
+  }
+
   private _throwIfAborted(signal: AbortSignal): void {
     if (signal.aborted) {
       throw abortError('The audit');
@@ -822,6 +848,13 @@ export class SpotlightModel implements IDisposable {
   }
 
   private _onKernelReset(): void {
+    if (this._abort) {
+      // The data may be gone from the kernel: stop rather than show regions
+      // whose examples can no longer be fetched or saved.
+      this._interruption =
+        'The kernel restarted (or changed) during the audit, so its variables are gone. Run the cells that define your arrays, then run the audit again.';
+      this._abort.abort();
+    }
     this._variables = [];
     this._listed = false;
     this._changed.emit('variables');
@@ -852,6 +885,7 @@ export class SpotlightModel implements IDisposable {
   private _result: IAuditResult | null = null;
   private _selectedRegion = -1;
   private _abort: AbortController | null = null;
+  private _interruption: string | null = null;
   private _listAbort: AbortController | null = null;
   private _isDisposed = false;
   private _changed = new Signal<this, SpotlightModel.Change>(this);
@@ -905,6 +939,27 @@ export namespace SpotlightModel {
 }
 
 namespace Private {
+  /**
+   * Spotlights whose total weight stayed far above the spotlight size: the
+   * schedule ends near K ≈ 1.05·S (d'Eon et al. 2021), so K > 1.5·1.05·S
+   * means too few steps (or too small a learning rate) for this data.
+   */
+  export function convergenceWarnings(search: ISpotlightResult): string[] {
+    const size = search.parameters?.size;
+    if (!size) {
+      return [];
+    }
+    const warnings: string[] = [];
+    search.spotlights.forEach((s, j) => {
+      if (s.totalWeight > 1.5 * 1.05 * size) {
+        warnings.push(
+          `Region ${j + 1} did not shrink to the spotlight size (K = ${s.totalWeight.toFixed(0)} vs S = ${size}): it is not a meaningful region. Run more steps (the paper used 5,000) or a larger learning rate.`
+        );
+      }
+    });
+    return warnings;
+  }
+
   const HINTS: Record<Role, RegExp> = {
     embeddings: /emb|feat|hidden|repr|activ|latent/i,
     losses: /loss|nll|ce$|error/i,

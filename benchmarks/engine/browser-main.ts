@@ -6,7 +6,13 @@
  */
 import * as CRC32 from 'crc-32';
 
-import { environment, IPlanCase, runPlanned } from './harness';
+import {
+  environment,
+  IKernelVariant,
+  IPlanCase,
+  kernelVariant,
+  runPlanned
+} from './harness';
 
 let current: {
   key: string;
@@ -28,9 +34,12 @@ async function load(url: string, count: number): Promise<Float32Array> {
   return new Float32Array(buffer);
 }
 
-async function run(
-  c: IPlanCase & { x: string; loss: string }
-): Promise<Record<string, unknown>> {
+async function data(c: {
+  x: string;
+  loss: string;
+  n: number;
+  d: number;
+}): Promise<{ embeddings: Float32Array; losses: Float32Array }> {
   const key = `${c.x}|${c.loss}`;
   if (!current || current.key !== key) {
     current = null;
@@ -40,6 +49,13 @@ async function run(
       losses: await load(c.loss, c.n)
     };
   }
+  return current;
+}
+
+async function run(
+  c: IPlanCase & { x: string; loss: string }
+): Promise<Record<string, unknown>> {
+  const current = await data(c);
   return runPlanned(
     {
       embeddings: current.embeddings,
@@ -76,5 +92,22 @@ function crc(megabytes: number): number {
   return bytes.length / 1e3 / best;
 }
 
-(window as any).spotlightBench = { run, environment, crc };
+async function kernel(
+  c: IKernelVariant & { x: string; loss: string; n: number; d: number },
+  calls: number
+): Promise<Record<string, unknown>> {
+  const current = await data(c);
+  return kernelVariant(
+    {
+      embeddings: current.embeddings,
+      losses: current.losses,
+      n: c.n,
+      d: c.d
+    },
+    c,
+    calls
+  );
+}
+
+(window as any).spotlightBench = { run, environment, crc, kernel };
 (window as any).spotlightBenchReady = true;

@@ -312,3 +312,80 @@ export async function runPlanned(
     }
   };
 }
+
+/** A variant of the tfjs kernel's layout, timed directly. */
+export interface IKernelVariant {
+  label: string;
+  backend: 'webgl' | 'wasm';
+  /** Keep X̃ᵀ too (the engine does on wasm). */
+  transposed: boolean;
+  /** Values per block (the engine's default is 2^20). */
+  blockValues?: number;
+}
+
+/**
+ * Time `TensorKernel` directly (no optimiser, no yields): its creation and
+ * `calls` evaluations of the moments at a moving centre.
+ *
+ * @param input - The data.
+ * @param variant - Layout options.
+ * @param calls - Evaluations to time (after one warm-up).
+ * @returns Creation time, mean and median per evaluation, block counts.
+ */
+export async function kernelVariant(
+  input: engine.ISpotlightInput,
+  variant: IKernelVariant,
+  calls: number
+): Promise<Record<string, unknown>> {
+  const { embeddings, losses, n, d } = input;
+  try {
+    await engine.selectBackend(variant.backend);
+    const norms = engine.squaredNorms(embeddings, n, d);
+    const t0 = now();
+    const kernel = await engine.TensorKernel.create(embeddings, n, d, {
+      transposed: variant.transposed,
+      norms,
+      blockValues: variant.blockValues
+    });
+    const createMs = now() - t0;
+    try {
+      kernel.setLosses(losses);
+      const center = new Float64Array(d);
+      const out = engine.createMoments(d);
+      for (let i = 0; i < 5; i++) {
+        kernel.moments(center, 1e-4, out);
+      }
+      const times: number[] = [];
+      for (let i = 0; i < calls; i++) {
+        center[i % d] += 1e-3;
+        const t = now();
+        kernel.moments(center, 1e-4, out);
+        times.push(now() - t);
+      }
+      const total = times.reduce((a, b) => a + b, 0);
+      times.sort((a, b) => a - b);
+      return {
+        ok: true,
+        ...variant,
+        n,
+        d,
+        calls,
+        createMs,
+        meanMs: total / calls,
+        medianMs: times[Math.floor(calls / 2)],
+        blocks: kernel.blockCount,
+        totalWeight: out.totalWeight
+      };
+    } finally {
+      kernel.dispose();
+    }
+  } catch (error) {
+    return {
+      ok: false,
+      ...variant,
+      n,
+      d,
+      error: error instanceof Error ? error.message : String(error)
+    };
+  }
+}

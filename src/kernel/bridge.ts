@@ -197,13 +197,14 @@ export class KernelBridge implements IDisposable {
       let crc = 0;
       const ask = () => {
         while (nextToAsk < begin.chunks && pending.size < Private.IN_FLIGHT) {
-          pending.set(
-            nextToAsk,
-            this._request(
-              { op: 'fetch-chunk', transfer_id: transferId, index: nextToAsk },
-              signal
-            ).then(r => r[0])
-          );
+          const chunk = this._request(
+            { op: 'fetch-chunk', transfer_id: transferId, index: nextToAsk },
+            signal
+          ).then(r => r[0]);
+          // Chunks asked for but never awaited (after an error or a cancel)
+          // must not surface as unhandled rejections.
+          chunk.catch(() => undefined);
+          pending.set(nextToAsk, chunk);
           nextToAsk++;
         }
       };
@@ -236,8 +237,6 @@ export class KernelBridge implements IDisposable {
           megabytesPerSecond: received / 1e6 / seconds
         });
       }
-      // Silence rejections of chunks that were asked for but not awaited.
-      pending.forEach(p => p.catch(() => undefined));
       if (received !== begin.nbytes || crc >>> 0 !== begin.checksum >>> 0) {
         throw new KernelBridgeError(
           'checksum',

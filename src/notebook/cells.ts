@@ -231,7 +231,8 @@ export function findingCode(finding: IFinding, chart: VegaLiteSpec): string {
     `_fingerprint = format(_zlib.crc32(_L.tobytes(), _zlib.crc32(_X.tobytes())), "08x")`,
     `if _fingerprint != "${finding.fingerprint}":`,
     `    _warnings.warn("Spotlight region ${finding.region}: the data changed since this finding was saved "`,
-    `                   f"(fingerprint {_fingerprint}, saved ${finding.fingerprint}); the weights below are recomputed on the new data.")`,
+    `                   f"(fingerprint {_fingerprint}, saved ${finding.fingerprint}); the weights below are recomputed on the new data, "`,
+    `                   "the chart shows the data as saved. Run a new audit to find the regions of the new data.")`,
     `_center = _np.frombuffer(_b64.b64decode("${finding.center}"), dtype="<f4").astype(_np.float64)`,
     `_precision = ${finding.precision}  # tau = 1 / radius**2`,
     `${v} = _np.maximum(0.0, 1.0 - _precision * ((_X.astype(_np.float64) - _center) ** 2).sum(axis=1))`,
@@ -255,7 +256,10 @@ export function findingCells(
   losses: ArrayLike<number>,
   weights: ArrayLike<number>
 ): ICellJSON[] {
-  const chart = lossDistributionSpec(losses, weights, DEFAULT_THEME);
+  // No theme config: stock JupyterLab then themes the saved chart itself
+  // (light or dark); the region and all-data colours read on both.
+  const { config, ...chart } = lossDistributionSpec(losses, weights, DEFAULT_THEME);
+  void config;
   const metadata = { [METADATA_KEY]: { version: FINDING_VERSION, finding } };
   return [
     { cell_type: 'markdown', source: findingMarkdown(finding), metadata },

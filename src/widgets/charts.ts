@@ -58,7 +58,11 @@ export class ChartGroup {
         figure.appendChild(target);
         this.host.appendChild(figure);
         try {
-          const result = await embed(target, spec as any, {
+          // The specs declare Vega-Lite 5 for saved notebook outputs; the
+          // panel renders them with the bundled Vega-Lite, which accepts them.
+          const { $schema, ...bundled } = spec;
+          void $schema;
+          const result = await embed(target, bundled as any, {
             actions: false,
             renderer: 'svg',
             tooltip: true,

@@ -140,17 +140,31 @@ export class SpotlightPanel extends Widget {
       for (const [k, v] of Object.entries(attrs)) {
         input.setAttribute(k, v);
       }
-      input.addEventListener('change', () => {
+      const problem = el('div', 'jp-SpotlightPanel-problem');
+      problem.id = `${id}-problem`;
+      problem.setAttribute('aria-live', 'polite');
+      input.setAttribute('aria-describedby', problem.id);
+      input.addEventListener('input', () => {
+        // An invalid value is shown as such and blocks the run; it never
+        // runs silently with the previous value.
         const value = Number(input.value);
-        if (
-          input.value !== '' &&
-          Number.isFinite(value) &&
-          input.checkValidity()
-        ) {
+        const valid =
+          input.value !== '' && Number.isFinite(value) && input.checkValidity();
+        problem.textContent = valid
+          ? ''
+          : input.value === ''
+            ? trans.__('Enter a value.')
+            : input.validationMessage || trans.__('Not a valid number.');
+        input.setAttribute('aria-invalid', valid ? 'false' : 'true');
+        if (valid) {
+          this._invalid.delete(key);
           this.model.setOptions({ [key]: value } as Partial<IAuditOptions>);
+        } else {
+          this._invalid.add(key);
+          this._renderInputs();
         }
       });
-      row.append(l, input);
+      row.append(l, input, problem);
       opts.appendChild(row);
       this._optionInputs.set(key, input);
       return row;
@@ -239,7 +253,10 @@ export class SpotlightPanel extends Widget {
     this._progressText = el('div', 'jp-SpotlightPanel-progressText');
     this._errorBox = el('div', 'jp-SpotlightPanel-error');
     this._errorBox.setAttribute('role', 'alert');
-    this._status.append(this._progressText, this._progressBar, this._errorBox);
+    this._warningBox = el('div', 'jp-SpotlightPanel-warning');
+    this._warningBox.setAttribute('role', 'status');
+    this._status.append(this._progressText, this._progressBar, this._errorBox,
+      this._warningBox);
 
     this._results = el('section', 'jp-SpotlightPanel-results');
     const resultsHeader = el('div', 'jp-SpotlightPanel-resultsHeader');
@@ -386,8 +403,12 @@ export class SpotlightPanel extends Widget {
           n.toLocaleString('en-US')
         )
       : '';
+    if (this._invalid.has('spotlightSize')) {
+      this._sizeHint.textContent = '';
+    }
     this._runButton.disabled =
       m.isRunning ||
+      this._invalid.size > 0 ||
       !!problems.embeddings ||
       !!problems.losses ||
       !m.sessionContext;
@@ -410,17 +431,20 @@ export class SpotlightPanel extends Widget {
       done: trans.__('Done'),
       error: ''
     };
-    let text = p.detail
-      ? `${stageName[p.stage]}: ${p.detail}`
-      : stageName[p.stage];
+    const stage = stageName[p.stage];
+    let text =
+      stage && p.detail ? `${stage}: ${p.detail}` : stage || p.detail;
     if (m.waitingForKernel) {
       text = trans.__(
-        'Waiting for the kernel (it is busy running a cell)… Cancel to stop waiting.'
+        'Waiting for the kernel to answer (it may be busy running a cell)… Cancel to stop waiting.'
       );
     }
     this._progressText.textContent = text;
     this._errorBox.textContent = m.error ?? '';
     this._errorBox.hidden = !m.error;
+    const warnings = m.result?.warnings ?? [];
+    this._warningBox.textContent = warnings.join('\n');
+    this._warningBox.hidden = running || warnings.length === 0;
     this._runButton.disabled = running || this._runButton.disabled;
     this._cancelButton.hidden = !running && !m.waitingForKernel;
     if (!running) {
@@ -613,6 +637,8 @@ export class SpotlightPanel extends Widget {
   private _progressBar!: HTMLProgressElement;
   private _progressText!: HTMLElement;
   private _errorBox!: HTMLElement;
+  private _warningBox!: HTMLElement;
+  private _invalid = new Set<keyof IAuditOptions>();
   private _results!: HTMLElement;
   private _resultsTitle!: HTMLElement;
   private _regionList!: HTMLElement;
