@@ -96,9 +96,15 @@ export function registerCommands(context: ICommandContext): void {
         }
         if (typeof args[key] !== 'number') {
           const error = new TypeError(
-            trans.__('%1 must be a number (got %2).', key, JSON.stringify(args[key]))
+            trans.__(
+              '%1 must be a number (got %2).',
+              key,
+              JSON.stringify(args[key])
+            )
           );
-          Notification.error(trans.__('Spotlight: %1', error.message), { autoClose: 8000 });
+          Notification.error(trans.__('Spotlight: %1', error.message), {
+            autoClose: 8000
+          });
           throw error;
         }
         overrides[key] = args[key] as number;
@@ -211,7 +217,10 @@ export function registerCommands(context: ICommandContext): void {
             trans.__('Run an audit first; there are no region weights to send.')
           );
         }
-        const j = regionIndex(args.region ?? model.selectedRegion, result.regions.length);
+        const j = regionIndex(
+          args.region ?? model.selectedRegion,
+          result.regions.length
+        );
         const name =
           typeof args.name === 'string'
             ? args.name
@@ -306,7 +315,12 @@ export function registerCommands(context: ICommandContext): void {
  * @throws {RangeError} naming the valid range.
  */
 function regionIndex(value: unknown, count: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= count) {
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < 0 ||
+    value >= count
+  ) {
     throw new RangeError(
       `region must be a whole number from 0 to ${count - 1} (regions are numbered from 0; got ${JSON.stringify(value)}).`
     );

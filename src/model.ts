@@ -361,7 +361,8 @@ export class SpotlightModel implements IDisposable {
       const name = this._selection[role];
       const variable = name ? byName.get(name) : undefined;
       if (name && !variable && this._listed) {
-        problems[role] = `'${name}' is not in the kernel; run the cell that defines it, or choose another variable.`;
+        problems[role] =
+          `'${name}' is not in the kernel; run the cell that defines it, or choose another variable.`;
       } else if (
         role !== 'embeddings' &&
         variable &&

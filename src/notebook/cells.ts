@@ -258,7 +258,11 @@ export function findingCells(
 ): ICellJSON[] {
   // No theme config: stock JupyterLab then themes the saved chart itself
   // (light or dark); the region and all-data colours read on both.
-  const { config, ...chart } = lossDistributionSpec(losses, weights, DEFAULT_THEME);
+  const { config, ...chart } = lossDistributionSpec(
+    losses,
+    weights,
+    DEFAULT_THEME
+  );
   void config;
   const metadata = { [METADATA_KEY]: { version: FINDING_VERSION, finding } };
   return [

@@ -255,8 +255,12 @@ export class SpotlightPanel extends Widget {
     this._errorBox.setAttribute('role', 'alert');
     this._warningBox = el('div', 'jp-SpotlightPanel-warning');
     this._warningBox.setAttribute('role', 'status');
-    this._status.append(this._progressText, this._progressBar, this._errorBox,
-      this._warningBox);
+    this._status.append(
+      this._progressText,
+      this._progressBar,
+      this._errorBox,
+      this._warningBox
+    );
 
     this._results = el('section', 'jp-SpotlightPanel-results');
     const resultsHeader = el('div', 'jp-SpotlightPanel-resultsHeader');
@@ -432,8 +436,7 @@ export class SpotlightPanel extends Widget {
       error: ''
     };
     const stage = stageName[p.stage];
-    let text =
-      stage && p.detail ? `${stage}: ${p.detail}` : stage || p.detail;
+    let text = stage && p.detail ? `${stage}: ${p.detail}` : stage || p.detail;
     if (m.waitingForKernel) {
       text = trans.__(
         'Waiting for the kernel to answer (it may be busy running a cell)… Cancel to stop waiting.'
