@@ -23,6 +23,10 @@ test.describe('audit of the demo notebook in both themes', () => {
     );
     await page.locator('.jp-SpotlightPanel-run').click();
     await expect(page.locator(REGION)).toHaveCount(5, { timeout: 300000 });
+    // The panel leaves the running state: Run is usable again, Cancel gone.
+    await expect(page.locator('.jp-SpotlightPanel-run')).toBeEnabled();
+    await expect(page.locator('.jp-SpotlightPanel-cancel')).toBeHidden();
+    await expect(page.locator('.jp-SpotlightPanel-progress')).toBeHidden();
     await expect(
       page.locator('.jp-SpotlightPanel-results h3').first()
     ).toContainText('5 regions');

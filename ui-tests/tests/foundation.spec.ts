@@ -80,5 +80,32 @@ test.describe('foundation', () => {
     await expect(page.locator('#jp-Spotlight-pick-examples')).toHaveValue(
       'images'
     );
+
+    // An invalid option is shown as such and blocks the run; fixing it unblocks.
+    const size = page.locator('#jp-Spotlight-opt-spotlightSize');
+    await size.fill('1.5');
+    await expect(
+      page.locator('#jp-Spotlight-opt-spotlightSize-problem')
+    ).not.toBeEmpty();
+    await expect(page.locator('.jp-SpotlightPanel-run')).toBeDisabled();
+    await size.fill('0.05');
+    await expect(
+      page.locator('#jp-Spotlight-opt-spotlightSize-problem')
+    ).toBeEmpty();
+    await expect(page.locator('.jp-SpotlightPanel-run')).toBeEnabled();
+    await expect(page.locator('#jp-Spotlight-size-hint')).toContainText(
+      'S = 89 of N = 1,797'
+    );
+
+    // Cancel during the search returns the panel to a usable state.
+    await page.locator('.jp-SpotlightPanel-run').click();
+    await expect(page.locator('.jp-SpotlightPanel-progressText')).toContainText(
+      'Searching'
+    );
+    await page.locator('.jp-SpotlightPanel-cancel').click();
+    await expect(page.locator('.jp-SpotlightPanel-progressText')).toHaveText(
+      'cancelled'
+    );
+    await expect(page.locator('.jp-SpotlightPanel-run')).toBeEnabled();
   });
 });
