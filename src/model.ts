@@ -94,6 +94,8 @@ export interface IAuditResult {
   };
   /** Things the user should know about the result, e.g. a search that did not converge. */
   warnings: string[];
+  /** False while the search goes on and only the first regions are known. */
+  complete: boolean;
 }
 
 /** Compact JSON summary of an audit, as the `run` command returns it. */
@@ -413,6 +415,9 @@ export class SpotlightModel implements IDisposable {
       if (!sel.embeddings || !sel.losses) {
         throw new Error('Choose the embeddings and the losses first.');
       }
+      this._result = null;
+      this._selectedRegion = -1;
+      this._changed.emit('result');
       this._setProgress('fetching', 0, 'checking the variables');
       const { n, d } = await bridge.check(
         {
@@ -429,6 +434,7 @@ export class SpotlightModel implements IDisposable {
 
       this._setProgress('searching', 0, 'starting');
       const searchStarted = performance.now();
+      const found: ISpotlight[] = [];
       const search = await findSpotlights(
         { embeddings: fetched.embeddings, losses: fetched.losses, n, d },
         {
@@ -439,7 +445,17 @@ export class SpotlightModel implements IDisposable {
           barrierScale: options.barrierScale,
           backend: options.backend
         },
-        { signal, onProgress: p => this._onSearchProgress(p) }
+        {
+          signal,
+          onProgress: p => this._onSearchProgress(p),
+          // Show each region as soon as it is found, while the next is searched.
+          onSpotlight: (spotlight, j) => {
+            found.push(spotlight);
+            if (j + 1 < options.count) {
+              this._showPartial(fetched, found, sel, n, d, options);
+            }
+          }
+        }
       );
       const searchMs = performance.now() - searchStarted;
       this._throwIfAborted(signal);
@@ -458,7 +474,9 @@ export class SpotlightModel implements IDisposable {
       this._throwIfAborted(signal);
       this._abort = null;
       this._result = result;
-      this._selectedRegion = result.regions.length ? 0 : -1;
+      this._selectedRegion = result.regions.length
+        ? Math.min(Math.max(0, this._selectedRegion), result.regions.length - 1)
+        : -1;
       this._setProgress(
         'done',
         1,
@@ -792,10 +810,43 @@ export class SpotlightModel implements IDisposable {
       map,
       fingerprint: fingerprint(fetched.embeddings, fetched.losses),
       warnings: Private.convergenceWarnings(search),
+      complete: true,
       options,
       finishedAt: new Date().toISOString(),
       timings: { fetchMs: 0, searchMs: 0, summaryMs: 0, totalMs: 0 }
     };
+  }
+
+  /**
+   * Show the regions found so far (the search goes on): summaries and a map
+   * of what is known, marked incomplete.
+   */
+  private _showPartial(
+    fetched: Awaited<ReturnType<SpotlightModel['_fetchAll']>>,
+    spotlights: ISpotlight[],
+    names: ISelection,
+    n: number,
+    d: number,
+    options: IAuditOptions
+  ): void {
+    const partial: ISpotlightResult = {
+      version: 1,
+      backend:
+        this._result?.search.backend ?? ('' as ISpotlightResult['backend']),
+      backendReason: '',
+      n,
+      d,
+      parameters: {} as ISpotlightResult['parameters'],
+      spotlights: [...spotlights],
+      timings: { totalMs: 0, perSpotlightMs: [] }
+    };
+    const result = this._summarise(fetched, partial, names, n, d, options);
+    result.complete = false;
+    this._result = result;
+    if (this._selectedRegion < 0) {
+      this._selectedRegion = 0;
+    }
+    this._changed.emit('result');
   }
 
   private _onSearchProgress(p: ISpotlightProgress): void {

@@ -59,7 +59,7 @@ export async function findSpotlights(
   const parameters = validateInput(input, resolved);
   throwIfAborted(control.signal);
   return Private.exclusive(control.signal, () =>
-    Private.run(input, parameters, control)
+    Private.run(input, parameters, control, resolved.pruning)
   );
 }
 
@@ -135,12 +135,14 @@ namespace Private {
    * @param input - The data.
    * @param p - The parameters.
    * @param control - Signal, progress and timing knobs.
+   * @param pruning - Exact shell evaluation on the cpu backend.
    * @returns The result.
    */
   export async function run(
     input: ISpotlightInput,
     p: ISpotlightParameters,
-    control: ISpotlightControl
+    control: ISpotlightControl,
+    pruning: boolean
   ): Promise<ISpotlightResult> {
     const started = now();
     const { signal, onProgress } = control;
@@ -184,7 +186,7 @@ namespace Private {
     try {
       kernel =
         selection.name === 'cpu'
-          ? new HostKernel(embeddings, n, d, norms)
+          ? new HostKernel(embeddings, n, d, norms, { pruning })
           : await TensorKernel.create(embeddings, n, d, {
               transposed: selection.name === 'wasm',
               norms,
@@ -196,6 +198,7 @@ namespace Private {
       for (let j = 0; j < p.count; j++) {
         const spotStart = now();
         kernel.setLosses(current);
+        const before = kernel.stats;
         await maybeYield();
         const theta = new Float64Array(d + 1);
         theta[d] = Math.log(tau0);
@@ -286,6 +289,8 @@ namespace Private {
           throw zeroWeightError(j, p.steps, p, precision, stats.totalWeight);
         }
         const original = j === 0 ? stats : weightStats(weights, losses);
+        const after = kernel.stats;
+        const rowsRead = after.rowsRead - before.rowsRead;
         const timeMs = now() - spotStart;
         spotlights.push({
           center: center32,
@@ -300,8 +305,16 @@ namespace Private {
           initialPrecision: tau0,
           startAdjusted,
           history,
-          timeMs
+          timeMs,
+          stats: {
+            pruning: kernel instanceof HostKernel && kernel.pruning,
+            steps: after.steps - before.steps,
+            rowsRead,
+            bytesRead: rowsRead * after.rowBytes,
+            fullPasses: after.fullPasses - before.fullPasses
+          }
         });
+        control.onSpotlight?.(spotlights[j], j);
         if (j + 1 < p.count) {
           current = dampLosses(current, weights);
         }

@@ -24,9 +24,12 @@ export {
   createMoments,
   evaluateObjective,
   HostKernel,
+  IHostKernelOptions,
+  IKernelStats,
   IMoments,
   IObjectiveKernel,
   IObjectiveValue,
+  SHELL_MARGIN,
   TensorKernel
 } from './objective';
 export { Adam, PlateauRule } from './optimizer';

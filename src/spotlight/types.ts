@@ -38,6 +38,14 @@ export type SpotlightOptions = {
   initialPrecision?: number;
   /** Backend preference. */
   backend?: BackendChoice;
+  /**
+   * Exact shell evaluation on the `cpu` backend (issue 7; `HostKernel`): after
+   * a full pass, read only the rows near the sphere's boundary while the centre
+   * and radius stay within a margin, and take the rest from moments of the
+   * rows certainly inside. Same results up to float64 rounding, far fewer rows
+   * read. Default true; the tfjs backends (webgl, wasm) ignore it.
+   */
+  pruning?: boolean;
 };
 
 /** Every option, resolved. */
@@ -55,7 +63,8 @@ export const DEFAULT_SPOTLIGHT_OPTIONS: Readonly<IResolvedOptions> =
     finalBarrierFraction: 0.05,
     barrierScale: 1,
     initialPrecision: 1e-4,
-    backend: 'auto' as BackendChoice
+    backend: 'auto' as BackendChoice,
+    pruning: true
   });
 
 /** Adam's constants (β1, β2 as PyTorch's defaults; ε passed explicitly). */
@@ -150,6 +159,27 @@ export interface ISpotlight {
   history: ISpotlightHistory;
   /** Wall-clock time of this spotlight, in milliseconds. */
   timeMs: number;
+  /** The work of this spotlight's optimisation steps (not the final weights pass). */
+  stats?: ISpotlightStats;
+}
+
+/**
+ * The work of one spotlight's T optimisation steps: rows of X read and full
+ * passes over X. Unpruned cpu: N + min(#active, #inactive) rows per step;
+ * shell evaluation: the shell each step plus N per rescan; webgl/wasm: 2N rows
+ * of D + 2 values per step.
+ */
+export interface ISpotlightStats {
+  /** Whether exact shell evaluation ran (cpu with `pruning`). */
+  pruning: boolean;
+  /** Steps T. */
+  steps: number;
+  /** Rows of X read over the T steps (a row read by two passes counts twice). */
+  rowsRead: number;
+  /** Bytes of X read: rowsRead × the bytes of one stored row (4·D, or 4·(D + 2) on tfjs). */
+  bytesRead: number;
+  /** Full passes over X (unpruned: one per step; pruned: the rescans). */
+  fullPasses: number;
 }
 
 /** The result of a search. */
@@ -198,6 +228,8 @@ export interface ISpotlightControl {
   signal?: AbortSignal;
   /** Called with progress at least every `progressIntervalMs`. */
   onProgress?: (progress: ISpotlightProgress) => void;
+  /** Called with each spotlight as soon as it is found (index from 0), before the next starts. */
+  onSpotlight?: (spotlight: ISpotlight, index: number) => void;
   /** Interval between progress reports, in ms (default 100). */
   progressIntervalMs?: number;
   /** Longest stretch of work between yields to the event loop, in ms (default 30). */

@@ -90,6 +90,11 @@ export function resolveOptions(
       `The backend must be one of auto, webgl, wasm or cpu (got ${String(o.backend)}).`
     );
   }
+  if (typeof o.pruning !== 'boolean') {
+    fail(
+      `The pruning option must be true or false (got ${String(o.pruning)}).`
+    );
+  }
   return o;
 }
 

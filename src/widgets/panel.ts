@@ -464,11 +464,17 @@ export class SpotlightPanel extends Widget {
     if (!result) {
       return;
     }
-    this._resultsTitle.textContent = trans.__(
-      '%1 regions · backend %2',
-      result.regions.length,
-      result.search.backend
-    );
+    this._resultsTitle.textContent = result.complete
+      ? trans.__(
+          '%1 regions · backend %2',
+          result.regions.length,
+          result.search.backend
+        )
+      : trans.__(
+          '%1 of %2 regions so far…',
+          result.regions.length,
+          result.options.count
+        );
     this._resultsTitle.title = result.search.backendReason;
     result.regions.forEach((r, j) => {
       const li = el('li', 'jp-SpotlightRegion');

@@ -191,6 +191,12 @@ describe('input validation', () => {
     await refused(input(), { learningRate: 0 }, 'bad-option', /learning rate/);
     await refused(input(), { patience: -1 }, 'bad-option', /patience/);
     await refused(input(), { factor: 1 }, 'bad-option', /factor/);
+    await refused(
+      input(),
+      { pruning: 'yes' as unknown as boolean },
+      'bad-option',
+      /pruning option must be true or false/
+    );
     await refused(input(), { barrierScale: -1 }, 'bad-option', /barrier scale/);
     await refused(
       input(),

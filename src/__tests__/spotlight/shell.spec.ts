@@ -1,0 +1,253 @@
+/**
+ * Exact shell evaluation on the cpu host kernel (issue 7): the pruned kernel
+ * gives the unpruned moments, J, K and ∇J up to float64 rounding, reads far
+ * fewer rows, and rescans when (μ, τ) leaves its margin.
+ */
+import {
+  Adam,
+  barrierSchedule,
+  createMoments,
+  evaluateObjective,
+  findSpotlights,
+  HostKernel,
+  IMoments,
+  PlateauRule,
+  squaredNorms
+} from '../../spotlight';
+import { normal, plantedClusters, uniform } from './planted';
+
+jest.setTimeout(120000);
+
+/**
+ * Relative difference |a − b| / max(|a|, |b|, floor).
+ *
+ * @param a - A value.
+ * @param b - Another.
+ * @param floor - Smallest denominator.
+ * @returns The relative difference.
+ */
+function rel(a: number, b: number, floor = 1e-300): number {
+  return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), floor);
+}
+
+/**
+ * The largest difference between two moment sets, relative to each
+ * vector's largest entry (scalars: to themselves).
+ *
+ * @param a - Moments.
+ * @param b - Moments.
+ * @returns The largest relative difference.
+ */
+function momentDiff(a: IMoments, b: IMoments): number {
+  let worst = Math.max(
+    rel(a.totalWeight, b.totalWeight),
+    rel(a.weightedLossSum, b.weightedLossSum),
+    rel(a.activeCount, b.activeCount),
+    rel(a.activeLoss, b.activeLoss)
+  );
+  for (const [x, y] of [
+    [a.lossMoment, b.lossMoment],
+    [a.activeMoment, b.activeMoment]
+  ]) {
+    let scale = 0;
+    let diff = 0;
+    for (let j = 0; j < x.length; j++) {
+      scale = Math.max(scale, Math.abs(x[j]), Math.abs(y[j]));
+      diff = Math.max(diff, Math.abs(x[j] - y[j]));
+    }
+    worst = Math.max(worst, scale > 0 ? diff / scale : diff);
+  }
+  return worst;
+}
+
+describe('exact shell evaluation (HostKernel, planted 5000 × 64)', () => {
+  const data = plantedClusters(5000, 64, 1);
+  const { n, d } = data;
+  const norms = squaredNorms(data.embeddings, n, d);
+  const size = Math.floor(0.02 * n);
+
+  it('gives the unpruned J, K, ∇J and moments at every step of a run, reading far fewer rows', () => {
+    // The unpruned run drives θ; the pruned kernel is evaluated at the same θ.
+    const steps = 2000;
+    const barriers = barrierSchedule(steps, n - size, 0.05 * size);
+    const full = new HostKernel(data.embeddings, n, d, norms);
+    const pruned = new HostKernel(data.embeddings, n, d, norms, {
+      pruning: true
+    });
+    expect(full.pruning).toBe(false);
+    expect(pruned.pruning).toBe(true);
+    full.setLosses(data.losses);
+    pruned.setLosses(data.losses);
+    const theta = new Float64Array(d + 1);
+    theta[d] = Math.log(1e-4);
+    const center = theta.subarray(0, d);
+    const adam = new Adam(d + 1);
+    const rule = new PlateauRule(1e-2, 10, 0.5);
+    const m1 = createMoments(d);
+    const m2 = createMoments(d);
+    const g1 = new Float64Array(d + 1);
+    const g2 = new Float64Array(d + 1);
+    let worstJ = 0;
+    let worstK = 0;
+    let worstGrad = 0;
+    let worstMoment = 0;
+    let minShell = n;
+    for (let t = 0; t < steps; t++) {
+      const tau = Math.exp(theta[d]);
+      full.moments(center, tau, m1);
+      pruned.moments(center, tau, m2);
+      minShell = Math.min(minShell, pruned.shellSize);
+      const v1 = evaluateObjective(m1, center, tau, size, barriers[t], 1, g1);
+      const v2 = evaluateObjective(m2, center, tau, size, barriers[t], 1, g2);
+      expect(m2.activeCount).toBe(m1.activeCount);
+      worstJ = Math.max(worstJ, rel(v1.objective, v2.objective));
+      worstK = Math.max(worstK, rel(v1.totalWeight, v2.totalWeight));
+      worstMoment = Math.max(worstMoment, momentDiff(m1, m2));
+      let scale = 0;
+      let diff = 0;
+      for (let j = 0; j <= d; j++) {
+        scale = Math.max(scale, Math.abs(g1[j]));
+        diff = Math.max(diff, Math.abs(g1[j] - g2[j]));
+      }
+      worstGrad = Math.max(worstGrad, diff / scale);
+      adam.update(theta, g1, rule.learningRate);
+      rule.observe(-v1.objective);
+    }
+    expect(worstJ).toBeLessThan(1e-11);
+    expect(worstK).toBeLessThan(1e-11);
+    expect(worstMoment).toBeLessThan(1e-11);
+    // ∇J is a difference of nearly equal sums near the optimum: relative to
+    // its largest entry it keeps ~7 digits more than float32 would.
+    expect(worstGrad).toBeLessThan(1e-7);
+
+    const a = full.stats;
+    const b = pruned.stats;
+    expect(a.steps).toBe(steps);
+    expect(b.steps).toBe(steps);
+    expect(a.fullPasses).toBe(steps);
+    expect(a.rowsRead).toBeGreaterThanOrEqual(steps * n);
+    expect(a.rowBytes).toBe(4 * d);
+    // Rescans happen (the centre and radius move) but are rare.
+    expect(b.fullPasses).toBeGreaterThan(5);
+    expect(b.fullPasses).toBeLessThan(steps / 5);
+    // Far fewer rows, and a shell much smaller than N at times.
+    expect(b.rowsRead * 3).toBeLessThan(a.rowsRead);
+    expect(minShell).toBeLessThan(n / 10);
+  });
+
+  it('rescans when the centre or the radius leaves the margin, and after new losses', () => {
+    const k = new HostKernel(data.embeddings, n, d, norms, {
+      pruning: true,
+      margin: 0.01
+    });
+    const ref = new HostKernel(data.embeddings, n, d, norms);
+    k.setLosses(data.losses);
+    ref.setLosses(data.losses);
+    const m = createMoments(d);
+    const mr = createMoments(d);
+    // A centre in the data, a radius covering part of it.
+    const center = new Float64Array(d);
+    for (let j = 0; j < d; j++) {
+      center[j] = data.embeddings[j];
+    }
+    const tau = 1 / 400;
+    const check = (c: Float64Array, t: number) => {
+      k.moments(c, t, m);
+      ref.moments(c, t, mr);
+      expect(momentDiff(m, mr)).toBeLessThan(1e-11);
+    };
+    check(center, tau);
+    expect(k.stats.fullPasses).toBe(1);
+    expect(k.shellSize).toBeLessThan(n);
+    // Within the margin: no rescan.
+    const moved = Float64Array.from(center);
+    moved[0] += 0.005 * 20;
+    check(moved, tau * 1.005);
+    expect(k.stats.fullPasses).toBe(1);
+    // The centre moves by more than Δ = 0.01 · r = 0.2: rescan.
+    moved[1] += 0.3;
+    check(moved, tau);
+    expect(k.stats.fullPasses).toBe(2);
+    // The radius shrinks by more than the margin: rescan.
+    check(moved, tau * 1.03);
+    expect(k.stats.fullPasses).toBe(3);
+    // New losses drop the reference.
+    const damped = data.losses.map((l, i) => (i % 2 ? l : 0.5 * l));
+    k.setLosses(damped);
+    ref.setLosses(damped);
+    check(moved, tau * 1.03);
+    expect(k.stats.fullPasses).toBe(4);
+    expect(k.stats.rowsRead).toBeLessThan(5 * n);
+  });
+
+  it('decides points on the boundary as the unpruned pass does', () => {
+    // Points exactly at distance r (in float32) from the centre, and a hair
+    // inside and outside: every decision must match.
+    const gauss = normal(uniform(7));
+    const dd = 8;
+    const count = 600;
+    const centre = Float64Array.from({ length: dd }, () => gauss());
+    const radius = 3;
+    const emb = new Float32Array(count * dd);
+    for (let i = 0; i < count; i++) {
+      const dir = Float64Array.from({ length: dd }, () => gauss());
+      const len = Math.hypot(...dir);
+      const scale = radius * (1 + ((i % 3) - 1) * 1e-7);
+      for (let j = 0; j < dd; j++) {
+        emb[i * dd + j] = centre[j] + (scale * dir[j]) / len;
+      }
+    }
+    const losses = Float32Array.from({ length: count }, (_, i) => i % 5);
+    const k = new HostKernel(emb, count, dd, undefined, { pruning: true });
+    const ref = new HostKernel(emb, count, dd);
+    k.setLosses(losses);
+    ref.setLosses(losses);
+    const m = createMoments(dd);
+    const mr = createMoments(dd);
+    for (const t of [1, 1 + 1e-6, 1 - 1e-6, 1.001, 0.999]) {
+      const tau = t / (radius * radius);
+      k.moments(centre, tau, m);
+      ref.moments(centre, tau, mr);
+      expect(m.activeCount).toBe(mr.activeCount);
+      expect(momentDiff(m, mr)).toBeLessThan(1e-11);
+    }
+  });
+});
+
+describe('findSpotlights with and without pruning (cpu)', () => {
+  it('gives the same spotlights and reports the rows it read', async () => {
+    const data = plantedClusters(3000, 32, 3);
+    const options = { backend: 'cpu' as const, count: 2, steps: 1500 };
+    const on = await findSpotlights(data, options);
+    const off = await findSpotlights(data, { ...options, pruning: false });
+    for (let j = 0; j < 2; j++) {
+      const a = on.spotlights[j];
+      const b = off.spotlights[j];
+      for (let t = 0; t < options.steps; t++) {
+        expect(
+          rel(a.history.objective[t], b.history.objective[t])
+        ).toBeLessThan(1e-6);
+        expect(
+          rel(a.history.totalWeight[t], b.history.totalWeight[t])
+        ).toBeLessThan(1e-6);
+        expect(a.history.learningRate[t]).toBe(b.history.learningRate[t]);
+      }
+      let dk = 0;
+      for (let i = 0; i < data.n; i++) {
+        dk = Math.max(dk, Math.abs(a.kernelWeights[i] - b.kernelWeights[i]));
+      }
+      expect(dk).toBeLessThan(1e-5);
+      expect(rel(a.totalWeight, b.totalWeight)).toBeLessThan(1e-6);
+      expect(a.supportSize).toBe(b.supportSize);
+
+      expect(a.stats!.pruning).toBe(true);
+      expect(b.stats!.pruning).toBe(false);
+      expect(a.stats!.steps).toBe(options.steps);
+      expect(b.stats!.fullPasses).toBe(options.steps);
+      expect(a.stats!.fullPasses).toBeGreaterThan(1);
+      expect(a.stats!.fullPasses).toBeLessThan(options.steps / 3);
+      expect(a.stats!.bytesRead).toBe(a.stats!.rowsRead * 4 * data.d);
+      expect(a.stats!.rowsRead * 2).toBeLessThan(b.stats!.rowsRead);
+    }
+  });
+});
