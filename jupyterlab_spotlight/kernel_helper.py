@@ -91,7 +91,7 @@ def _jupyterlab_spotlight_define():
         DEFAULT_MAX_BYTES = 1 << 30
         DEFAULT_CHUNK_BYTES = 4 << 20
         MIN_CHUNK_BYTES = 64 << 10
-        MAX_CHUNK_BYTES = 8 << 20
+        MAX_CHUNK_BYTES = 32 << 20
         MAX_TRANSFERS = 4
         MAX_EXAMPLES = 200
         MAX_TEXT_CHARS = 10000

@@ -632,7 +632,7 @@ def test_chunks_reassemble_to_the_converted_bytes():
 
 
 @pytest.mark.parametrize("requested, used", [
-    (None, 4 << 20), (1, 64 << 10), (65541, 65536), (1 << 30, 8 << 20), (100003, 100000),
+    (None, 4 << 20), (1, 64 << 10), (65541, 65536), (1 << 30, 32 << 20), (100003, 100000),
 ])
 def test_chunk_size_is_clamped_and_aligned(requested, used):
     fields = {} if requested is None else {"chunk_bytes": requested}

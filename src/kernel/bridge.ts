@@ -587,11 +587,15 @@ namespace Private {
     buffers: (ArrayBuffer | ArrayBufferView)[];
   }
 
-  /** Bytes per chunk from the kernel. */
-  export const CHUNK_BYTES = 4 * 1024 * 1024;
+  /**
+   * Bytes per chunk from the kernel. Measured here (benchmarks/RESULTS.md, d):
+   * the server → browser path moves large messages faster than many small
+   * ones, and more requests in flight did not help.
+   */
+  export const CHUNK_BYTES = 16 * 1024 * 1024;
 
-  /** Chunks asked for at once. */
-  export const IN_FLIGHT = 3;
+  /** Chunks asked for at once (the next is asked for when one arrives). */
+  export const IN_FLIGHT = 1;
 
   /** Bytes per chunk to the kernel: well under the 10 MiB websocket cap. */
   export const UPLOAD_CHUNK_BYTES = 2 * 1024 * 1024;
