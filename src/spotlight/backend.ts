@@ -210,7 +210,8 @@ export const defaultEnvironment: IBackendEnvironment = {
  */
 export async function selectBackend(
   choice: BackendChoice,
-  env: IBackendEnvironment = defaultEnvironment
+  env: IBackendEnvironment = defaultEnvironment,
+  workload?: { n: number; d: number }
 ): Promise<IBackendSelection> {
   const attempts: IBackendAttempt[] = [];
   const finish = (name: BackendName): IBackendSelection => ({
@@ -269,7 +270,27 @@ export async function selectBackend(
     }
   }
 
-  if (choice === 'wasm' || choice === 'auto') {
+  const wasmBytes = workload ? wasmMemoryEstimate(workload.n, workload.d) : 0;
+  if (wasmBytes > WASM_MEMORY_BUDGET) {
+    const gb = (wasmBytes / 2 ** 30).toFixed(1);
+    if (choice === 'wasm') {
+      throw new SpotlightRunError(
+        'backend-unavailable',
+        `The WASM backend would need about ${gb} GiB of WASM memory for ${workload!.n.toLocaleString('en-US')} × ${workload!.d} embeddings, more than the ${WASM_MEMORY_BUDGET / 2 ** 30} GiB it can use reliably. Choose the 'cpu' or 'auto' backend, or sample rows.`
+      );
+    }
+    if (choice === 'auto') {
+      attempts.push({
+        backend: 'wasm',
+        ok: false,
+        reason: `WASM skipped: it would need about ${gb} GiB of WASM memory (limit ${WASM_MEMORY_BUDGET / 2 ** 30} GiB)`
+      });
+    }
+  }
+  if (
+    choice === 'wasm' ||
+    (choice === 'auto' && wasmBytes <= WASM_MEMORY_BUDGET)
+  ) {
     const r = await env.initialise('wasm');
     if (r.ok) {
       attempts.push({
@@ -299,6 +320,26 @@ export async function selectBackend(
   });
   return finish('cpu');
 }
+
+/**
+ * WASM memory the tensor kernel needs for N × D embeddings, in bytes: about
+ * four float32 copies of X̃ = [X | 1 | ‖x‖²] (X̃, its transpose and tfjs's
+ * working copies), 4·N·(D + 2)·4 bytes.
+ *
+ * @param n - N.
+ * @param d - D.
+ * @returns Estimated bytes.
+ */
+export function wasmMemoryEstimate(n: number, d: number): number {
+  return 4 * n * (d + 2) * 4;
+}
+
+/**
+ * The most WASM memory a search may plan for (bytes). WASM's address space
+ * is 4 GiB; a 1,000,000 × 128 audit (≈ 2 GiB estimated) failed with "memory
+ * access out of bounds" in Chromium (benchmarks/RESULTS.md, f).
+ */
+export const WASM_MEMORY_BUDGET = 1.5 * 2 ** 30;
 
 /** Module state and helpers. */
 namespace Private {

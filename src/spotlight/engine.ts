@@ -153,7 +153,7 @@ namespace Private {
     // Validation just ran synchronously: let the page breathe first.
     await yieldToEventLoop();
     throwIfAborted(signal);
-    const selection = await selectBackend(p.backend);
+    const selection = await selectBackend(p.backend, undefined, { n, d });
     throwIfAborted(signal);
 
     let lastYield = now();

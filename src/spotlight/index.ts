@@ -42,6 +42,8 @@ export {
   IRendererInfo,
   isSoftwareRenderer,
   probeWebGL,
-  selectBackend
+  selectBackend,
+  WASM_MEMORY_BUDGET,
+  wasmMemoryEstimate
 } from './backend';
 export { findSpotlights } from './engine';

@@ -10,7 +10,9 @@ import {
   IRendererInfo,
   isSoftwareRenderer,
   selectBackend,
-  SpotlightRunError
+  SpotlightRunError,
+  WASM_MEMORY_BUDGET,
+  wasmMemoryEstimate
 } from '../../spotlight';
 import { countLabel, plantedClusters, topIndices } from './planted';
 
@@ -83,6 +85,30 @@ describe('selectBackend', () => {
       ['webgl', false],
       ['wasm', true]
     ]);
+  });
+
+  it('auto skips WASM when the data would not fit its memory, and says why', async () => {
+    const { env, initialised } = fake(swiftshader);
+    const big = { n: 1_000_000, d: 128 };
+    expect(wasmMemoryEstimate(big.n, big.d)).toBeGreaterThan(
+      WASM_MEMORY_BUDGET
+    );
+    const s = await selectBackend('auto', env, big);
+    expect(s.name).toBe('cpu');
+    expect(initialised).toEqual([]);
+    expect(s.reason).toMatch(/WASM skipped: it would need about 1\.9 GiB/);
+    await expect(
+      selectBackend('wasm', fake(swiftshader).env, big)
+    ).rejects.toThrow(/about 1\.9 GiB of WASM memory for 1,000,000 × 128/);
+    // A workload that fits still runs on WASM.
+    expect(
+      (
+        await selectBackend('auto', fake(swiftshader).env, {
+          n: 50_000,
+          d: 512
+        })
+      ).name
+    ).toBe('wasm');
   });
 
   it('auto falls back to WASM when WebGL fails, then to the CPU when WASM fails', async () => {
