@@ -1,0 +1,62 @@
+import { fingerprint, SpotlightModel } from '../../model';
+
+describe('fingerprint', () => {
+  it("equals Python's zlib.crc32 over the float32 bytes, as the saved cells compute it", () => {
+    // numpy: zlib.crc32(L.tobytes(), zlib.crc32(X.tobytes())) for these arrays.
+    const embeddings = new Float32Array([1, 2, 3, 4]);
+    const losses = new Float32Array([0.5, 0.25]);
+    expect(fingerprint(embeddings, losses)).toBe('3c6390ea');
+    expect(fingerprint(embeddings, new Float32Array([0.5, 0.26]))).not.toBe(
+      '3c6390ea'
+    );
+  });
+});
+
+describe('SpotlightModel', () => {
+  it('starts idle with the paper defaults and no notebook', () => {
+    const model = new SpotlightModel();
+    expect(model.stage).toBe('idle');
+    expect(model.options.spotlightSize).toBe(0.02);
+    expect(model.options.steps).toBe(5000);
+    expect(model.sessionContext).toBeNull();
+    expect(model.selectionProblems().embeddings).toMatch(
+      /Choose the embeddings/
+    );
+    expect(model.selectionProblems().losses).toMatch(
+      /Choose the per-example losses/
+    );
+    model.dispose();
+    expect(model.isDisposed).toBe(true);
+  });
+
+  it('refuses to run without a notebook, with a message that says what to do', async () => {
+    const model = new SpotlightModel();
+    const changes: string[] = [];
+    model.changed.connect((_, c) => changes.push(c));
+    await expect(model.run()).rejects.toThrow(/Open a notebook/);
+    expect(model.stage).toBe('error');
+    expect(model.isRunning).toBe(false);
+    expect(model.error).toMatch(/Open a notebook/);
+    // Changing the selection clears the stale error.
+    model.select('embeddings', 'emb');
+    expect(model.error).toBeNull();
+    expect(changes).toContain('selection');
+    model.dispose();
+  });
+
+  it('applies settings and per-panel overrides', () => {
+    const model = new SpotlightModel();
+    model.configure({ count: 3 }, { maxMapPoints: 100 });
+    model.setOptions({ steps: 10 });
+    expect(model.options.count).toBe(3);
+    expect(model.options.steps).toBe(10);
+    expect(model.settings.maxMapPoints).toBe(100);
+    model.dispose();
+  });
+
+  it('refuses to select a region that does not exist', () => {
+    const model = new SpotlightModel();
+    expect(() => model.selectRegion(2)).toThrow(/no region 3/);
+    model.dispose();
+  });
+});
