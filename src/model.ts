@@ -484,25 +484,8 @@ export class SpotlightModel implements IDisposable {
       );
       this._changed.emit('result');
       return result;
-    } catch (caught) {
-      let reason = caught;
-      if (this._abort === abort) {
-        this._abort = null;
-      }
-      if (isAbortError(reason) && this._interruption) {
-        reason = new Error(this._interruption);
-      }
-      this._interruption = null;
-      if (!this._isDisposed) {
-        if (isAbortError(reason)) {
-          this._setProgress('idle', 0, 'cancelled');
-        } else {
-          console.error('Spotlight: the audit failed', reason);
-          this._error = (reason as Error).message ?? String(reason);
-          this._setProgress('error', 0, '');
-        }
-      }
-      throw reason;
+    } catch (reason) {
+      throw this._fail(reason, abort, 'the audit failed');
     } finally {
       if (this._abort === abort) {
         this._abort = null;
@@ -673,19 +656,7 @@ export class SpotlightModel implements IDisposable {
       this._changed.emit('result');
       return result;
     } catch (reason) {
-      if (this._abort === abort) {
-        this._abort = null;
-      }
-      if (!this._isDisposed) {
-        if (isAbortError(reason)) {
-          this._setProgress('idle', 0, 'cancelled');
-        } else {
-          console.error('Spotlight: reopening findings failed', reason);
-          this._error = (reason as Error).message ?? String(reason);
-          this._setProgress('error', 0, '');
-        }
-      }
-      throw reason;
+      throw this._fail(reason, abort, 'reopening findings failed');
     } finally {
       if (this._abort === abort) {
         this._abort = null;
@@ -868,6 +839,40 @@ export class SpotlightModel implements IDisposable {
     }
     this._progress = { stage, fraction, detail };
     this._changed.emit('progress');
+  }
+
+  /**
+   * Leave the running state after a failure or a cancel, and show why.
+   *
+   * @param caught - What the run threw.
+   * @param abort - The run's controller.
+   * @param what - For the console, e.g. "the audit failed".
+   * @returns The error to rethrow: a kernel restart during the run becomes
+   *   an Error that says so, a plain cancel stays an AbortError.
+   */
+  private _fail(
+    caught: unknown,
+    abort: AbortController,
+    what: string
+  ): unknown {
+    let reason = caught;
+    if (this._abort === abort) {
+      this._abort = null;
+    }
+    if (isAbortError(reason) && this._interruption) {
+      reason = new Error(this._interruption);
+    }
+    this._interruption = null;
+    if (!this._isDisposed) {
+      if (isAbortError(reason)) {
+        this._setProgress('idle', 0, 'cancelled');
+      } else {
+        console.error(`Spotlight: ${what}`, reason);
+        this._error = (reason as Error).message ?? String(reason);
+        this._setProgress('error', 0, '');
+      }
+    }
+    return reason;
   }
 
   /** Forget a shown error once the user changes what caused it. */
