@@ -101,6 +101,7 @@ try {
         d: c.d,
         requested: c.backend,
         ...(c.variant ? { variant: c.variant } : {}),
+        ...(c.pruning === undefined ? {} : { pruningRequested: c.pruning }),
         ...record
       });
       process.stderr.write(

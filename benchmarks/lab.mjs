@@ -122,6 +122,101 @@ async function openPanel(page) {
   await page.locator('.jp-SpotlightPanel-run').waitFor({ timeout: 60000 });
 }
 
+/**
+ * Click Run and time, in the page, the click event → the first
+ * `.jp-SpotlightRegion` in the DOM (and the next frame) → the audit done.
+ * Regions may appear before the audit ends (the panel shows each spotlight as
+ * it is found). With `cancelAfterFirst`, the audit is cancelled once the first
+ * region is shown.
+ */
+async function clickRun(page, { timeoutMs, cancelAfterFirst = false }) {
+  await page.evaluate(() => {
+    window.__clickAt = null;
+    window.__regionAt = null;
+    window.__regionPaintedAt = null;
+    window.__doneAt = null;
+    const button = document.querySelector('.jp-SpotlightPanel-run');
+    button.addEventListener(
+      'click',
+      () => {
+        window.__clickAt = performance.now();
+      },
+      { capture: true, once: true }
+    );
+    const status = document.querySelector('.jp-SpotlightPanel-status');
+    const observer = new MutationObserver(() => {
+      if (!window.__regionAt && document.querySelector('.jp-SpotlightRegion')) {
+        window.__regionAt = performance.now();
+        requestAnimationFrame(() =>
+          setTimeout(() => {
+            window.__regionPaintedAt = performance.now();
+          }, 0)
+        );
+      }
+      const stage = status?.dataset.stage;
+      if (
+        window.__clickAt !== null &&
+        !window.__doneAt &&
+        (stage === 'done' || stage === 'error')
+      ) {
+        window.__doneAt = performance.now();
+        window.__doneStage = stage;
+        observer.disconnect();
+      }
+    });
+    observer.observe(document.body, {
+      childList: true,
+      subtree: true,
+      attributes: true,
+      attributeFilter: ['data-stage']
+    });
+  });
+  await page.locator('.jp-SpotlightPanel-run').click();
+  await page
+    .locator('.jp-SpotlightRegion')
+    .first()
+    .waitFor({ timeout: timeoutMs });
+  await page.waitForFunction(() => window.__regionPaintedAt !== null);
+  let cancelled = false;
+  if (cancelAfterFirst) {
+    const running = await page.evaluate(() => window.__doneAt === null);
+    if (running) {
+      await command(page, 'jupyterlab-spotlight:cancel');
+      cancelled = true;
+    }
+    await page.waitForFunction(
+      () =>
+        !document.querySelector('.jp-SpotlightPanel-run').disabled ||
+        window.__doneAt !== null,
+      null,
+      { timeout: 60000 }
+    );
+  } else {
+    await page.waitForFunction(() => window.__doneAt !== null, null, {
+      timeout: timeoutMs
+    });
+  }
+  const t = await page.evaluate(() => ({
+    click: window.__clickAt,
+    region: window.__regionAt,
+    painted: window.__regionPaintedAt,
+    done: window.__doneAt,
+    stage: window.__doneStage ?? null,
+    regions: document.querySelectorAll('.jp-SpotlightRegion').length,
+    status: document.querySelector('.jp-SpotlightPanel-progressText')
+      ?.textContent
+  }));
+  return {
+    clickToRegionMs: t.region - t.click,
+    clickToPaintMs: t.painted - t.click,
+    clickToDoneMs: t.done === null ? null : t.done - t.click,
+    doneStage: t.stage,
+    cancelled,
+    regions: t.regions,
+    status: t.status
+  };
+}
+
 const pyBench = `import sys, gc\nsys.path.insert(0, ${JSON.stringify(config.benchDir)})\nimport numpy as np\nimport datagen\n`;
 
 const browser = await launchChromium();
@@ -158,55 +253,10 @@ try {
             `${e.id.replace('jp-Spotlight-pick-', '')}=${e.value || '(none)'}`
         )
     );
-    await page.evaluate(() => {
-      window.__clickAt = null;
-      window.__regionAt = null;
-      window.__regionPaintedAt = null;
-      const button = document.querySelector('.jp-SpotlightPanel-run');
-      button.addEventListener(
-        'click',
-        () => {
-          window.__clickAt = performance.now();
-        },
-        { capture: true, once: true }
-      );
-      const observer = new MutationObserver(() => {
-        if (
-          !window.__regionAt &&
-          document.querySelector('.jp-SpotlightRegion')
-        ) {
-          window.__regionAt = performance.now();
-          observer.disconnect();
-          requestAnimationFrame(() =>
-            setTimeout(() => {
-              window.__regionPaintedAt = performance.now();
-            }, 0)
-          );
-        }
-      });
-      observer.observe(document.body, { childList: true, subtree: true });
-    });
-    await page.locator('.jp-SpotlightPanel-run').click();
-    await page
-      .locator('.jp-SpotlightRegion')
-      .first()
-      .waitFor({ timeout: 900000 });
-    await page.waitForFunction(() => window.__regionPaintedAt !== null);
-    const t = await page.evaluate(() => ({
-      click: window.__clickAt,
-      region: window.__regionAt,
-      painted: window.__regionPaintedAt,
-      regions: document.querySelectorAll('.jp-SpotlightRegion').length,
-      status: document.querySelector('.jp-SpotlightPanel-progressText')
-        ?.textContent
-    }));
-    out.demoClick = {
-      clickToRegionMs: t.region - t.click,
-      clickToPaintMs: t.painted - t.click,
-      regions: t.regions,
-      status: t.status
-    };
-    note(`demo click → first region ${(t.region - t.click).toFixed(0)} ms`);
+    out.demoClick = await clickRun(page, { timeoutMs: 900000 });
+    note(
+      `demo click → first region ${out.demoClick.clickToRegionMs.toFixed(0)} ms, done ${out.demoClick.clickToDoneMs?.toFixed(0)} ms`
+    );
     out.demoRun = await audit(page, {
       embeddings: 'embeddings',
       losses: 'losses',
@@ -264,6 +314,55 @@ try {
       });
       out.large.runs.push({ steps: k, ...r });
       note(`${n}x${d} steps ${k}: ${JSON.stringify(r.timings)} (${r.backend})`);
+      save();
+    }
+    if (plan.large.click) {
+      try {
+        await command(page, 'jupyterlab-spotlight:list-variables');
+        const picked = await page.evaluate(() => {
+          const want = {
+            embeddings: 'bench_emb',
+            losses: 'bench_loss',
+            labels: '',
+            predictions: '',
+            examples: '',
+            metadata: ''
+          };
+          const got = {};
+          for (const [role, value] of Object.entries(want)) {
+            const select = document.querySelector(`#jp-Spotlight-pick-${role}`);
+            if (!select) {
+              got[role] = 'no picker';
+              continue;
+            }
+            select.value = value;
+            select.dispatchEvent(new Event('change'));
+            got[role] = `${select.value} of [${Array.from(select.options)
+              .map(o => o.value)
+              .join(', ')}]`;
+          }
+          return got;
+        });
+        out.large.picked = picked;
+        await page.waitForFunction(
+          () => !document.querySelector('.jp-SpotlightPanel-run').disabled,
+          null,
+          { timeout: 30000 }
+        );
+        out.large.click = await clickRun(page, {
+          timeoutMs: plan.large.clickTimeoutMs,
+          cancelAfterFirst: true
+        });
+        note(
+          `${n}x${d} click → first region ${out.large.click.clickToRegionMs.toFixed(0)} ms`
+        );
+      } catch (error) {
+        out.large.clickError = describe(error);
+        note(`${n}x${d} click failed: ${out.large.clickError}`);
+        await command(page, 'jupyterlab-spotlight:cancel').catch(
+          () => undefined
+        );
+      }
       save();
     }
     await kernelExec(page, 'del bench_emb, bench_loss\ngc.collect()');

@@ -21,8 +21,10 @@ export interface ICaseSpec {
   backend: 'webgl' | 'wasm' | 'cpu';
   /** Steps k of the (compressed) schedule to run. */
   steps: number;
-  /** Extra options for findSpotlights (e.g. yieldIntervalMs via control). */
+  /** The engine's yield interval (control.yieldIntervalMs). */
   yieldIntervalMs?: number;
+  /** Exact shell evaluation on cpu (engine option `pruning`); engine default when absent. */
+  pruning?: boolean;
 }
 
 /** Counters of the wrapped kernel methods. */
@@ -132,7 +134,12 @@ export async function runCase(
   try {
     result = await engine.findSpotlights(
       input,
-      { backend: spec.backend, steps: spec.steps, count: 1 },
+      {
+        backend: spec.backend,
+        steps: spec.steps,
+        count: 1,
+        ...(spec.pruning === undefined ? {} : { pruning: spec.pruning })
+      } as engine.SpotlightOptions,
       {
         progressIntervalMs: 0,
         yieldIntervalMs: spec.yieldIntervalMs,
@@ -254,6 +261,8 @@ export interface IPlanCase {
   probeSteps?: number;
   /** The engine's yield interval (default: the engine's, 30 ms). */
   yieldIntervalMs?: number;
+  /** Engine option `pruning` (cpu), when set. */
+  pruning?: boolean;
 }
 
 /**
@@ -275,7 +284,8 @@ export async function runPlanned(
       d: c.d,
       backend: c.backend,
       steps: c.steps,
-      yieldIntervalMs: c.yieldIntervalMs
+      yieldIntervalMs: c.yieldIntervalMs,
+      pruning: c.pruning
     });
   }
   const probeSteps = c.probeSteps ?? 6;
@@ -283,7 +293,8 @@ export async function runPlanned(
     n: c.n,
     d: c.d,
     backend: c.backend,
-    steps: probeSteps
+    steps: probeSteps,
+    pruning: c.pruning
   });
   if (!probe.ok) {
     return probe;
@@ -300,7 +311,8 @@ export async function runPlanned(
     d: c.d,
     backend: c.backend,
     steps: k,
-    yieldIntervalMs: c.yieldIntervalMs
+    yieldIntervalMs: c.yieldIntervalMs,
+    pruning: c.pruning
   });
   return {
     ...r,
