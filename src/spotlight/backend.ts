@@ -199,7 +199,8 @@ export const defaultEnvironment: IBackendEnvironment = {
 /**
  * Choose and initialise the backend.
  *
- * `auto` tries WebGL (hardware renderers only), then WASM, then the CPU, and
+ * `auto` tries WebGL (hardware renderers only), then the CPU (faster than
+ * WASM without a GPU, see benchmarks/RESULTS.md), and
  * reports every step. An explicit `webgl` or `wasm` that cannot be initialised
  * is an error.
  *
@@ -265,7 +266,7 @@ export async function selectBackend(
     if (choice === 'webgl') {
       throw new SpotlightRunError(
         'backend-unavailable',
-        `The WebGL backend cannot run here (${attempts[0].reason}). Choose the 'auto' backend to fall back to WASM or the CPU.`
+        `The WebGL backend cannot run here (${attempts[0].reason}). Choose the 'auto' backend to fall back to the CPU.`
       );
     }
   }
@@ -279,18 +280,22 @@ export async function selectBackend(
         `The WASM backend would need about ${gb} GiB of WASM memory for ${workload!.n.toLocaleString('en-US')} × ${workload!.d} embeddings, more than the ${WASM_MEMORY_BUDGET / 2 ** 30} GiB it can use reliably. Choose the 'cpu' or 'auto' backend, or sample rows.`
       );
     }
-    if (choice === 'auto') {
-      attempts.push({
-        backend: 'wasm',
-        ok: false,
-        reason: `WASM skipped: it would need about ${gb} GiB of WASM memory (limit ${WASM_MEMORY_BUDGET / 2 ** 30} GiB)`
-      });
-    }
   }
-  if (
-    choice === 'wasm' ||
-    (choice === 'auto' && wasmBytes <= WASM_MEMORY_BUDGET)
-  ) {
+  if (choice === 'auto') {
+    // Without a hardware GPU the float64 host kernel with exact shell
+    // evaluation beats tfjs-WASM at every size measured, 1.3–3.8× per
+    // spotlight in Chromium (benchmarks/RESULTS.md, a), and it has no WASM
+    // memory ceiling. WASM stays available on request.
+    attempts.push({
+      backend: 'cpu',
+      ok: true,
+      reason:
+        'CPU (float64 with exact shell evaluation), measured faster than WASM without a GPU'
+    });
+    return finish('cpu');
+  }
+
+  if (choice === 'wasm') {
     const r = await env.initialise('wasm');
     if (r.ok) {
       attempts.push({

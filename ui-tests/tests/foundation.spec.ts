@@ -97,7 +97,9 @@ test.describe('foundation', () => {
       'S = 89 of N = 1,797'
     );
 
-    // Cancel during the search returns the panel to a usable state.
+    // Cancel during the search returns the panel to a usable state (a long
+    // search, so that the cancel surely lands while it runs).
+    await page.locator('#jp-Spotlight-opt-steps').fill('100000');
     await page.locator('.jp-SpotlightPanel-run').click();
     await expect(page.locator('.jp-SpotlightPanel-progressText')).toContainText(
       'Searching'

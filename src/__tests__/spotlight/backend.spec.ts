@@ -75,55 +75,52 @@ describe('selectBackend', () => {
     expect(initialised).toEqual(['webgl']);
   });
 
-  it('auto skips WebGL on a software renderer and says why', async () => {
+  it('auto skips WebGL on a software renderer and runs on the CPU, saying why', async () => {
     const { env, initialised } = fake(swiftshader);
     const s = await selectBackend('auto', env);
-    expect(s.name).toBe('wasm');
-    expect(initialised).toEqual(['wasm']);
+    expect(s.name).toBe('cpu');
+    expect(initialised).toEqual([]);
     expect(s.reason).toMatch(/WebGL skipped: software renderer 'SwiftShader'/);
+    expect(s.reason).toMatch(/CPU \(float64 with exact shell evaluation\)/);
     expect(s.attempts.map(a => [a.backend, a.ok])).toEqual([
       ['webgl', false],
-      ['wasm', true]
+      ['cpu', true]
     ]);
   });
 
-  it('auto skips WASM when the data would not fit its memory, and says why', async () => {
-    const { env, initialised } = fake(swiftshader);
+  it('refuses WASM when the data would not fit its memory, and says why', async () => {
     const big = { n: 1_000_000, d: 128 };
     expect(wasmMemoryEstimate(big.n, big.d)).toBeGreaterThan(
       WASM_MEMORY_BUDGET
     );
-    const s = await selectBackend('auto', env, big);
-    expect(s.name).toBe('cpu');
-    expect(initialised).toEqual([]);
-    expect(s.reason).toMatch(/WASM skipped: it would need about 1\.9 GiB/);
     await expect(
       selectBackend('wasm', fake(swiftshader).env, big)
     ).rejects.toThrow(/about 1\.9 GiB of WASM memory for 1,000,000 × 128/);
-    // A workload that fits still runs on WASM.
+    // A workload that fits runs on WASM when asked for.
     expect(
       (
-        await selectBackend('auto', fake(swiftshader).env, {
+        await selectBackend('wasm', fake(swiftshader).env, {
           n: 50_000,
           d: 512
         })
       ).name
     ).toBe('wasm');
+    // auto is not limited by WASM memory.
+    expect((await selectBackend('auto', fake(swiftshader).env, big)).name).toBe(
+      'cpu'
+    );
   });
 
-  it('auto falls back to WASM when WebGL fails, then to the CPU when WASM fails', async () => {
+  it('auto falls back to the CPU when WebGL fails or is missing', async () => {
     let { env } = fake(hardware, { webgl: 'context lost' });
     let s = await selectBackend('auto', env);
-    expect(s.name).toBe('wasm');
+    expect(s.name).toBe('cpu');
     expect(s.reason).toMatch(/WebGL failed to initialise: context lost/);
 
-    ({ env } = fake('no WebGL context could be created', {
-      wasm: 'fetch failed'
-    }));
+    ({ env } = fake('no WebGL context could be created'));
     s = await selectBackend('auto', env);
     expect(s.name).toBe('cpu');
     expect(s.reason).toMatch(/WebGL unavailable: no WebGL context/);
-    expect(s.reason).toMatch(/WASM failed to initialise: fetch failed/);
     expect(s.reason).toMatch(/CPU/);
   });
 
@@ -144,7 +141,7 @@ describe('selectBackend', () => {
     expect(cpu.initialised).toEqual([]);
   });
 
-  it('in jsdom (no WebGL), auto runs on WASM and reports why', async () => {
+  it('in jsdom (no WebGL), auto runs on the CPU and reports why', async () => {
     const getContext = jest
       .spyOn(HTMLCanvasElement.prototype, 'getContext')
       .mockImplementation(() => null);
@@ -155,9 +152,9 @@ describe('selectBackend', () => {
         count: 1,
         spotlightSize: 0.05
       });
-      expect(r.backend).toBe('wasm');
+      expect(r.backend).toBe('cpu');
       expect(r.backendReason).toMatch(
-        /^auto: WebGL unavailable: no WebGL context could be created; WASM with SIMD/
+        /^auto: WebGL unavailable: no WebGL context could be created; CPU/
       );
     } finally {
       getContext.mockRestore();
