@@ -203,7 +203,10 @@ def render(report: dict) -> str:
         f"extrapolated** (measured spotlight time − k × mean step + {T} × mean step) unless marked *measured*. "
         "Mean step = wall time between the ends of steps (after a 10 % warm-up), so it includes the engine's "
         "host work, progress callbacks and event-loop yields; `moments()` = time inside the kernel's pass over X "
-        "(incl. the read-back). Setup = backend selection, ‖x‖², upload (and packing) of X before step 1."
+        "(incl. the read-back). Setup = backend selection, ‖x‖², upload (and packing) of X before step 1. "
+        "'cpu' is the engine's default cpu kernel (with exact shell evaluation when the engine has it: see the full "
+        "passes in table c); 'cpu (pruning off)' ran with the engine option `pruning: false`. A pruned run's step "
+        "cost depends on its trajectory, so its T = 5000 figure is reliable only when measured (k = 5000)."
     )
     w("")
     w(
@@ -342,14 +345,16 @@ def render(report: dict) -> str:
         w(f"Memory bandwidth: {NOT_MEASURED}.")
     w("")
     w(
-        "Bytes = bytes of X the implementation reads per step (the small N-vectors are left out): numpy 8·N·D "
-        "(two sgemv); the tfjs kernel 8·N·(D+2) (it keeps X̃ = [X | 1 | ‖x‖²] and, on wasm, X̃ᵀ); the float64 host "
-        "kernel 4·N·D for pass 1 plus 4·D per row of pass 2, which visits min(#active, N − #active) rows (measured "
-        "mean). Effective GB/s = bytes / mean step time; 'in moments()' = bytes / time inside the kernel's pass. "
-        "Sizes up to 10,000 × 64 (≤ 2.6 MB) fit in the L2/L3 caches, so their GB/s are cache, not memory, numbers."
+        "Bytes = bytes of X the implementation reads per step (the small N-vectors are left out). Engine: its own "
+        "counters (`spotlight.stats.bytesRead / steps`: the tfjs kernels read 2N rows of D + 2 values per step — "
+        "X̃ = [X | 1 | ‖x‖²], on wasm also X̃ᵀ; the cpu host kernel reads N + min(#active, N − #active) rows of D "
+        "values unpruned, and with exact shell evaluation only the shell plus N per rescan); rows marked † are "
+        "modelled from the wrapped kernel's calls instead. numpy: 8·N·D (two sgemv). Effective GB/s = bytes / mean "
+        "step time; 'in moments()' = bytes / time inside the kernel's pass. Sizes up to 10,000 × 64 (≤ 2.6 MB) fit "
+        "in the L2/L3 caches, so their GB/s are cache, not memory, numbers."
     )
     w("")
-    w("| N × D | implementation | MB read / step | effective GB/s | % of copy | in moments() GB/s | % of copy | full passes / step |")
+    w("| N × D | implementation | MB read / step | effective GB/s | % of copy | in moments() GB/s | % of copy | full passes / step (engine's count) |")
     w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     copy = bw.get("copyGBps")
     for n, d in sizes:
@@ -357,7 +362,7 @@ def render(report: dict) -> str:
             if r:
                 b = 8 * n * d
                 g = b / (r["meanStepMs"] / 1000) / 1e9
-                w(f"| {size_label(n, d)} | {name} | {b / 1e6:.1f} | {g:.1f} | {fmt(copy and 100 * g / copy, 0)} % | | | 2 |")
+                w(f"| {size_label(n, d)} | {name} | {b / 1e6:.1f} | {g:.1f} | {fmt(copy and 100 * g / copy, 0)} % | | | (2 reads of X) |")
         for r in [x for x in main_rows if x["n"] == n and x["d"] == d and x.get("ok")]:
             b, source = x_bytes(r)
             stats = engine_stats(r)
@@ -374,7 +379,7 @@ def render(report: dict) -> str:
             )
     w("")
     w(
-        "† modelled from the kernel's calls (the engine did not report its own counters for this run). Full passes "
+        "† (if any): modelled from the kernel's calls, the engine did not report its own counters. Full passes "
         "/ step: from the engine's counters; < 1 means exact shell evaluation read only the shell on most steps "
         "(its effective GB/s counts only the bytes actually read, so a pruned run can be fast at a low GB/s)."
     )
@@ -402,8 +407,8 @@ def render(report: dict) -> str:
         w(
             "`jupyterlab-spotlight:run` with steps 1, count 1, backend cpu on float32 arrays made in the kernel "
             "(N × 125 embeddings + N losses); MB/s = bytes / fetchMs (fetchMs = the panel's `check` plus both "
-            "fetches: the helper's conversion and CRC, chunked comm messages of 4 MiB with 3 in flight, the "
-            "browser's CRC-32 check and copy). Target ≥ 150 MB/s. The last two columns come from the panel's progress "
+            "fetches: the helper's conversion and CRC, the bridge's chunked comm messages, the browser's CRC-32 "
+            "check and copy). Target ≥ 150 MB/s. The last two columns come from the panel's progress "
             "line, recorded at each chunk: how long after the command the first chunk of the embeddings arrived "
             "(the `check` request and the helper's preparation) and the rate between the first and the last chunk."
         )

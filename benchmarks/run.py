@@ -370,7 +370,7 @@ def main() -> int:
             mark_load("jupyterlab")
             say("JupyterLab: demo, 200,000 × 128, transfer, memory")
             plan = {
-                "large": {"n": 200000, "d": 128, "steps": [20, 220], "click": True, "clickTimeoutMs": 400000},
+                "large": {"n": 200000, "d": 128, "steps": [20, 220], "click": True, "clickTimeoutMs": 300000},
                 "transfer": [
                     {"n": 100000, "d": 125, "repeats": 3},
                     {"n": 1000000, "d": 125, "repeats": 2},
