@@ -419,16 +419,7 @@ export class SpotlightModel implements IDisposable {
       this._selectedRegion = -1;
       this._changed.emit('result');
       this._setProgress('fetching', 0, 'checking the variables');
-      const { n, d } = await bridge.check(
-        {
-          embeddings: sel.embeddings,
-          losses: sel.losses,
-          labels: sel.labels,
-          predictions: sel.predictions,
-          metadata: sel.metadata
-        },
-        signal
-      );
+      const { n, d } = await Private.check(bridge, sel, signal);
       const fetched = await this._fetchAll(bridge, sel, n, d, signal);
       const fetchMs = performance.now() - started;
 
@@ -569,16 +560,7 @@ export class SpotlightModel implements IDisposable {
         );
       }
       this._setProgress('fetching', 0, 'checking the variables');
-      const { n, d } = await bridge.check(
-        {
-          embeddings: sel.embeddings,
-          losses: sel.losses,
-          labels: sel.labels,
-          predictions: sel.predictions,
-          metadata: sel.metadata
-        },
-        abort.signal
-      );
+      const { n, d } = await Private.check(bridge, sel, abort.signal);
       if (n !== first.n || d !== first.d) {
         throw new Error(
           `The saved findings were made on ${first.n.toLocaleString('en-US')} × ${first.d} embeddings but '${sel.embeddings}' is now ${n.toLocaleString('en-US')} × ${d}. Re-run the cells that compute it, or run a new audit.`
@@ -996,6 +978,21 @@ export namespace SpotlightModel {
 }
 
 namespace Private {
+  /**
+   * Check the chosen variables fit together (lengths, dims) before fetching.
+   */
+  export function check(
+    bridge: KernelBridge,
+    sel: ISelection,
+    signal: AbortSignal
+  ): Promise<{ n: number; d: number }> {
+    const { embeddings, losses, labels, predictions, metadata } = sel;
+    return bridge.check(
+      { embeddings, losses, labels, predictions, metadata },
+      signal
+    );
+  }
+
   /**
    * Spotlights whose total weight stayed far above the spotlight size: the
    * schedule ends near K ≈ 1.05·S (d'Eon et al. 2021), so K > 1.5·1.05·S
