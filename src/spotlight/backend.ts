@@ -283,7 +283,7 @@ export async function selectBackend(
   }
   if (choice === 'auto') {
     // Without a hardware GPU the float64 host kernel with exact shell
-    // evaluation beats tfjs-WASM at every size measured, 1.3–3.8× per
+    // evaluation beats tfjs-WASM at every size measured, 1.4–3.5× per
     // spotlight in Chromium (benchmarks/RESULTS.md, a), and it has no WASM
     // memory ceiling. WASM stays available on request.
     attempts.push({
