@@ -102,10 +102,7 @@ export function registerCommands(context: ICommandContext): void {
               JSON.stringify(args[key])
             )
           );
-          Notification.error(trans.__('Spotlight: %1', error.message), {
-            autoClose: 8000
-          });
-          throw error;
+          throw notifyError(trans, error);
         }
         overrides[key] = args[key] as number;
       }
@@ -118,13 +115,7 @@ export function registerCommands(context: ICommandContext): void {
         showDetail(false);
         return model.summary();
       } catch (reason) {
-        if (!isAbortError(reason)) {
-          Notification.error(
-            trans.__('Spotlight: %1', (reason as Error).message),
-            { autoClose: 8000 }
-          );
-        }
-        throw reason;
+        throw isAbortError(reason) ? reason : notifyError(trans, reason);
       }
     }
   });
@@ -191,13 +182,7 @@ export function registerCommands(context: ICommandContext): void {
         );
         return indices;
       } catch (reason) {
-        Notification.error(
-          trans.__('Spotlight: %1', (reason as Error).message),
-          {
-            autoClose: 8000
-          }
-        );
-        throw reason;
+        throw notifyError(trans, reason);
       }
     }
   });
@@ -239,13 +224,7 @@ export function registerCommands(context: ICommandContext): void {
         );
         return name;
       } catch (reason) {
-        Notification.error(
-          trans.__('Spotlight: %1', (reason as Error).message),
-          {
-            autoClose: 8000
-          }
-        );
-        throw reason;
+        throw notifyError(trans, reason);
       }
     }
   });
@@ -281,13 +260,7 @@ export function registerCommands(context: ICommandContext): void {
         showDetail(false);
         return group.length;
       } catch (reason) {
-        if (!isAbortError(reason)) {
-          Notification.error(
-            trans.__('Spotlight: %1', (reason as Error).message),
-            { autoClose: 8000 }
-          );
-        }
-        throw reason;
+        throw isAbortError(reason) ? reason : notifyError(trans, reason);
       }
     }
   });
@@ -304,6 +277,20 @@ export function registerCommands(context: ICommandContext): void {
       palette.addItem({ command, category, args: {} });
     }
   }
+}
+
+/**
+ * Show an error as a JupyterLab notification (the panel shows it too).
+ *
+ * @param trans - Translations.
+ * @param reason - What was thrown.
+ * @returns The same error, to rethrow.
+ */
+function notifyError(trans: TranslationBundle, reason: unknown): unknown {
+  Notification.error(trans.__('Spotlight: %1', (reason as Error).message), {
+    autoClose: 8000
+  });
+  return reason;
 }
 
 /**
