@@ -17,13 +17,15 @@ import {
   squaredNorms,
   weightStats
 } from './kernel';
+import { HostKernel } from './hostKernel';
 import {
   createMoments,
   evaluateObjective,
-  HostKernel,
   IObjectiveKernel,
   TensorKernel
 } from './objective';
+import { ShellKernel } from './shellKernel';
+import { WasmKernel } from './wasmKernel';
 import { Adam, PlateauRule } from './optimizer';
 import { barrierSchedule } from './schedule';
 import {
@@ -187,11 +189,9 @@ namespace Private {
       kernel =
         selection.name === 'cpu'
           ? new HostKernel(embeddings, n, d, norms, { pruning })
-          : await TensorKernel.create(embeddings, n, d, {
-              transposed: selection.name === 'wasm',
-              norms,
-              pause: maybeYield
-            });
+          : selection.name === 'wasm'
+            ? await WasmKernel.create(embeddings, n, d, { pruning })
+            : TensorKernel.create(embeddings, n, d, norms);
       await maybeYield();
       const moments = createMoments(d);
       const grad = new Float64Array(d + 1);
@@ -307,7 +307,7 @@ namespace Private {
           history,
           timeMs,
           stats: {
-            pruning: kernel instanceof HostKernel && kernel.pruning,
+            pruning: kernel instanceof ShellKernel && kernel.pruning,
             steps: after.steps - before.steps,
             rowsRead,
             bytesRead: rowsRead * after.rowBytes,

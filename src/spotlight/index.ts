@@ -1,6 +1,6 @@
 /**
- * The Spotlight search engine (d'Eon et al. 2021) on TensorFlow.js and plain
- * JavaScript: pure, with no DOM or JupyterLab imports; runs in the browser and
+ * The Spotlight search engine (d'Eon et al. 2021) on TensorFlow.js (WebGL), our
+ * WebAssembly SIMD kernel and plain JavaScript: pure, with no DOM or JupyterLab imports; runs in the browser and
  * in Node.
  */
 export * from './types';
@@ -23,18 +23,24 @@ export { resolveOptions, validateInput } from './validate';
 export {
   createMoments,
   evaluateObjective,
-  HostKernel,
-  IHostKernelOptions,
   IKernelStats,
   IMoments,
   IObjectiveKernel,
   IObjectiveValue,
-  SHELL_MARGIN,
   TensorKernel
 } from './objective';
+export { IShellKernelOptions, SHELL_MARGIN, ShellKernel } from './shellKernel';
+export { HostKernel } from './hostKernel';
+export {
+  distanceRounding,
+  loadWasmKernel,
+  paddedDimension,
+  WASM_MEMORY_BUDGET,
+  WasmKernel,
+  wasmMemoryEstimate
+} from './wasmKernel';
 export { Adam, PlateauRule } from './optimizer';
 export {
-  configureWasmPaths,
   defaultEnvironment,
   IBackendAttempt,
   IBackendEnvironment,
@@ -42,8 +48,6 @@ export {
   IRendererInfo,
   isSoftwareRenderer,
   probeWebGL,
-  selectBackend,
-  WASM_MEMORY_BUDGET,
-  wasmMemoryEstimate
+  selectBackend
 } from './backend';
 export { findSpotlights } from './engine';
