@@ -29,7 +29,12 @@ export {
   IObjectiveValue,
   TensorKernel
 } from './objective';
-export { IShellKernelOptions, SHELL_MARGIN, ShellKernel } from './shellKernel';
+export {
+  IShellKernelOptions,
+  SHELL_MARGIN,
+  SHELL_MARGIN_RANGE,
+  ShellKernel
+} from './shellKernel';
 export { HostKernel } from './hostKernel';
 export {
   distanceRounding,

@@ -17,6 +17,8 @@ import {
   IObjectiveKernel,
   IShellKernelOptions,
   PlateauRule,
+  SHELL_MARGIN,
+  SHELL_MARGIN_RANGE,
   ShellKernel,
   WasmKernel
 } from '../../spotlight';
@@ -179,6 +181,10 @@ describe.each(Object.entries(KINDS))(
       // Far fewer rows, and a shell much smaller than N at times.
       expect(b.rowsRead * 3).toBeLessThan(a.rowsRead);
       expect(minShell).toBeLessThan(n / 10);
+      // The margin adapted (it was not fixed), within its range.
+      expect(pruned.margin).not.toBe(SHELL_MARGIN);
+      expect(pruned.margin).toBeGreaterThanOrEqual(SHELL_MARGIN_RANGE[0]);
+      expect(pruned.margin).toBeLessThanOrEqual(SHELL_MARGIN_RANGE[1]);
     });
 
     it('rescans when the centre or the radius leaves the margin, and after new losses', async () => {
@@ -225,6 +231,8 @@ describe.each(Object.entries(KINDS))(
       check(moved, tau * 1.03);
       expect(k.stats.fullPasses).toBe(4);
       expect(k.stats.rowsRead).toBeLessThan(5 * n);
+      // A margin given by the caller stays fixed.
+      expect(k.margin).toBe(0.01);
     });
 
     it('decides points on the boundary as the unpruned pass does', async () => {
