@@ -127,9 +127,36 @@ namespace Private {
   const now = (): number =>
     typeof performance !== 'undefined' ? performance.now() : Date.now();
 
-  /** Let the event loop run (timers, input, abort events). */
-  const yieldToEventLoop = (): Promise<void> =>
-    new Promise(resolve => setTimeout(resolve, 0));
+  /**
+   * Let the event loop run (timers, input, rendering, abort events), without
+   * the ≥ 4 ms that browsers add to nested `setTimeout(0)`s (measured: 19 %
+   * of a demo-size search at one yield per 30 ms): `scheduler.yield()` where
+   * the browser has it (Chromium 129+), `setImmediate` in Node, a
+   * MessageChannel message otherwise, `setTimeout` as the last resort.
+   *
+   * @returns Resolves on a later task.
+   */
+  const yieldToEventLoop = (): Promise<void> => {
+    const scheduler = (globalThis as any).scheduler;
+    if (typeof scheduler?.yield === 'function') {
+      return scheduler.yield();
+    }
+    if (typeof setImmediate === 'function') {
+      return new Promise(resolve => setImmediate(resolve));
+    }
+    if (typeof MessageChannel === 'function') {
+      return new Promise(resolve => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => {
+          channel.port1.close();
+          channel.port2.close();
+          resolve();
+        };
+        channel.port2.postMessage(null);
+      });
+    }
+    return new Promise(resolve => setTimeout(resolve, 0));
+  };
 
   /**
    * The search itself (inputs already validated).
