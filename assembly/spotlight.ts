@@ -10,14 +10,16 @@
  *   X       N rows of P float32 (P = D rounded up to a multiple of 16, the
  *           padding zero), 16-byte aligned;
  *   losses  N float32;  c, ref  P float32 (padding zero);
- *   A, B    P float64 accumulators;  blockA, blockB  P float32 scratch;
+ *   A, B    P float64 accumulators;  list  BLOCK (row, weight) entries;
  *   rows    int32 row indices;  out  8 float64 scalars.
  *
  * Squared distances are summed in float32 over 16 lanes, without the
  * ‖x‖² − 2x·μ + ‖μ‖² expansion (no cancellation): the computed d̂ satisfies
- * |d̂ − d| ≤ (P/16 + 8)·2⁻²⁴·d (`distanceRounding` in wasmKernel.ts). Row
- * vectors are summed in float32 over blocks of `BLOCK` rows, each block then
- * added to float64 accumulators; every scalar is summed in float64.
+ * |d̂ − d| ≤ (P/16 + 8)·2⁻²⁴·d (`distanceRounding` in wasmKernel.ts). The
+ * rows that enter the vector moments are listed as they are found and summed
+ * in float32 over blocks of `BLOCK` rows (column tiles in registers, while
+ * the rows are still in cache), each block then added to float64 totals;
+ * every scalar is summed in float64.
  */
 
 /** Rows summed in float32 before their sum is added to the float64 totals. */
@@ -62,75 +64,135 @@ function squaredDistance(row: usize, c: usize, p: i32): f32 {
 }
 
 /**
- * blockA += w·(row − c), blockB += row − c, over P values, float32.
- * With c = 0 (`centred` false) the row itself is added.
+ * Add the float32 sums over a list of rows to float64 totals:
+ * A += Σ_k w_k (x_k − ref), B += Σ_k (x_k − ref) (ref = 0 when `ref` is 0).
+ * Column tiles of 8 values are summed over the rows in registers, then
+ * added to A and B, so each row is read once from cache and the totals are
+ * written once per tile.
  *
- * @param row - Byte offset of the row.
- * @param c - Byte offset of the centre subtracted (read only when centred).
- * @param centred - Whether to subtract c.
- * @param w - The weight of blockA's term.
- * @param blockA - Byte offset of the first scratch sum.
- * @param blockB - Byte offset of the second scratch sum.
+ * @param list - `count` entries of 8 bytes: a row's byte offset (u32) and its
+ *   weight w (f32).
+ * @param count - Number of rows (≤ BLOCK).
+ * @param ref - Byte offset of the centre subtracted (P float32), or 0.
+ * @param a - A (P float64).
+ * @param b - B (P float64).
  * @param p - P.
  */
-function addRow(
-  row: usize,
-  c: usize,
-  centred: bool,
-  w: f32,
-  blockA: usize,
-  blockB: usize,
+function addRows(
+  list: usize,
+  count: i32,
+  ref: usize,
+  a: usize,
+  b: usize,
   p: i32
 ): void {
-  const wv = f32x4.splat(w);
   const bytes = (<usize>p) << 2;
-  for (let o: usize = 0; o < bytes; o += 16) {
-    let v = v128.load(row + o);
-    if (centred) {
-      v = f32x4.sub(v, v128.load(c + o));
+  const zero = f32x4.splat(0);
+  const end = list + ((<usize>count) << 3);
+  for (let o: usize = 0; o < bytes; o += 32) {
+    let a0 = zero;
+    let a1 = zero;
+    let b0 = zero;
+    let b1 = zero;
+    let r0 = zero;
+    let r1 = zero;
+    if (ref) {
+      r0 = v128.load(ref + o);
+      r1 = v128.load(ref + o, 16);
     }
-    v128.store(blockA + o, f32x4.add(v128.load(blockA + o), f32x4.mul(wv, v)));
-    v128.store(blockB + o, f32x4.add(v128.load(blockB + o), v));
+    for (let e = list; e < end; e += 8) {
+      const row = <usize>load<u32>(e) + o;
+      const w = f32x4.splat(load<f32>(e, 4));
+      const v0 = f32x4.sub(v128.load(row), r0);
+      const v1 = f32x4.sub(v128.load(row, 16), r1);
+      a0 = f32x4.add(a0, f32x4.mul(w, v0));
+      a1 = f32x4.add(a1, f32x4.mul(w, v1));
+      b0 = f32x4.add(b0, v0);
+      b1 = f32x4.add(b1, v1);
+    }
+    addTile(a + (o << 1), a0, a1);
+    addTile(b + (o << 1), b0, b1);
   }
 }
 
 /**
- * A += blockA, B += blockB (float32 into float64), then zero the blocks.
+ * A += Σ_k w_k x_k, B += Σ_k x_k over a list of rows: `addRows` without a
+ * centre, in column tiles of 16 values (fewer list reads per value).
  *
- * @param blockA - Byte offset of the first scratch sum (P float32).
- * @param blockB - Byte offset of the second scratch sum (P float32).
- * @param a - Byte offset of A (P float64).
- * @param b - Byte offset of B (P float64).
+ * @param list - `count` entries: a row's byte offset (u32), its weight (f32).
+ * @param count - Number of rows (≤ BLOCK).
+ * @param a - A (P float64).
+ * @param b - B (P float64).
  * @param p - P.
  */
-function flush(blockA: usize, blockB: usize, a: usize, b: usize, p: i32): void {
+function addRowsUncentred(
+  list: usize,
+  count: i32,
+  a: usize,
+  b: usize,
+  p: i32
+): void {
+  const bytes = (<usize>p) << 2;
   const zero = f32x4.splat(0);
-  for (let j: usize = 0; j < <usize>p; j += 4) {
-    const va = v128.load(blockA + (j << 2));
-    const vb = v128.load(blockB + (j << 2));
-    const oa = a + (j << 3);
-    const ob = b + (j << 3);
-    v128.store(oa, f64x2.add(v128.load(oa), f64x2.promote_low_f32x4(va)));
-    v128.store(
-      oa,
-      f64x2.add(
-        v128.load(oa, 16),
-        f64x2.promote_low_f32x4(v128.shuffle<f32>(va, va, 2, 3, 0, 1))
-      ),
-      16
-    );
-    v128.store(ob, f64x2.add(v128.load(ob), f64x2.promote_low_f32x4(vb)));
-    v128.store(
-      ob,
-      f64x2.add(
-        v128.load(ob, 16),
-        f64x2.promote_low_f32x4(v128.shuffle<f32>(vb, vb, 2, 3, 0, 1))
-      ),
-      16
-    );
-    v128.store(blockA + (j << 2), zero);
-    v128.store(blockB + (j << 2), zero);
+  const end = list + ((<usize>count) << 3);
+  for (let o: usize = 0; o < bytes; o += 64) {
+    let a0 = zero;
+    let a1 = zero;
+    let a2 = zero;
+    let a3 = zero;
+    let b0 = zero;
+    let b1 = zero;
+    let b2 = zero;
+    let b3 = zero;
+    for (let e = list; e < end; e += 8) {
+      const row = <usize>load<u32>(e) + o;
+      const w = f32x4.splat(load<f32>(e, 4));
+      const v0 = v128.load(row);
+      const v1 = v128.load(row, 16);
+      const v2 = v128.load(row, 32);
+      const v3 = v128.load(row, 48);
+      a0 = f32x4.add(a0, f32x4.mul(w, v0));
+      a1 = f32x4.add(a1, f32x4.mul(w, v1));
+      a2 = f32x4.add(a2, f32x4.mul(w, v2));
+      a3 = f32x4.add(a3, f32x4.mul(w, v3));
+      b0 = f32x4.add(b0, v0);
+      b1 = f32x4.add(b1, v1);
+      b2 = f32x4.add(b2, v2);
+      b3 = f32x4.add(b3, v3);
+    }
+    addTile(a + (o << 1), a0, a1);
+    addTile(a + (o << 1) + 64, a2, a3);
+    addTile(b + (o << 1), b0, b1);
+    addTile(b + (o << 1) + 64, b2, b3);
   }
+}
+
+/**
+ * Add 8 float32 values (two vectors) to 8 float64 values at `at`.
+ *
+ * @param at - Byte offset of the float64 values.
+ * @param v0 - Values 0–3.
+ * @param v1 - Values 4–7.
+ */
+function addTile(at: usize, v0: v128, v1: v128): void {
+  v128.store(at, f64x2.add(v128.load(at), f64x2.promote_low_f32x4(v0)));
+  v128.store(
+    at,
+    f64x2.add(
+      v128.load(at, 16),
+      f64x2.promote_low_f32x4(v128.shuffle<f32>(v0, v0, 2, 3, 0, 1))
+    ),
+    16
+  );
+  v128.store(at, f64x2.add(v128.load(at, 32), f64x2.promote_low_f32x4(v1)), 32);
+  v128.store(
+    at,
+    f64x2.add(
+      v128.load(at, 48),
+      f64x2.promote_low_f32x4(v128.shuffle<f32>(v1, v1, 2, 3, 0, 1))
+    ),
+    48
+  );
 }
 
 /**
@@ -146,8 +208,7 @@ function flush(blockA: usize, blockB: usize, a: usize, b: usize, p: i32): void {
  * @param count - Number of rows.
  * @param c - The centre (P float32).
  * @param tau - τ > 0.
- * @param blockA - Scratch (P float32, zero on entry and exit).
- * @param blockB - Scratch (P float32, zero on entry and exit).
+ * @param list - Scratch for `BLOCK` row entries (8 bytes each).
  * @param a - A (P float64).
  * @param b - B (P float64).
  * @param out - The scalars (float64).
@@ -160,8 +221,7 @@ export function accumulate(
   count: i32,
   c: usize,
   tau: f64,
-  blockA: usize,
-  blockB: usize,
+  list: usize,
   a: usize,
   b: usize,
   out: usize
@@ -184,15 +244,17 @@ export function accumulate(
       s1 += 1;
       total += u;
       weighted += u * l;
-      addRow(row, c, false, l, blockA, blockB, p);
+      const e = list + ((<usize>pending) << 3);
+      store<u32>(e, <u32>row);
+      store<f32>(e, l, 4);
       if (++pending === BLOCK) {
-        flush(blockA, blockB, a, b, p);
+        addRowsUncentred(list, pending, a, b, p);
         pending = 0;
       }
     }
   }
   if (pending > 0) {
-    flush(blockA, blockB, a, b, p);
+    addRowsUncentred(list, pending, a, b, p);
   }
   store<f64>(out, load<f64>(out) + sl);
   store<f64>(out, load<f64>(out, 8) + s1, 8);
@@ -220,8 +282,7 @@ export function accumulate(
  * @param delta - Δ, how far the centre may move from ref.
  * @param insideBelow - The smallest r² of the margin, lowered by a hair.
  * @param outsideAbove - The largest r² of the margin, raised by a hair.
- * @param blockA - Scratch (P float32, zero on entry and exit).
- * @param blockB - Scratch (P float32, zero on entry and exit).
+ * @param list - Scratch for `BLOCK` row entries (8 bytes each).
  * @param a - A (P float64).
  * @param b - B (P float64).
  * @param rows - Output: the shell's row indices (room for N int32).
@@ -237,8 +298,7 @@ export function rescan(
   delta: f64,
   insideBelow: f64,
   outsideAbove: f64,
-  blockA: usize,
-  blockB: usize,
+  list: usize,
   a: usize,
   b: usize,
   rows: usize,
@@ -263,9 +323,11 @@ export function rescan(
       sl += l;
       q += d2;
       ql += l * d2;
-      addRow(row, ref, true, l, blockA, blockB, p);
+      const e = list + ((<usize>pending) << 3);
+      store<u32>(e, <u32>row);
+      store<f32>(e, l, 4);
       if (++pending === BLOCK) {
-        flush(blockA, blockB, a, b, p);
+        addRows(list, pending, ref, a, b, p);
         pending = 0;
       }
       continue;
@@ -277,7 +339,7 @@ export function rescan(
     }
   }
   if (pending > 0) {
-    flush(blockA, blockB, a, b, p);
+    addRows(list, pending, ref, a, b, p);
   }
   store<f64>(out, load<f64>(out) + count);
   store<f64>(out, load<f64>(out, 8) + sl, 8);

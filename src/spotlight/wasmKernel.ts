@@ -25,8 +25,7 @@ interface IKernelExports {
     count: number,
     c: number,
     tau: number,
-    blockA: number,
-    blockB: number,
+    list: number,
     a: number,
     b: number,
     out: number
@@ -41,8 +40,7 @@ interface IKernelExports {
     delta: number,
     insideBelow: number,
     outsideAbove: number,
-    blockA: number,
-    blockB: number,
+    list: number,
     a: number,
     b: number,
     rows: number,
@@ -125,9 +123,10 @@ export function loadWasmKernel(): Promise<WebAssembly.Module> {
  * memory as float32 rows padded to P = `paddedDimension(D)` values; every
  * pass is one SIMD loop over rows (assembly/spotlight.ts) that reads each row
  * once: squared distance d̂_i = ‖x_i − c‖² computed directly (no cancellation),
- * then, for rows with k̂_i ≥ 0, the row is added to the moment sums while it
- * is in cache. c is μ rounded to float32; the scalars are summed in float64,
- * the row sums in float32 over 32 rows and then in float64.
+ * then, for rows with k̂_i ≥ 0, the row is listed and added to the moment
+ * sums while it is in cache. c is μ rounded to float32; the scalars are
+ * summed in float64, the row sums in float32 over 32 rows and then in
+ * float64.
  *
  * With `pruning: true`, exact shell evaluation (shellKernel.ts), its tests
  * widened by `distanceRounding(P)`. Unpruned, each step reads N rows.
@@ -204,8 +203,7 @@ export class WasmKernel extends ShellKernel {
     this._rows = take(4 * n);
     this._c = take(4 * p);
     this._refAt = take(4 * p);
-    this._blockA = take(4 * p);
-    this._blockB = take(4 * p);
+    this._list = take(8 * Private.BLOCK);
     this._a = take(8 * p);
     this._b = take(8 * p);
     this._out = take(64);
@@ -327,8 +325,7 @@ export class WasmKernel extends ShellKernel {
       bounds.delta,
       bounds.insideBelow,
       bounds.outsideAbove,
-      this._blockA,
-      this._blockB,
+      this._list,
       this._a,
       this._b,
       this._rows,
@@ -392,8 +389,7 @@ export class WasmKernel extends ShellKernel {
       count,
       this._c,
       precision,
-      this._blockA,
-      this._blockB,
+      this._list,
       this._a,
       this._b,
       this._out
@@ -426,8 +422,7 @@ export class WasmKernel extends ShellKernel {
   private readonly _rows: number;
   private readonly _c: number;
   private readonly _refAt: number;
-  private readonly _blockA: number;
-  private readonly _blockB: number;
+  private readonly _list: number;
   private readonly _a: number;
   private readonly _b: number;
   private readonly _out: number;
@@ -443,6 +438,9 @@ export class WasmKernel extends ShellKernel {
 
 /** Module state and helpers. */
 namespace Private {
+  /** Rows per float32 block of the vector sums (assembly/spotlight.ts). */
+  export const BLOCK = 32;
+
   /** The compiled module, once asked for. */
   export const state: { module: Promise<WebAssembly.Module> | null } = {
     module: null
