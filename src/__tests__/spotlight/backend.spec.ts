@@ -15,6 +15,7 @@ import {
   selectBackend,
   SpotlightRunError,
   WASM_MEMORY_BUDGET,
+  WasmKernel,
   wasmMemoryEstimate
 } from '../../spotlight';
 import { countLabel, plantedClusters, topIndices } from './planted';
@@ -171,6 +172,19 @@ describe('selectBackend', () => {
 });
 
 describe('the WASM backend (SIMD kernel, float32)', () => {
+  it('says so when its memory cannot grow to the data, instead of failing later', async () => {
+    // 2,200,000 × 512 float32 is 4.2 GiB, beyond WASM's 4 GiB: the memory
+    // is grown before X is copied, so a small stand-in array suffices.
+    await expect(
+      WasmKernel.create(new Float32Array(16), 2_200_000, 512)
+    ).rejects.toMatchObject({
+      code: 'backend-unavailable',
+      message: expect.stringMatching(
+        /could not get 4\.\d\d GiB of memory for 2,200,000 × 512 embeddings .*Choose the 'cpu' or 'auto' backend, or sample rows/
+      )
+    });
+  });
+
   it('matches the float64 CPU backend on planted clusters within 1 %', async () => {
     const data = plantedClusters(5000, 64, 1);
     const options = { count: 2, steps: 5000 };
