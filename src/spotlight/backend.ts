@@ -159,6 +159,12 @@ export function probeWebGL(): IRendererInfo | string {
   }
 }
 
+/**
+ * The largest embedding norm the float32 backends (webgl, wasm) accept:
+ * squared distances reach (2·max‖x‖)², and float32 overflows above 3.4e38.
+ */
+export const FLOAT32_NORM_LIMIT = 1e18;
+
 /** The real platform: a WebGL probe, tfjs's `setBackend`, our WASM module. */
 export const defaultEnvironment: IBackendEnvironment = {
   probeWebGL() {
@@ -189,14 +195,15 @@ export const defaultEnvironment: IBackendEnvironment = {
  *
  * @param choice - The preference.
  * @param env - The platform (tests pass a fake).
- * @param workload - N and D, to check WASM's memory.
+ * @param workload - N and D, to check WASM's memory, and max‖x_i‖ (embedding
+ *   units), to check that float32 backends can square distances.
  * @returns The backend that will run and why.
  * @throws SpotlightRunError (`backend-unavailable`) for an explicit backend that fails.
  */
 export async function selectBackend(
   choice: BackendChoice,
   env: IBackendEnvironment = defaultEnvironment,
-  workload?: { n: number; d: number }
+  workload?: { n: number; d: number; maxNorm?: number }
 ): Promise<IBackendSelection> {
   const attempts: IBackendAttempt[] = [];
   const finish = (name: BackendName): IBackendSelection => ({
@@ -213,6 +220,28 @@ export async function selectBackend(
       backend: 'cpu',
       ok: true,
       reason: 'CPU (plain JavaScript) as requested'
+    });
+    return finish('cpu');
+  }
+
+  const maxNorm = workload?.maxNorm ?? 0;
+  if (maxNorm > FLOAT32_NORM_LIMIT) {
+    const why = `embeddings with norms up to ${maxNorm.toExponential(1)} overflow float32 squared distances (the limit is ${FLOAT32_NORM_LIMIT.toExponential(0)})`;
+    if (choice !== 'auto') {
+      throw new SpotlightRunError(
+        'backend-unavailable',
+        `The ${choice === 'wasm' ? 'WASM' : 'WebGL'} backend computes in float32: ${why}. Choose the 'cpu' backend (float64) or rescale the embeddings.`
+      );
+    }
+    attempts.push({
+      backend: 'wasm',
+      ok: false,
+      reason: `WebGL and WASM skipped: ${why}`
+    });
+    attempts.push({
+      backend: 'cpu',
+      ok: true,
+      reason: 'CPU (plain JavaScript, float64)'
     });
     return finish('cpu');
   }

@@ -182,8 +182,6 @@ namespace Private {
     // Validation just ran synchronously: let the page breathe first.
     await yieldToEventLoop();
     throwIfAborted(signal);
-    const selection = await selectBackend(p.backend, undefined, { n, d });
-    throwIfAborted(signal);
 
     let lastYield = now();
     const maybeYield = async () => {
@@ -200,13 +198,19 @@ namespace Private {
     const norms = squaredNorms(embeddings, n, d);
     await maybeYield();
     let k0 = 0;
-    let maxNorm = 0;
+    let maxSquaredNorm = 0;
     for (let i = 0; i < n; i++) {
       k0 += Math.max(0, 1 - p.initialPrecision * norms[i]);
-      maxNorm = Math.max(maxNorm, norms[i]);
+      maxSquaredNorm = Math.max(maxSquaredNorm, norms[i]);
     }
     const startAdjusted = !(k0 > 0);
-    const tau0 = startAdjusted ? 0.5 / maxNorm : p.initialPrecision;
+    const tau0 = startAdjusted ? 0.5 / maxSquaredNorm : p.initialPrecision;
+    const selection = await selectBackend(p.backend, undefined, {
+      n,
+      d,
+      maxNorm: Math.sqrt(maxSquaredNorm)
+    });
+    throwIfAborted(signal);
 
     const barriers = barrierSchedule(p.steps, p.initialBarrier, p.finalBarrier);
     const spotlights: ISpotlight[] = [];

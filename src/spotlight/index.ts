@@ -47,6 +47,7 @@ export {
 export { Adam, PlateauRule } from './optimizer';
 export {
   defaultEnvironment,
+  FLOAT32_NORM_LIMIT,
   IBackendAttempt,
   IBackendEnvironment,
   IBackendSelection,

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import {
   defaultEnvironment,
+  FLOAT32_NORM_LIMIT,
   findSpotlights,
   IBackendEnvironment,
   IRendererInfo,
@@ -131,6 +132,34 @@ describe('selectBackend', () => {
     expect(s.reason).toMatch(
       /WASM failed to initialise: no SIMD; running on the CPU/
     );
+  });
+
+  it('keeps embeddings too large for float32 off the float32 backends, and says why', async () => {
+    const huge = { n: 500, d: 8, maxNorm: 10 * FLOAT32_NORM_LIMIT };
+    const s = await selectBackend('auto', fake(hardware).env, huge);
+    expect(s.name).toBe('cpu');
+    expect(s.reason).toMatch(
+      /WebGL and WASM skipped: embeddings with norms up to 1\.0e\+19 overflow float32/
+    );
+    for (const choice of ['wasm', 'webgl'] as const) {
+      await expect(
+        selectBackend(choice, fake(hardware).env, huge)
+      ).rejects.toThrow(/computes in float32: .*Choose the 'cpu' backend/);
+    }
+    // End to end: auto runs the search on the CPU, as an explicit 'cpu' does.
+    const data = plantedClusters(600, 8, 11, 0.05);
+    const big = { ...data, embeddings: data.embeddings.map(x => x * 1e19) };
+    const options = { steps: 300, count: 1, spotlightSize: 0.05 };
+    const a = await findSpotlights(big, options);
+    const b = await findSpotlights(big, { ...options, backend: 'cpu' });
+    expect(a.backend).toBe('cpu');
+    expect(a.spotlights[0].totalWeight).toBeGreaterThan(0);
+    expect(a.spotlights[0].kernelWeights).toEqual(
+      b.spotlights[0].kernelWeights
+    );
+    await expect(
+      findSpotlights(big, { ...options, backend: 'wasm' })
+    ).rejects.toMatchObject({ code: 'backend-unavailable' });
   });
 
   it('refuses an explicit backend that cannot start, instead of swapping silently', async () => {
