@@ -12,6 +12,9 @@ export type SpotlightInputErrorCode =
   | 'non-finite-embeddings'
   | 'non-finite-losses'
   | 'negative-losses'
+  | 'constant-losses'
+  | 'huge-losses'
+  | 'constant-embeddings'
   | 'bad-option';
 
 /** Stable codes of `SpotlightRunError`. */

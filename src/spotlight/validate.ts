@@ -195,6 +195,30 @@ export function validateInput(
       `The losses contain ${negative.count} negative value${negative.count === 1 ? '' : 's'} (first at index ${negative.first.join(', ')}): the Spotlight needs per-example losses ≥ 0, such as cross-entropy.`
     );
   }
+  let lowest = Infinity;
+  let highest = -Infinity;
+  for (let i = 0; i < n; i++) {
+    lowest = Math.min(lowest, losses[i]);
+    highest = Math.max(highest, losses[i]);
+  }
+  if (highest > MAX_LOSS) {
+    throw new SpotlightInputError(
+      'huge-losses',
+      `The losses reach ${highest.toExponential(2)}: losses above ${MAX_LOSS.toExponential(0)} overflow the search's arithmetic. Cap them (e.g. np.minimum(losses, 100)) or drop those examples.`
+    );
+  }
+  if (lowest === highest) {
+    throw new SpotlightInputError(
+      'constant-losses',
+      `All ${n.toLocaleString('en-US')} losses are equal (${highest}): every region has the same mean loss, so there is nothing to find. Pass the model's per-example losses (e.g. cross-entropy of each example).`
+    );
+  }
+  if (allRowsEqual(embeddings, n, d)) {
+    throw new SpotlightInputError(
+      'constant-embeddings',
+      `All ${n.toLocaleString('en-US')} embeddings are the same vector: the Spotlight needs representations that differ between examples (e.g. the model's last hidden layer).`
+    );
+  }
   return {
     spotlightSize: options.spotlightSize,
     size,
@@ -213,6 +237,32 @@ export function validateInput(
     epsilon: ADAM.epsilon,
     backend: options.backend
   };
+}
+
+/**
+ * The largest loss accepted: float32 sums of kernel-weighted losses times
+ * embeddings must stay far from float32's 3.4e38.
+ */
+export const MAX_LOSS = 1e30;
+
+/**
+ * Whether every row equals the first.
+ *
+ * @param x - Row-major N × D values.
+ * @param n - N.
+ * @param d - D.
+ * @returns True when all rows are identical.
+ */
+function allRowsEqual(x: Float32Array, n: number, d: number): boolean {
+  for (let i = 1; i < n; i++) {
+    const o = i * d;
+    for (let j = 0; j < d; j++) {
+      if (x[o + j] !== x[j]) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 /**

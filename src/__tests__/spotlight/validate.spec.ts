@@ -157,6 +157,49 @@ describe('input validation', () => {
     );
   });
 
+  it('refuses losses with nothing to find or too large for the arithmetic', async () => {
+    const data = input();
+    await refused(
+      { ...data, losses: new Float32Array(data.n) },
+      {},
+      'constant-losses',
+      /All 100 losses are equal \(0\): .*nothing to find/
+    );
+    const huge = Float32Array.from(data.losses);
+    huge[7] = 3.4e38;
+    await refused(
+      { ...data, losses: huge },
+      {},
+      'huge-losses',
+      /The losses reach 3\.40e\+38: .*Cap them/
+    );
+    // Large but usable losses are fine.
+    huge[7] = 1e6;
+    const r = await findSpotlights(
+      { ...data, losses: huge },
+      { backend: 'wasm', steps: 50, count: 1, spotlightSize: 0.1 }
+    );
+    expect(r.spotlights[0].weightedLoss).toBeGreaterThan(0);
+  });
+
+  it('refuses embeddings that are all the same vector', async () => {
+    const data = input();
+    const embeddings = new Float32Array(data.n * data.d).fill(0.25);
+    await refused(
+      { ...data, embeddings },
+      {},
+      'constant-embeddings',
+      /All 100 embeddings are the same vector/
+    );
+    // One differing value is enough to search.
+    embeddings[data.d * 50] = 1;
+    const r = await findSpotlights(
+      { ...data, embeddings },
+      { backend: 'cpu', steps: 20, count: 1, spotlightSize: 0.1 }
+    );
+    expect(r.spotlights).toHaveLength(1);
+  });
+
   it('refuses a fraction outside (0, 1)', async () => {
     for (const spotlightSize of [0, 1, -0.1, 1.5, NaN]) {
       await refused(
