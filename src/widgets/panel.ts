@@ -410,12 +410,17 @@ export class SpotlightPanel extends Widget {
     if (this._invalid.has('spotlightSize')) {
       this._sizeHint.textContent = '';
     }
-    this._runButton.disabled =
-      m.isRunning ||
-      this._invalid.size > 0 ||
-      !!problems.embeddings ||
-      !!problems.losses ||
-      !m.sessionContext;
+    const why = m.isRunning
+      ? trans.__('An audit is running.')
+      : !m.sessionContext
+        ? trans.__('Open a notebook with a Python kernel first.')
+        : problems.embeddings || problems.losses
+          ? trans.__('Fix the embeddings and losses above first.')
+          : this._invalid.size > 0
+            ? trans.__('Fix the search options above first.')
+            : '';
+    this._runButton.disabled = !!why;
+    this._runButton.title = why;
     this._cancelButton.hidden = !m.isRunning;
   }
 
