@@ -348,7 +348,8 @@ export class KernelBridge implements IDisposable {
    * @returns The verified bytes.
    * @throws {Private.FileUnavailable} when the server does not serve the file
    *   (404: it cannot see the kernel's files or the extension is not enabled;
-   *   another status; a network error), so the caller falls back to the comm.
+   *   another status; a network error) or the response ends short (the kernel
+   *   stopped writing the parts), so the caller falls back to the comm.
    * @throws An `AbortError` when cancelled; {@link KernelBridgeError} on a
    *   failed integrity check.
    */
@@ -421,6 +422,11 @@ export class KernelBridge implements IDisposable {
     } catch (error) {
       void reader.cancel().catch(() => undefined);
       throw error;
+    }
+    if (received < begin.nbytes) {
+      throw new Private.FileUnavailable(
+        `the transfer file ended after ${received} of ${begin.nbytes} bytes (the kernel stopped writing it)`
+      );
     }
     report(received, 'file');
     Private.verify(name, received, crc, begin);
