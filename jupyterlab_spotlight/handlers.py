@@ -36,6 +36,7 @@ from tornado.iostream import StreamClosedError
 # they agree.
 TRANSFER_DIRECTORY_PREFIX = "jupyterlab-spotlight-"
 TOKEN_PATTERN = re.compile(r"[0-9a-f]{32}")
+PART_PATTERN = re.compile(r"(?P<token>[0-9a-f]{32})-(?P<index>[0-9]{1,6})(?P<partial>\.part)?")
 # Bytes read from a part and written to the response at a time.
 READ_BYTES = 4 << 20
 # How often to look for a part that is being written, and how long to wait for one
@@ -114,6 +115,38 @@ def open_part(token, index):
         os.close(dir_fd)
 
 
+def delete_parts(token):
+    """Delete every remaining file of transfer ``token`` (parts and placeholders).
+
+    The server calls this when it stops serving a transfer before its end (the browser
+    went away, or no part arrived in time): the browser no longer wants the files, and a
+    kernel that is still writing stops when a placeholder disappears and cleans up what
+    it wrote since.
+
+    Args:
+        token: 32 lowercase hex digits (checked by the caller).
+    Returns:
+        The number of files deleted (0 when the folder fails a check).
+    """
+    try:
+        dir_fd = _open_directory()
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    try:
+        for name in os.listdir(dir_fd):
+            match = PART_PATTERN.fullmatch(name)
+            if match and match.group("token") == token:
+                try:
+                    os.unlink(name, dir_fd=dir_fd)
+                    removed += 1
+                except FileNotFoundError:
+                    pass  # the kernel deleted it meanwhile
+    finally:
+        os.close(dir_fd)
+    return removed
+
+
 class TransferHandler(APIHandler):
     """``GET /jupyterlab-spotlight/transfer/<token>``: stream a kernel's transfer parts once.
 
@@ -144,6 +177,7 @@ class TransferHandler(APIHandler):
         loop = asyncio.get_running_loop()
         index = 0
         last_part_at = loop.time()
+        complete = False
         try:
             while not self._client_gone:
                 try:
@@ -157,6 +191,7 @@ class TransferHandler(APIHandler):
                     if not nbytes:  # no placeholder either: the transfer is complete or gone
                         if index == 0:
                             raise web.HTTPError(404, "No transfer to serve: no file %s-0." % token)
+                        complete = True
                         break
                     if loop.time() - last_part_at > STALL_SECONDS:
                         self.log.warning(
@@ -175,6 +210,9 @@ class TransferHandler(APIHandler):
                 last_part_at = loop.time()
         except StreamClosedError:
             self._client_gone = True
+        finally:
+            if index > 0 and not complete:
+                delete_parts(token)  # abandoned: nobody will ask for the rest
         if self._client_gone:
             self.log.info("jupyterlab-spotlight: the browser stopped transfer %s (cancelled)", token)
             return

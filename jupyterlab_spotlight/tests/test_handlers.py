@@ -125,6 +125,22 @@ async def test_ends_short_when_no_part_arrives(jp_fetch, private_tmp, monkeypatc
     helper, begin, path = write_transfer(array, flush=False)  # a kernel that died after part 0
     body = (await jp_fetch("jupyterlab-spotlight", "transfer", begin["token"])).body
     assert body == array.astype("<f4").tobytes()[:Helper.PART_BYTES]
+    assert os.listdir(path.parent) == []  # the abandoned placeholders are deleted
+
+
+async def test_a_browser_that_goes_away_leaves_no_files(jp_fetch, private_tmp):
+    other = write_transfer(np.ones((3, 2), np.float32), request_id="other")[2]
+    helper, begin, path = write_transfer(big_array(), flush=False)
+    with pytest.raises(HTTPClientError) as error:  # e.g. a cancel while part 1 is written
+        await jp_fetch("jupyterlab-spotlight", "transfer", begin["token"], request_timeout=0.3)
+    assert error.value.code == 599
+    for _ in range(500):  # the server notices the closed connection on its next look
+        if not any(name.startswith(begin["token"]) for name in os.listdir(path.parent)):
+            break
+        await asyncio.sleep(0.01)
+    assert os.listdir(path.parent) == [other.name]  # another transfer's file is left alone
+    helper.flush()  # a kernel still writing stops at the first missing placeholder
+    assert os.listdir(path.parent) == [other.name]
 
 
 async def test_unknown_token_is_404(jp_fetch, private_tmp):
@@ -247,6 +263,7 @@ def test_server_and_helper_agree_on_folder_and_token(private_tmp):
     assert handlers.transfer_directory() == str(private_tmp / ("jupyterlab-spotlight-%d" % os.getuid()))
     assert handlers.TRANSFER_DIRECTORY_PREFIX == Helper.TRANSFER_DIRECTORY_PREFIX
     assert handlers.TOKEN_PATTERN.pattern == Helper.TOKEN_PATTERN.pattern
+    assert handlers.PART_PATTERN.pattern == Helper.PART_PATTERN.pattern
 
 
 def test_the_package_declares_and_enables_the_server_extension():

@@ -189,39 +189,47 @@ export class KernelBridge implements IDisposable {
     Private.assertName(name);
     const { signal, onProgress } = options;
     const started = performance.now();
-    const [beginMsg] = await this._request(
-      {
-        op: 'fetch-begin',
-        name,
-        role,
-        max_bytes: options.maxBytes,
-        chunk_bytes: Private.CHUNK_BYTES,
-        via: options.transport === 'comm' ? 'comm' : 'file'
-      },
-      signal
-    );
-    const begin = beginMsg.data;
-    if (!isFetchBeginReply(begin)) {
-      throw Private.protocolError('fetch-begin');
-    }
-    const transferId = begin.request_id as string;
-    const report = (bytes: number, transport: Transport) => {
-      const seconds = Math.max((performance.now() - started) / 1000, 1e-6);
-      onProgress?.({
-        bytes,
-        total: begin.nbytes,
-        megabytesPerSecond: bytes / 1e6 / seconds,
-        transport
-      });
-    };
+    // The transfer is named by its begin request's id, known before sending,
+    // so that it is freed even when the begin is cancelled while the kernel
+    // prepares it (the kernel answers fetch-end for unknown transfers too).
+    const transferId = this._nextRequestId();
+    let begin: IFetchBeginReply;
     let bytes: Uint8Array | null = null;
     let transport: Transport = 'comm';
-    let fallbackReason =
-      options.transport !== 'comm' && begin.via !== 'file'
-        ? (begin.via_reason ??
-          'the kernel helper did not offer a file (an older helper?)')
-        : undefined;
+    let fallbackReason: string | undefined;
     try {
+      const [beginMsg] = await this._request(
+        {
+          op: 'fetch-begin',
+          name,
+          role,
+          max_bytes: options.maxBytes,
+          chunk_bytes: Private.CHUNK_BYTES,
+          via: options.transport === 'comm' ? 'comm' : 'file'
+        },
+        signal,
+        undefined,
+        transferId
+      );
+      if (!isFetchBeginReply(beginMsg.data)) {
+        throw Private.protocolError('fetch-begin');
+      }
+      begin = beginMsg.data;
+      const total = begin.nbytes;
+      const report = (received: number, via: Transport) => {
+        const seconds = Math.max((performance.now() - started) / 1000, 1e-6);
+        onProgress?.({
+          bytes: received,
+          total,
+          megabytesPerSecond: received / 1e6 / seconds,
+          transport: via
+        });
+      };
+      if (options.transport !== 'comm' && begin.via !== 'file') {
+        fallbackReason =
+          begin.via_reason ??
+          'the kernel helper did not offer a file (an older helper?)';
+      }
       if (begin.via === 'file' && isTransferToken(begin.token)) {
         try {
           bytes = await this._download(begin, name, signal, report);
@@ -240,7 +248,7 @@ export class KernelBridge implements IDisposable {
         bytes = await this._pullChunks(begin, name, signal, report);
       }
     } finally {
-      // Frees the kernel's copy and deletes the file if it was not served.
+      // Frees the kernel's copy and deletes the files the server did not serve.
       void this._send({ op: 'fetch-end', request_id: transferId }).catch(
         reason => console.debug('Spotlight: could not free a transfer', reason)
       );
@@ -507,13 +515,13 @@ export class KernelBridge implements IDisposable {
   private async _request(
     data: Record<string, unknown>,
     signal?: AbortSignal,
-    buffers?: ArrayBufferView[]
+    buffers?: ArrayBufferView[],
+    requestId = this._nextRequestId()
   ): Promise<Private.IMessage[]> {
     if (signal?.aborted) {
       throw abortError('The request');
     }
     const comm = await this._ensureComm(signal);
-    const requestId = `r${++this._counter}`;
     const delegate = new PromiseDelegate<Private.IMessage[]>();
     this._pending.set(requestId, delegate);
     const onAbort = () => {
@@ -537,6 +545,11 @@ export class KernelBridge implements IDisposable {
         this._setWaiting(false);
       }
     }
+  }
+
+  /** A new request id (`r1`, `r2`, ...). */
+  private _nextRequestId(): string {
+    return `r${++this._counter}`;
   }
 
   /** Send a message that has no reply worth waiting for. */

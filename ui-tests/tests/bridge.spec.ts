@@ -23,9 +23,21 @@ def crc(x, l):
     return format(zlib.crc32(l.tobytes(), zlib.crc32(x.tobytes())), '08x')
 `;
 
-/** Python that prints the files left in the kernel's transfer folder. */
+/** Python that prints the files in the kernel's transfer folder, one per line. */
 const TRANSFER_FILES =
-  "import os, tempfile\n_d = os.path.join(tempfile.gettempdir(), 'jupyterlab-spotlight-%d' % os.getuid())\nprint(sorted(os.listdir(_d)) if os.path.isdir(_d) else [])";
+  "import os, tempfile\n_d = os.path.join(tempfile.gettempdir(), 'jupyterlab-spotlight-%d' % os.getuid())\nprint('\\n'.join(sorted(os.listdir(_d)) if os.path.isdir(_d) else []))";
+
+/**
+ * The transfer files that appeared since `before` (the folder is shared by
+ * every kernel of the user, so the tests compare snapshots).
+ */
+async function newTransferFiles(
+  page: any,
+  before: string[]
+): Promise<string[]> {
+  const now = (await kernelExec(page, TRANSFER_FILES)).split('\n');
+  return now.filter(name => name && !before.includes(name));
+}
 
 /** The fetched pairs of the bit-exactness tests (embeddings, losses). */
 const PAIRS: [string, string][] = [
@@ -149,13 +161,14 @@ test.describe('kernel bridge', () => {
   test('fetches every array type intact through the file transport (checked against the kernel)', async ({
     page
   }) => {
+    const before = (await kernelExec(page, TRANSFER_FILES)).split('\n');
     const stop = await recordProgress(page);
     expect(await auditPairs(page)).toEqual(PAIRS.map(() => 'file/file'));
     expect((await stop()).join('\n')).toMatch(
       /Fetching: embeddings 'emb_f64' · .* MB\/s · via file/
     );
     // The server deleted every file it served.
-    expect((await kernelExec(page, TRANSFER_FILES)).trim()).toBe('[]');
+    expect(await newTransferFiles(page, before)).toEqual([]);
   });
 
   test('falls back to the comm, intact, when the server does not serve the file', async ({
@@ -177,6 +190,7 @@ test.describe('kernel bridge', () => {
         warnings.push(message.text());
       }
     });
+    const before = (await kernelExec(page, TRANSFER_FILES)).split('\n');
     const stop = await recordProgress(page);
     expect(await auditPairs(page)).toEqual(PAIRS.map(() => 'comm/comm'));
     expect(refused).toBe(2 * PAIRS.length);
@@ -187,7 +201,7 @@ test.describe('kernel bridge', () => {
       /comm \(slower\) because the Jupyter server cannot see the kernel's transfer file/
     );
     // fetch-end deleted the files the server never served.
-    expect((await kernelExec(page, TRANSFER_FILES)).trim()).toBe('[]');
+    expect(await newTransferFiles(page, before)).toEqual([]);
   });
 
   test('cancels a file transfer in the middle and leaves no file behind', async ({
@@ -197,6 +211,7 @@ test.describe('kernel bridge', () => {
       page,
       'huge = np.ones((1_000_000, 128), np.float32)\nhuge_loss = np.ones(1_000_000, np.float32)'
     );
+    const before = (await kernelExec(page, TRANSFER_FILES)).split('\n');
     // Cancel from the page at the first progress of the file download (8 MiB of 512 MB).
     const outcome = await page.evaluate(async () => {
       const app = (window as any).jupyterapp;
@@ -234,9 +249,7 @@ test.describe('kernel bridge', () => {
       'cancelled'
     );
     // The kernel freed the transfer: no file is left, whoever deleted it.
-    await expect
-      .poll(async () => (await kernelExec(page, TRANSFER_FILES)).trim())
-      .toBe('[]');
+    await expect.poll(async () => newTransferFiles(page, before)).toEqual([]);
     // And the next fetch works.
     const { summary, error } = await audit(page, {
       embeddings: 'emb_f64',
