@@ -389,7 +389,18 @@ try {
     await openPanel(page);
   }
   for (const t of plan.transfer) {
+    // `comm: true` measures the comm path of the same build: the server is made
+    // to answer 404 for the transfer files, as when it cannot see them.
+    const refuse = route =>
+      route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: '{}'
+      });
     try {
+      if (t.comm) {
+        await page.route('**/jupyterlab-spotlight/transfer/**', refuse);
+      }
       await kernelExec(
         page,
         `${pyBench}_rng = np.random.default_rng(7)\ntx_emb = _rng.standard_normal((${t.n}, ${t.d}), dtype=np.float32)\ntx_loss = np.abs(_rng.standard_normal(${t.n}, dtype=np.float32))\ngc.collect()`
@@ -452,7 +463,8 @@ try {
           fetchMs: r.timings.fetchMs,
           mbPerS: bytes / 1e6 / (r.timings.fetchMs / 1000),
           timings: r.timings,
-          transports: r.transports
+          transports: r.transports,
+          forcedComm: !!t.comm
         });
         note(
           `transfer ${(bytes / 1e6).toFixed(0)} MB: ${r.timings.fetchMs.toFixed(0)} ms, ${(bytes / 1e3 / r.timings.fetchMs).toFixed(1)} MB/s (${JSON.stringify(r.transports)})`
@@ -463,6 +475,10 @@ try {
     } catch (error) {
       out.transfer.push({ n: t.n, d: t.d, error: describe(error) });
       note(`transfer ${t.n}x${t.d} failed: ${describe(error)}`);
+    } finally {
+      if (t.comm) {
+        await page.unroute('**/jupyterlab-spotlight/transfer/**', refuse);
+      }
     }
   }
   save();

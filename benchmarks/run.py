@@ -387,6 +387,9 @@ def main() -> int:
                 "transfer": [
                     {"n": 100000, "d": 125, "repeats": 3},
                     {"n": 1000000, "d": 125, "repeats": 2},
+                    # The same build's comm path (the server made to answer 404), for comparison.
+                    {"n": 100000, "d": 125, "repeats": 2, "comm": True},
+                    {"n": 1000000, "d": 125, "repeats": 1, "comm": True},
                 ],
                 "memory": {"n": 1000000, "d": 128, "steps": 10, "backends": ["auto", "cpu"]},
                 "rawComm": RAW_COMM,
