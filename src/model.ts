@@ -8,11 +8,7 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 import * as CRC32 from 'crc-32';
 
-import {
-  IFetchedArray,
-  ITransferProgress,
-  KernelBridge
-} from './kernel/bridge';
+import { ITransferProgress, KernelBridge } from './kernel/bridge';
 import { abortError, isAbortError } from './kernel/errors';
 import type { Transport } from './kernel/protocol';
 import { base64ToFloat32, IFinding } from './notebook/cells';
@@ -696,61 +692,28 @@ export class SpotlightModel implements IDisposable {
     const estimate = (role: Role) =>
       role === 'embeddings' ? n * d * 4 : n * 4;
     const total = roles.reduce((a, r) => a + estimate(r), 0);
+    let done = 0;
     const out: Partial<
       Record<Role, { data: Float32Array | Int32Array; categories?: string[] }>
     > = {};
     const transports: Partial<Record<Role, Transport>> = {};
-    // Every role is asked for at once: the kernel prepares them in turn while
-    // the browser downloads, which hides the small arrays' round trips behind
-    // the embeddings. The first failure stops the others; the error shown is
-    // the first in role order.
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    signal.addEventListener('abort', onAbort);
-    const received = new Map<Role, number>();
-    let results: PromiseSettledResult<IFetchedArray>[];
-    try {
-      results = await Promise.allSettled(
-        roles.map(role => {
-          const name = sel[role]!;
-          return bridge
-            .fetch(name, role, {
-              maxBytes: this._settings.transferBudgetBytes,
-              signal: stop.signal,
-              onProgress: p => {
-                received.set(role, p.bytes);
-                let sum = 0;
-                received.forEach(bytes => (sum += bytes));
-                this._setProgress(
-                  'fetching',
-                  total ? Math.min(sum / total, 1) : 1,
-                  fetchDetail(role, name, sum - p.bytes, total, p)
-                );
-              }
-            })
-            .catch(reason => {
-              stop.abort();
-              throw reason;
-            });
-        })
-      );
-    } finally {
-      signal.removeEventListener('abort', onAbort);
+    for (const role of roles) {
+      const name = sel[role]!;
+      const array = await bridge.fetch(name, role, {
+        maxBytes: this._settings.transferBudgetBytes,
+        signal,
+        onProgress: p => {
+          this._setProgress(
+            'fetching',
+            total ? (done + p.bytes) / total : 1,
+            fetchDetail(role, name, done, total, p)
+          );
+        }
+      });
+      done += array.data.byteLength;
+      out[role] = { data: array.data, categories: array.categories };
+      transports[role] = array.transport;
     }
-    if (signal.aborted) {
-      throw abortError('The transfer');
-    }
-    const failed =
-      results.find(r => r.status === 'rejected' && !isAbortError(r.reason)) ??
-      results.find(r => r.status === 'rejected');
-    if (failed) {
-      throw (failed as PromiseRejectedResult).reason;
-    }
-    results.forEach((r, i) => {
-      const array = (r as PromiseFulfilledResult<IFetchedArray>).value;
-      out[roles[i]] = { data: array.data, categories: array.categories };
-      transports[roles[i]] = array.transport;
-    });
     const embeddings = out.embeddings!.data as Float32Array;
     const losses = out.losses!.data as Float32Array;
     const labels = out.labels ? (out.labels.data as Int32Array) : null;
@@ -979,7 +942,7 @@ export class SpotlightModel implements IDisposable {
  *
  * @param role - The role being fetched.
  * @param name - Its variable name.
- * @param done - Bytes of the other arrays of the audit received so far.
+ * @param done - Bytes of the arrays fetched before this one.
  * @param total - Bytes of all the arrays of the audit (an estimate).
  * @param progress - This array's transfer progress.
  * @returns e.g. `embeddings 'emb' · 12.6 of 50.4 MB · 160 MB/s · via file`.
