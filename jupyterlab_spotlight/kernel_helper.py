@@ -110,14 +110,11 @@ def _jupyterlab_spotlight_define():
         MAX_NAME_CHARS = 500
         UPLOAD_DTYPES = {"float32": "<f4", "int32": "<i4", "uint8": "u1"}
         TRANSPORTS = ("comm", "file")
-        # The file transport (docs/protocol.md): part files <token>-<k> (a random 128-bit
-        # token) in a private folder that the server extension (jupyterlab_spotlight/
-        # handlers.py, which repeats these constants; a test checks they agree) streams in
-        # order, each once, deleting it.
+        # The file transport (docs/protocol.md): files named by a random 128-bit token in a
+        # private folder that the server extension (jupyterlab_spotlight/handlers.py, which
+        # repeats these two constants; a test checks they agree) serves once, then deletes.
         TRANSFER_DIRECTORY_PREFIX = "jupyterlab-spotlight-"
         TOKEN_PATTERN = re.compile(r"[0-9a-f]{32}")
-        PART_PATTERN = re.compile(r"(?P<token>[0-9a-f]{32})-(?P<index>[0-9]{1,6})(?P<partial>\.part)?")
-        PART_BYTES = 8 << 20
         STALE_SECONDS = 3600
         FILE_WRITE_BYTES = 4 << 20
         FILE_FREE_MARGIN_BYTES = 64 << 20
@@ -144,14 +141,11 @@ def _jupyterlab_spotlight_define():
             self.hidden = hidden
             self.transfers = {}
             self.uploads = {}
-            self.pending_files = []
 
         # ------------------------------------------------------------------ dispatch
 
         def handle(self, msg, buffers=()):
             """Answer one request.
-
-            Files of earlier file-transport fetches are finished first (see ``flush``).
 
             Args:
                 msg: the request ``data`` (``{"version": 1, "op": ..., "request_id": ...}``).
@@ -159,7 +153,6 @@ def _jupyterlab_spotlight_define():
             Returns:
                 ``[(reply_data, reply_buffers), ...]``; buffers are memoryviews or bytes.
             """
-            self.flush()
             request_id = msg.get("request_id") if isinstance(msg, dict) else None
             if not isinstance(request_id, str):
                 request_id = None
@@ -179,35 +172,10 @@ def _jupyterlab_spotlight_define():
                 return [(self._error(request_id, "internal", message), [])]
 
         def close(self):
-            """Free every prepared transfer (deleting its files) and pending upload (the comm closed)."""
+            """Free every prepared transfer (deleting its file) and pending upload (the comm closed)."""
             for key in list(self.transfers):
                 self._drop_transfer(key)
             self.uploads.clear()
-
-        def flush(self):
-            """Write the remaining part files of file-transport fetches.
-
-            ``fetch-begin`` with ``via: "file"`` writes only the first part before replying,
-            so the browser starts downloading while the rest is written: the comm glue calls
-            this right after sending the replies (and ``handle`` calls it first). Parts are
-            written in order, each as ``<token>-<k>.part`` renamed to ``<token>-<k>`` when
-            complete. Never raises: when writing fails (e.g. the disk filled up) the
-            transfer's remaining files are deleted, so the server ends the download short and
-            the browser falls back to the comm chunks, which stay available.
-            """
-            while self.pending_files:
-                transfer = self.transfers.get(self.pending_files.pop(0))
-                if transfer is None:
-                    continue
-                try:
-                    directory = self.transfer_directory()
-                    while transfer["parts_left"]:
-                        self._write_part(directory, transfer["token"], transfer["view"],
-                                         transfer["parts_left"][0])
-                        transfer["parts_left"].pop(0)
-                except Exception:
-                    transfer["parts_left"] = []
-                    self._delete_parts(transfer["token"])
 
         def _check_envelope(self, msg, request_id):
             """Validate ``version``, ``op`` and ``request_id``; return the op name."""
@@ -1045,24 +1013,21 @@ def _jupyterlab_spotlight_define():
             self._check_size(name, role, array.shape, max_bytes)
             view = memoryview(array.reshape(-1).view(np.uint8))
             self._drop_transfer(request_id)
-            checksum = 0
-            for offset in range(0, view.nbytes, chunk_bytes):
-                checksum = zlib.crc32(view[offset:offset + chunk_bytes], checksum)
             token = reason = None
-            parts_left = []
             if via == "file":
                 try:
-                    token, parts_left = self._start_transfer_file(view)
+                    token, checksum = self._write_transfer_file(view)
                 except OSError as exc:
                     via = "comm"
                     reason = "the kernel could not write its transfer file (%s: %s)" % (
                         type(exc).__name__, exc)
+            if token is None:
+                checksum = 0
+                for offset in range(0, view.nbytes, chunk_bytes):
+                    checksum = zlib.crc32(view[offset:offset + chunk_bytes], checksum)
             self.transfers[request_id] = {
                 "array": array, "view": view, "chunk_bytes": chunk_bytes, "token": token,
-                "parts_left": parts_left,
             }
-            if parts_left:
-                self.pending_files.append(request_id)
             while len(self.transfers) > self.MAX_TRANSFERS:
                 self._drop_transfer(next(iter(self.transfers)))
             reply = self._reply(
@@ -1118,19 +1083,17 @@ def _jupyterlab_spotlight_define():
                 )
             return path
 
-        def _start_transfer_file(self, view):
-            """Begin the file transport of ``view``: placeholders for every part, part 0 written.
+        def _write_transfer_file(self, view):
+            """Write ``view`` to ``<transfer folder>/<token>`` (mode 0600), computing its CRC-32.
 
-            The bytes are cut into parts of ``PART_BYTES``, files ``<token>-<k>`` (mode 0600)
-            in the private folder. Every part first exists as an empty placeholder
-            ``<token>-<k>.part`` (the server waits for a part whose placeholder exists); part
-            0 is written and renamed here, the others by ``flush`` after the reply is sent.
+            The bytes go to ``<token>.part`` first, which is renamed when complete, so the
+            server never sees a partial file.
 
             Args:
-                view: a byte memoryview (the converted array), ``nbytes`` > 0.
+                view: a byte memoryview (the converted array).
             Returns:
-                ``(token, parts_left)``: 32 lowercase hex digits (128 random bits) and the
-                indices of the parts still to write.
+                ``(token, checksum)``: 32 lowercase hex digits (128 random bits) and the
+                CRC-32 of all bytes.
             Raises:
                 OSError: the folder is unusable (see ``_private_directory``), there is not
                     enough free space (``nbytes`` + 64 MiB), or writing failed; nothing is
@@ -1144,66 +1107,49 @@ def _jupyterlab_spotlight_define():
                         directory, self._size_text(free), self._size_text(view.nbytes))
                 )
             token = secrets.token_hex(16)
-            parts = max(1, -(-view.nbytes // self.PART_BYTES))
+            final = os.path.join(directory, token)
+            partial = final + ".part"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+            fd = os.open(partial, flags, 0o600)
             try:
-                for index in range(parts):
-                    os.close(os.open(os.path.join(directory, "%s-%d.part" % (token, index)), flags, 0o600))
-                self._write_part(directory, token, view, 0)
-            except BaseException:
-                self._delete_parts(token)
-                raise
-            return token, list(range(1, parts))
-
-        def _write_part(self, directory, token, view, index):
-            """Fill the placeholder of part ``index`` and rename it to ``<token>-<index>``.
-
-            Raises:
-                OSError: the placeholder is gone (the transfer was dropped) or writing failed.
-            """
-            final = os.path.join(directory, "%s-%d" % (token, index))
-            fd = os.open(final + ".part", os.O_WRONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-            try:
-                piece = view[index * self.PART_BYTES:(index + 1) * self.PART_BYTES]
-                for offset in range(0, piece.nbytes, self.FILE_WRITE_BYTES):
-                    rest = piece[offset:offset + self.FILE_WRITE_BYTES]
-                    while rest.nbytes:
-                        rest = rest[os.write(fd, rest):]
-            finally:
+                checksum = 0
+                step = self.FILE_WRITE_BYTES
+                for offset in range(0, view.nbytes, step):
+                    piece = view[offset:offset + step]
+                    checksum = zlib.crc32(piece, checksum)
+                    while piece.nbytes:
+                        piece = piece[os.write(fd, piece):]
                 os.close(fd)
-            os.replace(final + ".part", final)
-
-        def _delete_parts(self, token):
-            """Delete every file of transfer ``token`` still in the folder (parts and placeholders)."""
-            try:
-                with os.scandir(self.transfer_directory()) as entries:
-                    names = [e.name for e in entries]
-            except FileNotFoundError:
-                return
-            for name in names:
-                match = self.PART_PATTERN.fullmatch(name)
-                if match and match.group("token") == token:
-                    try:
-                        os.unlink(os.path.join(self.transfer_directory(), name))
-                    except FileNotFoundError:
-                        pass  # served: the server deleted it
+                fd = -1
+                os.replace(partial, final)
+            except BaseException:
+                if fd >= 0:
+                    os.close(fd)
+                try:
+                    os.unlink(partial)
+                except OSError:
+                    pass
+                raise
+            return token, checksum & 0xFFFFFFFF
 
         def _drop_transfer(self, key):
-            """Forget a prepared fetch and delete its files that the server has not served."""
+            """Forget a prepared fetch and delete its file if the server has not yet."""
             transfer = self.transfers.pop(key, None)
-            if key in self.pending_files:
-                self.pending_files.remove(key)
-            if transfer and transfer.get("token"):
-                self._delete_parts(transfer["token"])
+            token = transfer and transfer.get("token")
+            if token:
+                try:
+                    os.unlink(os.path.join(self.transfer_directory(), token))
+                except FileNotFoundError:
+                    pass  # served: the server deleted it
 
         @classmethod
         def remove_stale_files(cls, max_age=None, now=None):
             """Delete transfer files older than ``max_age`` seconds (default one hour).
 
             Files are left behind only when a kernel died mid-transfer; the helper calls this
-            each time it is injected. Only regular files named like transfer parts
-            (``<token>-<k>``, ``<token>-<k>.part``) in the private folder are touched; a folder
-            that is not private (see ``_private_directory``) is left alone.
+            each time it is injected. Only regular files named like transfers (``<token>``,
+            ``<token>.part``) in the private folder are touched; a folder that is not private
+            (see ``_private_directory``) is left alone.
 
             Args:
                 max_age: age in seconds (by modification time) above which a file is stale.
@@ -1222,7 +1168,8 @@ def _jupyterlab_spotlight_define():
                 directory = cls._private_directory()
                 with os.scandir(directory) as entries:
                     for entry in entries:
-                        if not cls.PART_PATTERN.fullmatch(entry.name):
+                        token = entry.name[:-5] if entry.name.endswith(".part") else entry.name
+                        if not cls.TOKEN_PATTERN.fullmatch(token):
                             continue
                         try:
                             info = entry.stat(follow_symlinks=False)
@@ -1566,7 +1513,6 @@ def _jupyterlab_spotlight_register():
             content = msg.get("content") or {}
             for data, buffers in helper.handle(content.get("data"), msg.get("buffers") or []):
                 comm.send(data, buffers=buffers)
-            helper.flush()  # the rest of a file transfer, while the browser downloads
 
         comm.on_msg(on_msg)
         comm.on_close(lambda msg: helper.close())

@@ -4,7 +4,6 @@ The kernel helper writes the files (as in a kernel), the server serves them; bot
 ``tempfile.gettempdir()``, which each test points at its own ``tmp_path``.
 """
 
-import asyncio
 import json
 import os
 import pathlib
@@ -30,22 +29,13 @@ def private_tmp(tmp_path, monkeypatch):
     return tmp_path
 
 
-def write_transfer(array, request_id="f1", flush=True):
-    """Let a helper write ``array`` as a file transfer, as in a kernel (``flush`` after the
-    reply writes the parts after the first); return (helper, fetch-begin reply, part 0)."""
+def write_transfer(array, request_id="f1"):
+    """Let a helper write ``array`` as a file transfer; return (helper, fetch-begin reply, path)."""
     helper = Helper({"X": array})
     (begin, _), = helper.handle({"version": 1, "op": "fetch-begin", "request_id": request_id,
                                  "name": "X", "role": "embeddings", "via": "file"})
     assert begin["op"] == "fetch-begin" and begin["via"] == "file", begin
-    if flush:
-        helper.flush()
-    return helper, begin, pathlib.Path(Helper.transfer_directory()) / ("%s-0" % begin["token"])
-
-
-def big_array():
-    """Three parts of ``Helper.PART_BYTES`` (the last one short)."""
-    rows = (2 * Helper.PART_BYTES) // (301 * 4) + 1000
-    return np.random.default_rng(0).standard_normal((rows, 301)).astype(np.float32)
+    return helper, begin, pathlib.Path(Helper.transfer_directory()) / begin["token"]
 
 
 @pytest.fixture
@@ -66,81 +56,24 @@ def auth_headers(jp_serverapp):
     return {"Authorization": "token %s" % jp_serverapp.identity_provider.token}
 
 
-async def test_serves_written_parts_bit_exact_once_then_deletes_them(jp_fetch, private_tmp):
-    array = big_array()
+async def test_serves_a_written_file_bit_exact_once_then_deletes_it(jp_fetch, private_tmp):
+    # Larger than the handler's 4 MiB reads, and not a multiple of them.
+    array = np.random.default_rng(0).standard_normal((5000, 301)).astype(np.float32)
     helper, begin, path = write_transfer(array)
-    folder = path.parent
-    assert sorted(os.listdir(folder)) == ["%s-%d" % (begin["token"], k) for k in range(3)]
+    assert path.is_file()
     response = await jp_fetch("jupyterlab-spotlight", "transfer", begin["token"])
     assert response.code == 200
     assert response.headers["Content-Type"] == "application/octet-stream"
+    assert int(response.headers["Content-Length"]) == array.nbytes == begin["nbytes"]
     assert response.headers["Cache-Control"] == "no-store"
-    assert len(response.body) == array.nbytes == begin["nbytes"]
     assert response.body == array.astype("<f4").tobytes()
     assert zlib.crc32(response.body) == begin["checksum"]
-    assert os.listdir(folder) == []
+    assert not path.exists()
     with pytest.raises(HTTPClientError) as again:
         await jp_fetch("jupyterlab-spotlight", "transfer", begin["token"])
     assert again.value.code == 404
     (end, _), = helper.handle({"version": 1, "op": "fetch-end", "request_id": "f1"})
     assert end["op"] == "fetch-end"  # deleting an already served file is harmless
-
-
-async def test_waits_for_parts_still_being_written(jp_fetch, private_tmp):
-    array = big_array()
-    helper, begin, path = write_transfer(array, flush=False)
-    assert sorted(os.listdir(path.parent)) == [
-        "%s-0" % begin["token"], "%s-1.part" % begin["token"], "%s-2.part" % begin["token"]]
-    response = asyncio.ensure_future(jp_fetch("jupyterlab-spotlight", "transfer", begin["token"]))
-    await asyncio.sleep(0.2)
-    assert not response.done()  # part 1 is not there yet: the server waits for it
-    helper.flush()  # the kernel writes the rest
-    body = (await response).body
-    assert body == array.astype("<f4").tobytes()
-    assert os.listdir(path.parent) == []
-
-
-async def test_ends_short_when_the_kernel_stops_writing(jp_fetch, private_tmp, monkeypatch):
-    array = big_array()
-    helper, begin, path = write_transfer(array, flush=False)
-    response = asyncio.ensure_future(jp_fetch("jupyterlab-spotlight", "transfer", begin["token"]))
-    await asyncio.sleep(0.2)
-
-    def full(fd, data):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "write", full)
-    helper.flush()  # fails: deletes the placeholders
-    body = (await response).body
-    assert body == array.astype("<f4").tobytes()[:Helper.PART_BYTES]  # part 0 only
-    assert os.listdir(path.parent) == []
-    # The comm chunks stay available for the browser's fallback.
-    (chunk, buffers), = helper.handle({"version": 1, "op": "fetch-chunk", "request_id": "f1", "index": 0})
-    assert bytes(buffers[0]) == array.astype("<f4").tobytes()[:begin["chunk_bytes"]]
-
-
-async def test_ends_short_when_no_part_arrives(jp_fetch, private_tmp, monkeypatch):
-    monkeypatch.setattr(handlers, "STALL_SECONDS", 0.1)
-    array = big_array()
-    helper, begin, path = write_transfer(array, flush=False)  # a kernel that died after part 0
-    body = (await jp_fetch("jupyterlab-spotlight", "transfer", begin["token"])).body
-    assert body == array.astype("<f4").tobytes()[:Helper.PART_BYTES]
-    assert os.listdir(path.parent) == []  # the abandoned placeholders are deleted
-
-
-async def test_a_browser_that_goes_away_leaves_no_files(jp_fetch, private_tmp):
-    other = write_transfer(np.ones((3, 2), np.float32), request_id="other")[2]
-    helper, begin, path = write_transfer(big_array(), flush=False)
-    with pytest.raises(HTTPClientError) as error:  # e.g. a cancel while part 1 is written
-        await jp_fetch("jupyterlab-spotlight", "transfer", begin["token"], request_timeout=0.3)
-    assert error.value.code == 599
-    for _ in range(500):  # the server notices the closed connection on its next look
-        if not any(name.startswith(begin["token"]) for name in os.listdir(path.parent)):
-            break
-        await asyncio.sleep(0.01)
-    assert os.listdir(path.parent) == [other.name]  # another transfer's file is left alone
-    helper.flush()  # a kernel still writing stops at the first missing placeholder
-    assert os.listdir(path.parent) == [other.name]
 
 
 async def test_unknown_token_is_404(jp_fetch, private_tmp):
@@ -165,7 +98,6 @@ async def test_no_folder_is_404(jp_fetch, private_tmp):
     "0" * 31,
     "0" * 33,
     "0" * 32 + ".part",
-    "0" * 32 + "-0",
 ])
 async def test_names_that_are_not_tokens_are_refused(jp_serverapp, raw_get, private_tmp, name):
     _, begin, path = write_transfer(np.ones((3, 2), np.float32))
@@ -187,7 +119,7 @@ async def test_a_symlink_is_never_followed(jp_fetch, private_tmp):
     secret = private_tmp / "secret.bin"
     secret.write_bytes(b"not for the browser")
     write_transfer(np.ones((3, 2), np.float32))  # creates the private folder
-    link = pathlib.Path(Helper.transfer_directory()) / ("a" * 32 + "-0")
+    link = pathlib.Path(Helper.transfer_directory()) / ("a" * 32)
     link.symlink_to(secret)
     with pytest.raises(HTTPClientError) as error:
         await jp_fetch("jupyterlab-spotlight", "transfer", "a" * 32)
@@ -205,7 +137,7 @@ async def test_a_symlinked_folder_is_not_served(jp_fetch, private_tmp):
     with pytest.raises(HTTPClientError) as error:
         await jp_fetch("jupyterlab-spotlight", "transfer", begin["token"])
     assert error.value.code == 404
-    assert (elsewhere / path.name).is_file()
+    assert (elsewhere / begin["token"]).is_file()
 
 
 async def test_a_folder_open_to_others_is_not_served(jp_fetch, private_tmp):
@@ -219,7 +151,7 @@ async def test_a_folder_open_to_others_is_not_served(jp_fetch, private_tmp):
 
 async def test_a_fifo_is_not_served(jp_fetch, private_tmp):
     write_transfer(np.ones((3, 2), np.float32))
-    fifo = pathlib.Path(Helper.transfer_directory()) / ("b" * 32 + "-0")
+    fifo = pathlib.Path(Helper.transfer_directory()) / ("b" * 32)
     os.mkfifo(fifo, 0o600)
     with pytest.raises(HTTPClientError) as error:
         await jp_fetch("jupyterlab-spotlight", "transfer", "b" * 32)
@@ -263,7 +195,6 @@ def test_server_and_helper_agree_on_folder_and_token(private_tmp):
     assert handlers.transfer_directory() == str(private_tmp / ("jupyterlab-spotlight-%d" % os.getuid()))
     assert handlers.TRANSFER_DIRECTORY_PREFIX == Helper.TRANSFER_DIRECTORY_PREFIX
     assert handlers.TOKEN_PATTERN.pattern == Helper.TOKEN_PATTERN.pattern
-    assert handlers.PART_PATTERN.pattern == Helper.PART_PATTERN.pattern
 
 
 def test_the_package_declares_and_enables_the_server_extension():

@@ -683,58 +683,27 @@ def transfer_folder():
     return pathlib.Path(Helper.transfer_directory())
 
 
-def test_file_transport_writes_private_part_files(private_tmp):
-    source = np.asfortranarray(np.random.default_rng(1).standard_normal((3000, 1500)))  # float64, F-order
-    expected = source.astype("<f4", order="C").tobytes()  # 18 MB: parts of 8 MiB, 8 MiB, 1.2 MB
+def test_file_transport_writes_a_private_file(private_tmp):
+    source = np.asfortranarray(np.random.default_rng(1).standard_normal((3000, 700)))  # float64, F-order
     helper = Helper({"X": source})
     begin, _ = ok(helper, "fetch-begin", request_id="f", name="X", role="embeddings", via="file")
     assert begin["via"] == "file" and "via_reason" not in begin
-    token = begin["token"]
-    assert re.fullmatch(r"[0-9a-f]{32}", token)
+    assert re.fullmatch(r"[0-9a-f]{32}", begin["token"])
     folder = transfer_folder()
     assert folder == private_tmp / ("jupyterlab-spotlight-%d" % os.getuid())
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    # At the reply only part 0 is written; the others are empty placeholders until flush.
-    assert sorted(os.listdir(folder)) == [token + "-0", token + "-1.part", token + "-2.part"]
-    assert (folder / (token + "-0")).read_bytes() == expected[:Helper.PART_BYTES]
-    assert (folder / (token + "-1.part")).stat().st_size == 0
-    helper.flush()
-    names = [token + "-%d" % k for k in range(3)]
-    assert sorted(os.listdir(folder)) == names
-    for name in names:
-        info = (folder / name).stat()
-        assert stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == os.getuid()
-    payload = b"".join((folder / name).read_bytes() for name in names)
-    assert payload == expected
+    path = folder / begin["token"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.stat().st_uid == os.getuid()
+    assert os.listdir(folder) == [begin["token"]]  # no .part left
+    payload = path.read_bytes()
+    assert payload == source.astype("<f4", order="C").tobytes()
     assert len(payload) == begin["nbytes"] and zlib.crc32(payload) == begin["checksum"]
     # The comm chunks stay available (the browser's fallback when the server cannot serve it).
     _, bufs = ok(helper, "fetch-chunk", request_id="f", index=0)
     assert bytes(bufs[0]) == payload[:begin["chunk_bytes"]]
     ok(helper, "fetch-end", request_id="f")
-    assert os.listdir(folder) == []
+    assert not path.exists()
     ok(helper, "fetch-end", request_id="f")  # twice is harmless
-
-
-def test_the_next_request_finishes_the_files_first(private_tmp):
-    helper = Helper({"X": np.ones((3000, 1500), np.float32)})
-    token = ok(helper, "fetch-begin", request_id="f", name="X", role="embeddings", via="file")[0]["token"]
-    ok(helper, "hello")
-    assert sorted(os.listdir(transfer_folder())) == [token + "-%d" % k for k in range(3)]
-
-
-def test_a_write_failure_after_the_reply_deletes_the_files(private_tmp, monkeypatch):
-    source = np.arange(3000 * 1500, dtype=np.float32).reshape(3000, 1500)
-    helper = Helper({"X": source})
-    ok(helper, "fetch-begin", request_id="f", name="X", role="embeddings", via="file")
-
-    def full(fd, data):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "write", full)
-    helper.flush()  # never raises
-    assert os.listdir(transfer_folder()) == []  # the server ends the download short
-    _, bufs = ok(helper, "fetch-chunk", request_id="f", index=0)  # the fallback still works
-    assert bytes(bufs[0]) == source.tobytes()[:4 << 20]
 
 
 def test_file_transport_checksum_matches_the_comm_checksum(private_tmp):
@@ -746,7 +715,7 @@ def test_file_transport_checksum_matches_the_comm_checksum(private_tmp):
     assert by_file["categories"] == ["a", "b", "c"]
     assert by_comm["via"] == "comm" and "token" not in by_comm and "via_reason" not in by_comm
     assert "via" not in plain  # replies to requests without 'via' are unchanged
-    assert os.listdir(transfer_folder()) == [by_file["token"] + "-0"]
+    assert os.listdir(transfer_folder()) == [by_file["token"]]
 
 
 def test_file_transport_refuses_an_unsafe_folder_and_says_why(private_tmp):
@@ -796,7 +765,7 @@ def test_evicted_and_closed_transfers_delete_their_files(private_tmp):
     helper = Helper({"X": np.ones((4, 2), np.float32)})
     tokens = [ok(helper, "fetch-begin", request_id="b%d" % i, name="X", role="embeddings", via="file")[0]["token"]
               for i in range(5)]
-    assert sorted(os.listdir(transfer_folder())) == sorted(t + "-0" for t in tokens[1:])  # the oldest was evicted
+    assert sorted(os.listdir(transfer_folder())) == sorted(tokens[1:])  # the oldest was evicted
     helper.close()
     assert os.listdir(transfer_folder()) == [] and helper.transfers == {}
 
@@ -807,25 +776,25 @@ def test_stale_files_are_removed(private_tmp):
     folder = transfer_folder()
     now = time.time()
     old = now - 2 * 3600
-    stale = ["1" * 32 + "-0", "2" * 32 + "-3.part"]
-    kept = ["notes.txt", "3" * 32, "4" * 32 + "-0.tmp"]
+    stale = ["1" * 32, "2" * 32 + ".part"]
+    kept = ["notes.txt", "3" * 31, "4" * 32 + ".tmp"]
     for name in stale + kept:
         (folder / name).write_bytes(b"x")
         os.utime(folder / name, (old, old))
     outside = private_tmp / "outside.bin"
     outside.write_bytes(b"x")
     os.utime(outside, (old, old))
-    (folder / ("5" * 32 + "-0")).symlink_to(outside)
-    (folder / ("6" * 32 + "-0")).mkdir()
-    os.utime(folder / ("6" * 32 + "-0"), (old, old))
+    (folder / ("5" * 32)).symlink_to(outside)
+    (folder / ("6" * 32)).mkdir()
+    os.utime(folder / ("6" * 32), (old, old))
     assert Helper.remove_stale_files(now=now) == 2
-    assert sorted(os.listdir(folder)) == sorted([fresh + "-0", "5" * 32 + "-0", "6" * 32 + "-0"] + kept)
+    assert sorted(os.listdir(folder)) == sorted([fresh, "5" * 32, "6" * 32] + kept)
     assert outside.exists()
     assert Helper.remove_stale_files(max_age=0, now=now + 1) == 1  # the fresh one, when it is old enough
     os.chmod(folder, 0o777)  # not private: never touched
-    (folder / ("7" * 32 + "-0")).write_bytes(b"x")
+    (folder / ("7" * 32)).write_bytes(b"x")
     assert Helper.remove_stale_files(max_age=0, now=now + 10) == 0
-    assert (folder / ("7" * 32 + "-0")).exists()
+    assert (folder / ("7" * 32)).exists()
 
 
 def test_stale_cleanup_without_a_folder_is_a_no_op(private_tmp):
@@ -1079,7 +1048,7 @@ def test_live_kernel_comm_round_trip(tmp_path):
     # The kernel's tempfile.gettempdir() is tmp_path; a file left by a dead kernel waits there.
     folder = tmp_path / ("jupyterlab-spotlight-%d" % os.getuid())
     folder.mkdir(mode=0o700)
-    stale = folder / ("f" * 32 + "-0")
+    stale = folder / ("f" * 32)
     stale.write_bytes(b"left behind")
     os.utime(stale, (time.time() - 7200, time.time() - 7200))
     km, kc = start_new_kernel(kernel_name="python3", env=dict(os.environ, TMPDIR=str(tmp_path)))
@@ -1141,7 +1110,7 @@ def test_live_kernel_comm_round_trip(tmp_path):
               "via": "file"})
         begin, _ = receive()
         assert begin["via"] == "file", begin
-        assert (folder / (begin["token"] + "-0")).read_bytes() == payload
+        assert (folder / begin["token"]).read_bytes() == payload
         send({"version": 1, "op": "fetch-end", "request_id": "ff"})
         assert receive()[0]["op"] == "fetch-end"
         assert os.listdir(folder) == []

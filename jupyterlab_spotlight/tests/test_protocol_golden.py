@@ -133,11 +133,11 @@ def test_golden_file_transfer_holds_the_chunk_bytes(tmp_path, monkeypatch):
     (begin, _), = helper.handle(load("fetch-begin-file-request.json")["data"], [])
     golden = load("fetch-begin-file-reply.json")["data"]
     assert begin["checksum"] == golden["checksum"] == load("fetch-begin-reply.json")["data"]["checksum"]
-    payload = (transfer_folder() / (begin["token"] + "-0")).read_bytes()
+    payload = (transfer_folder() / begin["token"]).read_bytes()
     assert payload.hex() == load("fetch-chunk-reply.json")["buffers_hex"][0]
     assert zlib.crc32(payload) == golden["checksum"]
     helper.handle(load("fetch-end-file-request.json")["data"], [])
-    assert os.listdir(transfer_folder()) == []
+    assert not (transfer_folder() / begin["token"]).exists()
 
 
 def test_golden_fetch_payloads_decode_to_the_variables():

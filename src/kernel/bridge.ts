@@ -248,7 +248,7 @@ export class KernelBridge implements IDisposable {
         bytes = await this._pullChunks(begin, name, signal, report);
       }
     } finally {
-      // Frees the kernel's copy and deletes the files the server did not serve.
+      // Frees the kernel's copy and deletes the file if the server did not serve it.
       void this._send({ op: 'fetch-end', request_id: transferId }).catch(
         reason => console.debug('Spotlight: could not free a transfer', reason)
       );
@@ -356,8 +356,8 @@ export class KernelBridge implements IDisposable {
    * @returns The verified bytes.
    * @throws {Private.FileUnavailable} when the server does not serve the file
    *   (404: it cannot see the kernel's files or the extension is not enabled;
-   *   another status; a network error) or the response ends short (the kernel
-   *   stopped writing the parts), so the caller falls back to the comm.
+   *   another status; a network error) or the response ends short, so the
+   *   caller falls back to the comm.
    * @throws An `AbortError` when cancelled; {@link KernelBridgeError} on a
    *   failed integrity check.
    */
@@ -433,7 +433,7 @@ export class KernelBridge implements IDisposable {
     }
     if (received < begin.nbytes) {
       throw new Private.FileUnavailable(
-        `the transfer file ended after ${received} of ${begin.nbytes} bytes (the kernel stopped writing it)`
+        `the transfer file ended after ${received} of ${begin.nbytes} bytes`
       );
     }
     report(received, 'file');
