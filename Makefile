@@ -12,7 +12,7 @@ STAMP := $(CURDIR)/.make
 PORT ?= 8888
 export PATH := $(BIN):$(PATH)
 
-SOURCES := $(shell find src style schema -type f) jupyterlab_spotlight/kernel_helper.py \
+SOURCES := $(shell find src style schema assembly -type f) jupyterlab_spotlight/kernel_helper.py scripts/build-wasm.mjs \
 	package.json tsconfig.json webpack.config.js
 
 .PHONY: demo test lint jest pytest ui-tests bench build clean help
@@ -68,6 +68,7 @@ $(STAMP)/test-deps: $(STAMP)/venv requirements-test.txt ui-tests/package.json ui
 	touch $@
 
 lint: $(STAMP)/node
+	jlpm build:wasm
 	jlpm lint:check
 
 jest: $(STAMP)/build

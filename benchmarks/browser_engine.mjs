@@ -1,9 +1,11 @@
 /**
  * The engine benchmark in headless Chromium:
  *   node browser_engine.mjs plan.json out.json
- * Serves build/ (index.html, the engine bundle, tfjs-backend-wasm's binaries)
- * and the data files on 127.0.0.1, opens the page in Debian's chromium and
- * runs each case of the plan through `window.spotlightBench.run`.
+ * Serves build/ (index.html and the engine bundle, which embeds our WASM
+ * kernel, so there is no .wasm asset) and the data files on 127.0.0.1, opens
+ * the page in Debian's chromium, runs each case of the plan through
+ * `window.spotlightBench.run` and each direct kernel timing of `plan.kernels`
+ * through `window.spotlightBench.kernel`.
  */
 import * as fs from 'fs';
 import * as http from 'http';
@@ -17,13 +19,12 @@ const BUILD = path.join(HERE, 'build');
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
   '.f32': 'application/octet-stream'
 };
 
 // Only the plan's data files and build/ are served.
 const dataFiles = new Map();
-for (const c of [...plan.cases, ...(plan.kernelVariants ?? [])]) {
+for (const c of [...plan.cases, ...(plan.kernels ?? [])]) {
   for (const file of [c.x, c.loss]) {
     dataFiles.set(`/data/${path.basename(file)}`, file);
   }
@@ -61,6 +62,7 @@ const base = `http://127.0.0.1:${server.address().port}`;
 
 const browser = await launchChromium();
 const results = [];
+const kernels = [];
 const log = [];
 let env = null;
 try {
@@ -107,37 +109,48 @@ try {
       process.stderr.write(
         `  chromium ${c.backend} ${c.n}x${c.d}: ${record.ok ? `${record.steps} steps, ${Number(record.meanStepMs).toFixed(2)} ms/step (${record.backend})` : record.error}\n`
       );
-      fs.writeFileSync(outPath, JSON.stringify({ env, results, log }, null, 1));
+      fs.writeFileSync(
+        outPath,
+        JSON.stringify({ env, results, kernels, log }, null, 1)
+      );
     }
   };
-  // WebGL last, after the kernel variants: SwiftShader's threads must not
-  // overlap the other measurements.
+  // WebGL last, after the direct kernel timings: SwiftShader's threads must
+  // not overlap the other measurements.
   await runCases(plan.cases.filter(c => c.backend !== 'webgl'));
-  env.kernelVariants = [];
-  for (const v of plan.kernelVariants ?? []) {
+  for (const k of plan.kernels ?? []) {
     const spec = {
-      ...v,
-      x: `${base}/data/${path.basename(v.x)}`,
-      loss: `${base}/data/${path.basename(v.loss)}`
+      ...k,
+      x: `${base}/data/${path.basename(k.x)}`,
+      loss: `${base}/data/${path.basename(k.loss)}`
     };
     let record;
     try {
-      record = await page.evaluate(
-        ({ s, calls }) => window.spotlightBench.kernel(s, calls),
-        { s: spec, calls: v.calls }
-      );
+      record = await page.evaluate(s => window.spotlightBench.kernel(s), spec);
     } catch (error) {
-      record = { ok: false, ...v, error: describe(error) };
+      record = {
+        ok: false,
+        kernel: k.kernel,
+        n: k.n,
+        d: k.d,
+        error: describe(error)
+      };
     }
-    env.kernelVariants.push(record);
+    kernels.push({ platform: 'chromium', ...record });
     process.stderr.write(
-      `  chromium kernel ${v.label} ${v.n}x${v.d}: ${record.ok ? `${Number(record.meanMs).toFixed(2)} ms/call, create ${Number(record.createMs).toFixed(0)} ms` : record.error}\n`
+      `  chromium ${record.kernel ?? k.kernel} ${k.n}x${k.d}: ${record.ok ? `${Number(record.meanMs).toFixed(2)} ms/moments(), ${record.calls} calls` : record.error}\n`
     );
-    fs.writeFileSync(outPath, JSON.stringify({ env, results, log }, null, 1));
+    fs.writeFileSync(
+      outPath,
+      JSON.stringify({ env, results, kernels, log }, null, 1)
+    );
   }
   await runCases(plan.cases.filter(c => c.backend === 'webgl'));
 } finally {
   await browser.close();
   server.close();
 }
-fs.writeFileSync(outPath, JSON.stringify({ env, results, log }, null, 1));
+fs.writeFileSync(
+  outPath,
+  JSON.stringify({ env, results, kernels, log }, null, 1)
+);

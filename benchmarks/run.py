@@ -2,13 +2,16 @@
 """Run every benchmark once and write benchmarks/RESULTS.md (``make bench``).
 
 Phases, in one run:
-  1. set-up: ``npm ci`` in benchmarks/ (esbuild) when needed, bundle the engine
-     harness from the current src/spotlight (build.mjs), generate the data;
+  1. set-up: ``npm ci`` in benchmarks/ (esbuild) when needed, compile the
+     wasm backend's kernel and bundle the engine harness from the current
+     src/spotlight (build.mjs), generate the data;
   2. memory bandwidth: a large single-thread numpy copy (and a read);
   3. numpy: the float32 numpy implementation (spotlight_numpy.py), with
      numpy's default threads and with one BLAS thread;
   4. the engine in Node (wasm, cpu) and in headless Chromium (webgl, wasm,
-     cpu): engine/harness.ts through build/engine-*.js;
+     cpu, and wasm and cpu with pruning off on the large sizes):
+     engine/harness.ts through build/engine-*.js; the wasm and cpu kernels'
+     unpruned pass timed directly in both;
   5. the real extension in JupyterLab (lab.mjs): demo run-to-first-region,
      200,000 × 128, transfer 50 / 500 MB, memory of a 1,000,000 × 128 audit;
   6. RESULTS.md (raw JSON beside it in results.json).
@@ -125,7 +128,7 @@ def versions() -> dict:
     v["chromium"] = subprocess.run(
         [chromium, "--version"], capture_output=True, text=True
     ).stdout.strip()
-    for pkg in ("@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"):
+    for pkg in ("@tensorflow/tfjs", "assemblyscript"):
         try:
             v[pkg] = json.loads((REPO / "node_modules" / pkg / "package.json").read_text())["version"]
         except OSError:
@@ -150,8 +153,13 @@ def versions() -> dict:
         ["git", *a], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     v["commit"] = git("rev-parse", "--short", "HEAD")
-    dirty = git("status", "--porcelain", "--", "src/spotlight", "src/kernel", "src/model.ts", "jupyterlab_spotlight")
-    v["dirty"] = [line[3:] for line in dirty.splitlines()]
+    # Not stripped: each porcelain line is 'XY path', X possibly a space.
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "src/spotlight", "assembly", "src/kernel", "src/model.ts",
+         "jupyterlab_spotlight"],
+        cwd=REPO, capture_output=True, text=True,
+    ).stdout
+    v["dirty"] = [line[3:] for line in dirty.splitlines() if line.strip()]
     remote = sorted((REPO / "jupyterlab_spotlight" / "labextension" / "static").glob("remoteEntry.*.js"))
     if remote:
         v["labextensionBuilt"] = dt.datetime.fromtimestamp(remote[-1].stat().st_mtime).strftime(
@@ -371,7 +379,7 @@ def main() -> int:
         if not (HERE / "node_modules" / "esbuild").exists():
             say("npm ci (esbuild) in benchmarks/")
             run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE)
-        say("bundling the engine harness from src/spotlight")
+        say("compiling the wasm kernel and bundling the engine harness from src/spotlight")
         run(["node", str(HERE / "build.mjs")])
     report["versions"] = versions()
     work = Path(tempfile.mkdtemp(prefix="spotlight-bench-"))
@@ -479,23 +487,44 @@ def engine_phase(report: dict, work: Path, sizes, quick: bool) -> None:
     # numpy runs before and after the engine; the tables use the faster of the
     # two passes, so that a load spike does not flatter the engine.
     numpy_pass(1)
+    # Runs with exact shell evaluation (the default on wasm and cpu) read a
+    # trajectory-dependent number of rows, so they run the real T steps
+    # (measured). webgl and the unpruned runs have a time budget: k steps
+    # chosen from a short probe, up to T.
+    steps_pruned = 2000 if quick else T
     budget = 1500 if quick else 8000
-    report["budgets"] = {"engineMs": budget, "numpyMs": budget_np}
-    node_cases, chromium_cases, webgl_cases = [], [], []
+    budget_wasm_off = 3000 if quick else 25000
+    budget_kernel, kernel_calls = (500 if quick else 1500), 10
+    report["budgets"] = {
+        "engineMs": budget,
+        "wasmOffMs": budget_wasm_off,
+        "numpyMs": budget_np,
+        "prunedSteps": steps_pruned,
+        "kernelMs": budget_kernel,
+        "kernelMinCalls": kernel_calls,
+    }
+    node_cases, chromium_cases, webgl_cases, kernels = [], [], [], []
     for c in data:
         files = dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"])
         for backend in ("wasm", "cpu"):
-            node_cases.append(dict(files, backend=backend, budgetMs=budget))
-        chromium_cases.append(dict(files, backend="wasm", budgetMs=budget))
-        # The cpu backend's exact shell evaluation reads a trajectory-dependent
-        # number of rows: in Chromium it runs the real T steps (measured), and
-        # on the large sizes once more without pruning (budgeted) for the
-        # bytes-saved comparison.
-        chromium_cases.append(dict(files, backend="cpu", steps=2000 if quick else T))
+            node_cases.append(dict(files, backend=backend, steps=steps_pruned))
+        for backend in ("wasm", "cpu"):
+            chromium_cases.append(dict(files, backend=backend, steps=steps_pruned))
+        # The large sizes once more without pruning: the bytes-saved
+        # comparison, and each backend's unpruned pass in a whole step.
         if c["n"] * c["d"] >= 10**7 or quick:
+            chromium_cases.append(
+                dict(files, backend="wasm", budgetMs=budget_wasm_off, pruning=False, variant="unpruned")
+            )
             chromium_cases.append(dict(files, backend="cpu", budgetMs=budget, pruning=False, variant="unpruned"))
         # WebGL last: SwiftShader's threads must not overlap the other runs.
         webgl_cases.append(dict(files, backend="webgl", budgetMs=budget, probeSteps=4, minSteps=8))
+        # The unpruned pass timed directly (no optimiser), at a fixed (μ, τ)
+        # with 7.5 % of the rows active.
+        for kernel in ("wasm", "cpu"):
+            kernels.append(
+                dict(files, kernel=kernel, activeFraction=0.075, budgetMs=budget_kernel, minCalls=kernel_calls)
+            )
     # The cost of the engine's event-loop yields (a setTimeout(0) every 30 ms):
     # the smallest size with and without yields, alternated, fixed steps.
     small = data[0]
@@ -503,27 +532,14 @@ def engine_phase(report: dict, work: Path, sizes, quick: bool) -> None:
         for backend in ("wasm", "cpu"):
             for variant, interval in (("yield", None), ("no-yield", 1e9)):
                 case = dict(n=small["n"], d=small["d"], x=small["x"], loss=small["loss"], backend=backend,
-                            steps=2000 if quick else T, variant=variant)
+                            steps=steps_pruned, variant=variant)
                 if interval:
                     case["yieldIntervalMs"] = interval
                 chromium_cases.append(case)
     chromium_cases += webgl_cases  # the driver runs them last
-    # The tfjs kernel's layout on wasm, timed directly (TensorKernel): the
-    # engine's default blocks of 2^20 values, larger blocks, and one X̃ only.
-    variants = []
-    for c in data:
-        if c["n"] * c["d"] < 10**7 and not quick:
-            continue
-        for label, transposed, block in (
-            ("engine default: X̃ᵀ and X̃, blocks of 2^20 values", True, None),
-            ("X̃ᵀ and X̃, blocks of 2^24 values", True, 2**24),
-            ("X̃ only (no X̃ᵀ), one block", False, None),
-        ):
-            variants.append(dict(n=c["n"], d=c["d"], x=c["x"], loss=c["loss"], label=label, backend="wasm",
-                                 transposed=transposed, blockValues=block, calls=10 if quick else 40))
-    (work / "node-plan.json").write_text(json.dumps({"cases": node_cases}))
+    (work / "node-plan.json").write_text(json.dumps({"cases": node_cases, "kernels": kernels}))
     (work / "chromium-plan.json").write_text(
-        json.dumps({"cases": chromium_cases, "crcMegabytes": 200, "kernelVariants": variants})
+        json.dumps({"cases": chromium_cases, "crcMegabytes": 200, "kernels": kernels})
     )
 
     mark_load("node engine")
@@ -540,7 +556,7 @@ def engine_phase(report: dict, work: Path, sizes, quick: bool) -> None:
     subprocess.run(
         ["node", str(HERE / "browser_engine.mjs"), str(work / "chromium-plan.json"), str(work / "chromium.json")],
         check=False,
-        timeout=1500,
+        timeout=2400,
     )
     report["chromium"] = json.loads((work / "chromium.json").read_text()) if (work / "chromium.json").exists() else {}
     numpy_pass(2)

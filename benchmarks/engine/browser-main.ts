@@ -8,9 +8,9 @@ import * as CRC32 from 'crc-32';
 
 import {
   environment,
-  IKernelVariant,
+  IKernelSpec,
   IPlanCase,
-  kernelVariant,
+  kernelBandwidth,
   runPlanned
 } from './harness';
 
@@ -93,19 +93,17 @@ function crc(megabytes: number): number {
 }
 
 async function kernel(
-  c: IKernelVariant & { x: string; loss: string; n: number; d: number },
-  calls: number
+  c: IKernelSpec & { x: string; loss: string; n: number; d: number }
 ): Promise<Record<string, unknown>> {
   const current = await data(c);
-  return kernelVariant(
+  return kernelBandwidth(
     {
       embeddings: current.embeddings,
       losses: current.losses,
       n: c.n,
       d: c.d
     },
-    c,
-    calls
+    c
   );
 }
 

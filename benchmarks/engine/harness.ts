@@ -5,10 +5,13 @@
  * One case = one `findSpotlights` call with count 1 and `steps` = k (the whole
  * barrier schedule compressed into k steps), on a backend. Every step's end is
  * time-stamped through `onProgress` (progressIntervalMs 0), the default yield
- * interval is kept (as in the panel), and the objective kernels' `moments`
- * methods are wrapped to count calls, time them and — for the float64 host
- * kernel — record the active-set size, from which the bytes of X its second
- * pass reads follow.
+ * interval is kept (as in the panel), and the concrete kernels' `moments`
+ * methods (HostKernel, WasmKernel, TensorKernel) are wrapped to count calls
+ * and time them. Rows and bytes of X read and full passes come from the
+ * engine's own counters (`spotlights[0].stats`) on every backend.
+ *
+ * `kernelBandwidth` times one kernel directly (no optimiser, no yields):
+ * unpruned `moments()` in a loop at a fixed (μ, τ).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -23,24 +26,25 @@ export interface ICaseSpec {
   steps: number;
   /** The engine's yield interval (control.yieldIntervalMs). */
   yieldIntervalMs?: number;
-  /** Exact shell evaluation on cpu (engine option `pruning`); engine default when absent. */
+  /** Exact shell evaluation on wasm and cpu (engine option `pruning`); engine default when absent. */
   pruning?: boolean;
 }
 
-/** Counters of the wrapped kernel methods. */
-interface ICounters {
-  calls: Record<string, number>;
-  ms: Record<string, number>;
-  /** Σ over HostKernel calls of min(active, N − active). */
-  hostPass2Rows: number;
-  hostCalls: number;
-}
+/**
+ * The kernels whose `moments` are wrapped. HostKernel and WasmKernel inherit
+ * `moments` from ShellKernel, which is not wrapped itself, so that no call is
+ * counted twice.
+ */
+const KERNELS: Record<string, { prototype: unknown }> = {
+  HostKernel: engine.HostKernel,
+  WasmKernel: engine.WasmKernel,
+  TensorKernel: engine.TensorKernel
+};
 
-const counters: ICounters = {
-  calls: {},
-  ms: {},
-  hostPass2Rows: 0,
-  hostCalls: 0
+/** Calls of, and milliseconds inside, each wrapped `moments`. */
+const counters = {
+  calls: {} as Record<string, number>,
+  ms: {} as Record<string, number>
 };
 
 const now = (): number =>
@@ -49,47 +53,34 @@ const now = (): number =>
 let wrapped = false;
 
 /**
- * Wrap `moments` of every exported kernel class once (prototype-level, so
- * the engine's own instances are counted).
+ * Wrap `moments` of the concrete kernels once, at the prototype, so that the
+ * engine's own instances are counted. Every original is taken (through the
+ * prototype chain) before anything is wrapped.
  */
-function wrapKernels(): string[] {
-  const names: string[] = [];
+function wrapKernels(): void {
   if (wrapped) {
-    return Object.keys(counters.calls);
+    return;
   }
   wrapped = true;
-  for (const [name, value] of Object.entries(engine)) {
-    const proto = (value as any)?.prototype;
-    if (typeof value !== 'function' || !proto) {
-      continue;
-    }
+  const originals = Object.entries(KERNELS).map(([name, cls]) => {
+    const proto = cls.prototype as Record<string, unknown>;
     const original = proto.moments;
     if (typeof original !== 'function') {
-      continue;
+      throw new Error(`${name}.prototype.moments is not a function`);
     }
-    names.push(name);
+    return { name, proto, original };
+  });
+  for (const { name, proto, original } of originals) {
     counters.calls[name] = 0;
     counters.ms[name] = 0;
-    proto.moments = function (this: any, ...args: any[]) {
+    proto.moments = function (this: unknown, ...args: unknown[]) {
       const t0 = now();
       const r = original.apply(this, args);
       counters.ms[name] += now() - t0;
       counters.calls[name] += 1;
-      if (name === 'HostKernel') {
-        const out = args[2];
-        const n = this.n ?? 0;
-        if (out && typeof out.activeCount === 'number' && n) {
-          counters.hostPass2Rows += Math.min(
-            out.activeCount,
-            n - out.activeCount
-          );
-          counters.hostCalls += 1;
-        }
-      }
       return r;
     };
   }
-  return names;
 }
 
 function resetCounters(): void {
@@ -97,21 +88,24 @@ function resetCounters(): void {
     counters.calls[k] = 0;
     counters.ms[k] = 0;
   }
-  counters.hostPass2Rows = 0;
-  counters.hostCalls = 0;
 }
 
-/** Environment facts for the report. */
+/**
+ * Environment facts for the report: tfjs's version, whether our WASM SIMD
+ * kernel compiles here (`loadWasmKernel` resolves), and the WebGL probe.
+ *
+ * @returns The facts.
+ */
 export async function environment(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = { tfjs: tf.version_core };
   try {
-    out.wasmSimd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-    out.wasmThreads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+    await engine.loadWasmKernel();
+    out.wasmSimd = true;
   } catch (error) {
-    out.wasmFlags = String(error);
+    out.wasmSimd = false;
+    out.wasmError = error instanceof Error ? error.message : String(error);
   }
-  const probe = engine.probeWebGL();
-  out.webgl = probe;
+  out.webgl = engine.probeWebGL();
   return out;
 }
 
@@ -126,7 +120,7 @@ export async function runCase(
   input: engine.ISpotlightInput,
   spec: ICaseSpec
 ): Promise<Record<string, unknown>> {
-  const kernels = wrapKernels();
+  wrapKernels();
   resetCounters();
   const stamps = new Float64Array(spec.steps);
   const started = now();
@@ -172,14 +166,13 @@ export async function runCase(
   const s = result.spotlights[0];
   const kernelCalls: Record<string, number> = {};
   const kernelMs: Record<string, number> = {};
-  for (const name of kernels) {
+  for (const name of Object.keys(counters.calls)) {
     if (counters.calls[name]) {
       kernelCalls[name] = counters.calls[name];
       kernelMs[name] = counters.ms[name];
     }
   }
-  // Anything the engine reports beyond the known fields (e.g. future
-  // pruning counters) is passed through.
+  // Anything the engine reports beyond the known fields is passed through.
   const known = new Set([
     'version',
     'backend',
@@ -209,7 +202,8 @@ export async function runCase(
     'initialPrecision',
     'startAdjusted',
     'history',
-    'timeMs'
+    'timeMs',
+    'stats'
   ]);
   for (const [key, value] of Object.entries(s)) {
     if (!knownSpot.has(key)) {
@@ -225,7 +219,8 @@ export async function runCase(
     engineTotalMs: result.timings.totalMs,
     spotlightMs: result.timings.perSpotlightMs[0],
     // Start of the call to the end of step 0, minus one steady step: backend
-    // selection, ‖x‖², uploading X (and Xᵀ) and first-use compilation.
+    // selection, ‖x‖², copying X into the backend (WASM memory, a WebGL
+    // texture) and first-use compilation.
     setupMs:
       stamps[0] - started - (Number.isFinite(medianStepMs) ? medianStepMs : 0),
     firstStepMs: stamps[0] - started,
@@ -235,10 +230,9 @@ export async function runCase(
     minStepMs: diffs.length ? diffs[0] : NaN,
     kernelCalls,
     kernelMs,
-    hostCalls: counters.hostCalls,
-    hostPass2RowsMean: counters.hostCalls
-      ? counters.hostPass2Rows / counters.hostCalls
-      : null,
+    // The engine's work counters of the timed spotlight (rows and bytes of X
+    // read, full passes), on every backend.
+    stats: s.stats ?? null,
     totalWeight: s.totalWeight,
     weightedLoss: s.weightedLoss,
     supportSize: s.supportSize,
@@ -261,7 +255,7 @@ export interface IPlanCase {
   probeSteps?: number;
   /** The engine's yield interval (default: the engine's, 30 ms). */
   yieldIntervalMs?: number;
-  /** Engine option `pruning` (cpu), when set. */
+  /** Engine option `pruning` (wasm, cpu), when set. */
   pruning?: boolean;
 }
 
@@ -325,67 +319,100 @@ export async function runPlanned(
   };
 }
 
-/** A variant of the tfjs kernel's layout, timed directly. */
-export interface IKernelVariant {
-  label: string;
-  backend: 'webgl' | 'wasm';
-  /** Keep X̃ᵀ too (the engine does on wasm). */
-  transposed: boolean;
-  /** Values per block (the engine's default is 2^20). */
-  blockValues?: number;
+/** A kernel timed directly by `kernelBandwidth`. */
+export interface IKernelSpec {
+  /** `wasm` = WasmKernel, `cpu` = HostKernel; both with pruning off. */
+  kernel: 'wasm' | 'cpu';
+  /** Fraction of the rows inside the sphere at the fixed (μ, τ). */
+  activeFraction: number;
+  /** Time the loop for about this long (after the warm-up). */
+  budgetMs: number;
+  /** At least this many timed calls. */
+  minCalls: number;
 }
 
 /**
- * Time `TensorKernel` directly (no optimiser, no yields): its creation and
- * `calls` evaluations of the moments at a moving centre.
+ * Time one kernel's unpruned `moments()` directly (no optimiser, no yields):
+ * at a fixed (μ, τ) — μ = x_0, τ = 1 / the `activeFraction` quantile of
+ * ‖x_i − μ‖², so that about that fraction of the rows is active, as in a
+ * spotlight near convergence — in a loop, after three warm-up calls. Bytes of
+ * X read per call come from the kernel's own counters (`stats`: rows read ×
+ * bytes per stored row; 4·P per row on wasm, P = D rounded up to 16).
  *
  * @param input - The data.
- * @param variant - Layout options.
- * @param calls - Evaluations to time (after one warm-up).
- * @returns Creation time, mean and median per evaluation, block counts.
+ * @param spec - Which kernel, the support and the time budget.
+ * @returns Creation time, per-call times, bytes per call, the support.
  */
-export async function kernelVariant(
+export async function kernelBandwidth(
   input: engine.ISpotlightInput,
-  variant: IKernelVariant,
-  calls: number
+  spec: IKernelSpec
 ): Promise<Record<string, unknown>> {
   const { embeddings, losses, n, d } = input;
+  const name = spec.kernel === 'wasm' ? 'WasmKernel' : 'HostKernel';
   try {
-    await engine.selectBackend(variant.backend);
-    const norms = engine.squaredNorms(embeddings, n, d);
+    const center = new Float64Array(d);
+    for (let j = 0; j < d; j++) {
+      center[j] = embeddings[j];
+    }
+    const dist = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) {
+        const v = embeddings[i * d + j] - center[j];
+        s += v * v;
+      }
+      dist[i] = s;
+    }
+    dist.sort();
+    const q = Math.min(n - 1, Math.floor(spec.activeFraction * n));
+    const precision = 1 / dist[q];
     const t0 = now();
-    const kernel = await engine.TensorKernel.create(embeddings, n, d, {
-      transposed: variant.transposed,
-      norms,
-      blockValues: variant.blockValues
-    });
+    const kernel: engine.IObjectiveKernel =
+      spec.kernel === 'wasm'
+        ? await engine.WasmKernel.create(embeddings, n, d, { pruning: false })
+        : new engine.HostKernel(embeddings, n, d, undefined, {
+            pruning: false
+          });
     const createMs = now() - t0;
     try {
       kernel.setLosses(losses);
-      const center = new Float64Array(d);
       const out = engine.createMoments(d);
-      for (let i = 0; i < 5; i++) {
-        kernel.moments(center, 1e-4, out);
+      for (let i = 0; i < 3; i++) {
+        kernel.moments(center, precision, out);
       }
+      const before = kernel.stats;
       const times: number[] = [];
-      for (let i = 0; i < calls; i++) {
-        center[i % d] += 1e-3;
-        const t = now();
-        kernel.moments(center, 1e-4, out);
-        times.push(now() - t);
+      const start = now();
+      let t = start;
+      while (times.length < spec.minCalls || t - start < spec.budgetMs) {
+        const t0 = t;
+        kernel.moments(center, precision, out);
+        t = now();
+        times.push(t - t0);
       }
-      const total = times.reduce((a, b) => a + b, 0);
+      const after = kernel.stats;
+      const calls = times.length;
+      // The mean from the loop's total: browsers round performance.now() to
+      // 0.1 ms, too coarse for one call on the small sizes.
+      const total = t - start;
       times.sort((a, b) => a - b);
       return {
         ok: true,
-        ...variant,
+        kernel: name,
         n,
         d,
         calls,
         createMs,
         meanMs: total / calls,
         medianMs: times[Math.floor(calls / 2)],
-        blocks: kernel.blockCount,
+        minMs: times[0],
+        rowsPerCall: (after.rowsRead - before.rowsRead) / calls,
+        bytesPerCall:
+          ((after.rowsRead - before.rowsRead) * after.rowBytes) / calls,
+        rowBytes: after.rowBytes,
+        fullPassesPerCall: (after.fullPasses - before.fullPasses) / calls,
+        activeFraction: out.activeCount / n,
+        precision,
         totalWeight: out.totalWeight
       };
     } finally {
@@ -394,7 +421,7 @@ export async function kernelVariant(
   } catch (error) {
     return {
       ok: false,
-      ...variant,
+      kernel: name,
       n,
       d,
       error: error instanceof Error ? error.message : String(error)

@@ -4,19 +4,24 @@
  * - `webgl`: tfjs on the GPU. `auto` uses it only on a hardware renderer: on a
  *   software one (SwiftShader, llvmpipe…, read through WEBGL_debug_renderer_info,
  *   or a context that reports a major performance caveat) it is slower than WASM.
- * - `wasm`: tfjs's WebAssembly backend (SIMD when the platform has it). In the
- *   browser its .wasm files ship inside the labextension (`configureWasmPaths`);
- *   in Node the package finds them itself.
- * - `cpu`: plain JavaScript (`HostKernel`), always available.
+ * - `wasm`: our WebAssembly SIMD kernel (`WasmKernel`, assembly/spotlight.ts),
+ *   embedded in the bundle; needs WebAssembly SIMD and memory for X.
+ * - `cpu`: plain JavaScript, float64 (`HostKernel`), always available.
+ *
+ * `auto` tries WebGL on a hardware GPU, then WASM, then the CPU.
  *
  * A backend that fails to initialise is reported in the selection's reason;
  * an explicitly requested backend that fails is an error, never a silent swap.
  */
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 import { SpotlightRunError } from './errors';
 import { BackendChoice, BackendName } from './types';
+import {
+  loadWasmKernel,
+  WASM_MEMORY_BUDGET,
+  wasmMemoryEstimate
+} from './wasmKernel';
 
 /** What a WebGL probe found. */
 export interface IRendererInfo {
@@ -61,7 +66,8 @@ export interface IBackendEnvironment {
    */
   probeWebGL(): IRendererInfo | string;
   /**
-   * Make a tfjs backend current.
+   * Make a backend ready: tfjs's WebGL backend current, or our WASM kernel
+   * compiled.
    *
    * @param name - `webgl` or `wasm`.
    * @returns null on success (with a note), or the reason it failed.
@@ -154,28 +160,12 @@ export function probeWebGL(): IRendererInfo | string {
 }
 
 /**
- * Register the URLs of tfjs-backend-wasm's binaries, which the labextension
- * bundles as assets (webpack.config.js: `asset/resource` for .wasm) and
- * JupyterLab serves. In Node (CLI, jest) the package finds its files itself,
- * so this does nothing there. Idempotent.
- *
- * @returns Resolves when the paths are registered.
+ * The largest embedding norm the float32 backends (webgl, wasm) accept:
+ * squared distances reach (2·max‖x‖)², and float32 overflows above 3.4e38.
  */
-export async function configureWasmPaths(): Promise<void> {
-  if (Private.state.wasmConfigured || Private.isNode()) {
-    return;
-  }
-  const { WASM_FILES } = await import('./wasmAssets');
-  try {
-    setWasmPaths({ ...WASM_FILES });
-  } catch (error) {
-    // Already initialised by someone else: its paths stand.
-    console.warn('jupyterlab-spotlight: WASM paths not set:', error);
-  }
-  Private.state.wasmConfigured = true;
-}
+export const FLOAT32_NORM_LIMIT = 1e18;
 
-/** The real platform: a WebGL probe and tfjs's `setBackend`. */
+/** The real platform: a WebGL probe, tfjs's `setBackend`, our WASM module. */
 export const defaultEnvironment: IBackendEnvironment = {
   probeWebGL() {
     if (Private.state.probe === undefined) {
@@ -199,20 +189,21 @@ export const defaultEnvironment: IBackendEnvironment = {
 /**
  * Choose and initialise the backend.
  *
- * `auto` tries WebGL (hardware renderers only), then the CPU (faster than
- * WASM without a GPU, see benchmarks/RESULTS.md), and
- * reports every step. An explicit `webgl` or `wasm` that cannot be initialised
- * is an error.
+ * `auto` tries WebGL (hardware renderers only), then WASM (when the data fits
+ * its memory), then the CPU, and reports every step. An explicit `webgl` or
+ * `wasm` that cannot be initialised is an error.
  *
  * @param choice - The preference.
  * @param env - The platform (tests pass a fake).
+ * @param workload - N and D, to check WASM's memory, and max‖x_i‖ (embedding
+ *   units), to check that float32 backends can square distances.
  * @returns The backend that will run and why.
  * @throws SpotlightRunError (`backend-unavailable`) for an explicit backend that fails.
  */
 export async function selectBackend(
   choice: BackendChoice,
   env: IBackendEnvironment = defaultEnvironment,
-  workload?: { n: number; d: number }
+  workload?: { n: number; d: number; maxNorm?: number }
 ): Promise<IBackendSelection> {
   const attempts: IBackendAttempt[] = [];
   const finish = (name: BackendName): IBackendSelection => ({
@@ -229,6 +220,28 @@ export async function selectBackend(
       backend: 'cpu',
       ok: true,
       reason: 'CPU (plain JavaScript) as requested'
+    });
+    return finish('cpu');
+  }
+
+  const maxNorm = workload?.maxNorm ?? 0;
+  if (maxNorm > FLOAT32_NORM_LIMIT) {
+    const why = `embeddings with norms up to ${maxNorm.toExponential(1)} overflow float32 squared distances (the limit is ${FLOAT32_NORM_LIMIT.toExponential(0)})`;
+    if (choice !== 'auto') {
+      throw new SpotlightRunError(
+        'backend-unavailable',
+        `The ${choice === 'wasm' ? 'WASM' : 'WebGL'} backend computes in float32: ${why}. Choose the 'cpu' backend (float64) or rescale the embeddings.`
+      );
+    }
+    attempts.push({
+      backend: 'wasm',
+      ok: false,
+      reason: `WebGL and WASM skipped: ${why}`
+    });
+    attempts.push({
+      backend: 'cpu',
+      ok: true,
+      reason: 'CPU (plain JavaScript, float64)'
     });
     return finish('cpu');
   }
@@ -274,28 +287,19 @@ export async function selectBackend(
   const wasmBytes = workload ? wasmMemoryEstimate(workload.n, workload.d) : 0;
   if (wasmBytes > WASM_MEMORY_BUDGET) {
     const gb = (wasmBytes / 2 ** 30).toFixed(1);
+    const reason = `about ${gb} GiB of WASM memory for ${workload!.n.toLocaleString('en-US')} × ${workload!.d} embeddings, more than the ${WASM_MEMORY_BUDGET / 2 ** 30} GiB it can use reliably`;
     if (choice === 'wasm') {
       throw new SpotlightRunError(
         'backend-unavailable',
-        `The WASM backend would need about ${gb} GiB of WASM memory for ${workload!.n.toLocaleString('en-US')} × ${workload!.d} embeddings, more than the ${WASM_MEMORY_BUDGET / 2 ** 30} GiB it can use reliably. Choose the 'cpu' or 'auto' backend, or sample rows.`
+        `The WASM backend would need ${reason}. Choose the 'cpu' or 'auto' backend, or sample rows.`
       );
     }
-  }
-  if (choice === 'auto') {
-    // Without a hardware GPU the float64 host kernel with exact shell
-    // evaluation beats tfjs-WASM at every size measured, 1.4–3.5× per
-    // spotlight in Chromium (benchmarks/RESULTS.md, a), and it has no WASM
-    // memory ceiling. WASM stays available on request.
     attempts.push({
-      backend: 'cpu',
-      ok: true,
-      reason:
-        'CPU (float64 with exact shell evaluation), measured faster than WASM without a GPU'
+      backend: 'wasm',
+      ok: false,
+      reason: `WASM skipped: it would need ${reason}`
     });
-    return finish('cpu');
-  }
-
-  if (choice === 'wasm') {
+  } else {
     const r = await env.initialise('wasm');
     if (r.ok) {
       attempts.push({
@@ -326,52 +330,15 @@ export async function selectBackend(
   return finish('cpu');
 }
 
-/**
- * WASM memory the tensor kernel needs for N × D embeddings, in bytes: about
- * four float32 copies of X̃ = [X | 1 | ‖x‖²] (X̃, its transpose and tfjs's
- * working copies), 4·N·(D + 2)·4 bytes.
- *
- * @param n - N.
- * @param d - D.
- * @returns Estimated bytes.
- */
-export function wasmMemoryEstimate(n: number, d: number): number {
-  return 4 * n * (d + 2) * 4;
-}
-
-/**
- * The most WASM memory a search may plan for (bytes). WASM's address space
- * is 4 GiB; a 1,000,000 × 128 audit (≈ 2 GiB estimated) failed with "memory
- * access out of bounds" in Chromium (benchmarks/RESULTS.md, f).
- */
-export const WASM_MEMORY_BUDGET = 1.5 * 2 ** 30;
-
 /** Module state and helpers. */
 namespace Private {
-  /** Module state: whether the WASM paths were registered, the cached WebGL probe. */
-  export const state: {
-    wasmConfigured: boolean;
-    probe: IRendererInfo | string | undefined;
-  } = {
-    wasmConfigured: false,
+  /** Module state: the cached WebGL probe. */
+  export const state: { probe: IRendererInfo | string | undefined } = {
     probe: undefined
   };
 
   /** Backends that failed to initialise, with why (tfjs cannot retry them). */
   export const failures = new Map<string, string>();
-
-  /**
-   * Whether this is Node (CLI, jest) rather than a browser.
-   *
-   * @returns True under Node.
-   */
-  export function isNode(): boolean {
-    return (
-      typeof process !== 'undefined' &&
-      typeof process.versions === 'object' &&
-      typeof process.versions?.node === 'string'
-    );
-  }
 
   /**
    * A readable message for anything thrown.
@@ -394,29 +361,23 @@ namespace Private {
   ): Promise<{ ok: true; note: string } | { ok: false; reason: string }> {
     try {
       if (name === 'wasm') {
-        await configureWasmPaths();
+        await loadWasmKernel();
+        return { ok: true, note: '(SIMD kernel, float32)' };
       }
       const ok = await tf.setBackend(name);
       await tf.ready();
       if (!ok || tf.getBackend() !== name) {
         return { ok: false, reason: `tf.setBackend('${name}') returned false` };
       }
-      if (name === 'webgl') {
-        if (!tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE')) {
-          return {
-            ok: false,
-            reason: 'this GPU cannot render to float32 textures'
-          };
-        }
+      if (!tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE')) {
         return {
-          ok: true,
-          note: `(WebGL ${tf.env().getNumber('WEBGL_VERSION')})`
+          ok: false,
+          reason: 'this GPU cannot render to float32 textures'
         };
       }
-      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
       return {
         ok: true,
-        note: simd ? 'with SIMD' : 'without SIMD (this platform lacks it)'
+        note: `(WebGL ${tf.env().getNumber('WEBGL_VERSION')})`
       };
     } catch (error) {
       return { ok: false, reason: message(error) };

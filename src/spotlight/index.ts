@@ -1,6 +1,6 @@
 /**
- * The Spotlight search engine (d'Eon et al. 2021) on TensorFlow.js and plain
- * JavaScript: pure, with no DOM or JupyterLab imports; runs in the browser and
+ * The Spotlight search engine (d'Eon et al. 2021) on TensorFlow.js (WebGL), our
+ * WebAssembly SIMD kernel and plain JavaScript: pure, with no DOM or JupyterLab imports; runs in the browser and
  * in Node.
  */
 export * from './types';
@@ -23,27 +23,37 @@ export { resolveOptions, validateInput } from './validate';
 export {
   createMoments,
   evaluateObjective,
-  HostKernel,
-  IHostKernelOptions,
   IKernelStats,
   IMoments,
   IObjectiveKernel,
   IObjectiveValue,
-  SHELL_MARGIN,
   TensorKernel
 } from './objective';
+export {
+  IShellKernelOptions,
+  SHELL_MARGIN,
+  SHELL_MARGIN_RANGE,
+  ShellKernel
+} from './shellKernel';
+export { HostKernel } from './hostKernel';
+export {
+  distanceRounding,
+  loadWasmKernel,
+  paddedDimension,
+  WASM_MEMORY_BUDGET,
+  WasmKernel,
+  wasmMemoryEstimate
+} from './wasmKernel';
 export { Adam, PlateauRule } from './optimizer';
 export {
-  configureWasmPaths,
   defaultEnvironment,
+  FLOAT32_NORM_LIMIT,
   IBackendAttempt,
   IBackendEnvironment,
   IBackendSelection,
   IRendererInfo,
   isSoftwareRenderer,
   probeWebGL,
-  selectBackend,
-  WASM_MEMORY_BUDGET,
-  wasmMemoryEstimate
+  selectBackend
 } from './backend';
 export { findSpotlights } from './engine';

@@ -39,11 +39,11 @@ export type SpotlightOptions = {
   /** Backend preference. */
   backend?: BackendChoice;
   /**
-   * Exact shell evaluation on the `cpu` backend (issue 7; `HostKernel`): after
-   * a full pass, read only the rows near the sphere's boundary while the centre
-   * and radius stay within a margin, and take the rest from moments of the
-   * rows certainly inside. Same results up to float64 rounding, far fewer rows
-   * read. Default true; the tfjs backends (webgl, wasm) ignore it.
+   * Exact shell evaluation on the `wasm` and `cpu` backends (issue 7;
+   * shellKernel.ts): after a full pass, read only the rows near the sphere's
+   * boundary while the centre and radius stay within a margin, and take the
+   * rest from moments of the rows certainly inside. Same results up to
+   * rounding, far fewer rows read. Default true; `webgl` ignores it.
    */
   pruning?: boolean;
 };
@@ -166,17 +166,18 @@ export interface ISpotlight {
 /**
  * The work of one spotlight's T optimisation steps: rows of X read and full
  * passes over X. Unpruned cpu: N + min(#active, #inactive) rows per step;
- * shell evaluation: the shell each step plus N per rescan; webgl/wasm: 2N rows
- * of D + 2 values per step.
+ * unpruned wasm: N rows (of D padded to a multiple of 16); shell evaluation:
+ * the shell each step plus N per rescan; webgl: 2N rows of D + 2 values per
+ * step.
  */
 export interface ISpotlightStats {
-  /** Whether exact shell evaluation ran (cpu with `pruning`). */
+  /** Whether exact shell evaluation ran (wasm or cpu with `pruning`). */
   pruning: boolean;
   /** Steps T. */
   steps: number;
   /** Rows of X read over the T steps (a row read by two passes counts twice). */
   rowsRead: number;
-  /** Bytes of X read: rowsRead × the bytes of one stored row (4·D, or 4·(D + 2) on tfjs). */
+  /** Bytes of X read: rowsRead × the bytes of one stored row (4·D on cpu, 4·P on wasm, 4·(D + 2) on webgl). */
   bytesRead: number;
   /** Full passes over X (unpruned: one per step; pruned: the rescans). */
   fullPasses: number;

@@ -1,10 +1,14 @@
 /**
- * Backend choice and fallback, the tensor path end to end on WASM, and tensor
- * bookkeeping: no leak after a run, a cancelled run or a failed run.
+ * Backend choice and fallback, the WASM SIMD kernel end to end, and tensor
+ * bookkeeping of the tfjs path (WebGL's `TensorKernel`, run here on tfjs's
+ * cpu backend standing in for WebGL): no leak after a run, a cancelled run or
+ * a failed run.
  */
 import * as tf from '@tensorflow/tfjs';
 
 import {
+  defaultEnvironment,
+  FLOAT32_NORM_LIMIT,
   findSpotlights,
   IBackendEnvironment,
   IRendererInfo,
@@ -12,6 +16,7 @@ import {
   selectBackend,
   SpotlightRunError,
   WASM_MEMORY_BUDGET,
+  WasmKernel,
   wasmMemoryEstimate
 } from '../../spotlight';
 import { countLabel, plantedClusters, topIndices } from './planted';
@@ -75,53 +80,86 @@ describe('selectBackend', () => {
     expect(initialised).toEqual(['webgl']);
   });
 
-  it('auto skips WebGL on a software renderer and runs on the CPU, saying why', async () => {
+  it('auto skips WebGL on a software renderer and runs on WASM, saying why', async () => {
     const { env, initialised } = fake(swiftshader);
     const s = await selectBackend('auto', env);
-    expect(s.name).toBe('cpu');
-    expect(initialised).toEqual([]);
+    expect(s.name).toBe('wasm');
+    expect(initialised).toEqual(['wasm']);
     expect(s.reason).toMatch(/WebGL skipped: software renderer 'SwiftShader'/);
-    expect(s.reason).toMatch(/CPU \(float64 with exact shell evaluation\)/);
     expect(s.attempts.map(a => [a.backend, a.ok])).toEqual([
       ['webgl', false],
-      ['cpu', true]
+      ['wasm', true]
     ]);
   });
 
   it('refuses WASM when the data would not fit its memory, and says why', async () => {
-    const big = { n: 1_000_000, d: 128 };
+    const big = { n: 2_000_000, d: 512 };
     expect(wasmMemoryEstimate(big.n, big.d)).toBeGreaterThan(
       WASM_MEMORY_BUDGET
     );
     await expect(
       selectBackend('wasm', fake(swiftshader).env, big)
-    ).rejects.toThrow(/about 1\.9 GiB of WASM memory for 1,000,000 × 128/);
+    ).rejects.toThrow(/about 3\.8 GiB of WASM memory for 2,000,000 × 512/);
     // A workload that fits runs on WASM when asked for.
     expect(
       (
         await selectBackend('wasm', fake(swiftshader).env, {
-          n: 50_000,
-          d: 512
+          n: 1_000_000,
+          d: 128
         })
       ).name
     ).toBe('wasm');
-    // auto is not limited by WASM memory.
-    expect((await selectBackend('auto', fake(swiftshader).env, big)).name).toBe(
-      'cpu'
-    );
+    // auto goes on to the CPU, and says why.
+    const s = await selectBackend('auto', fake(swiftshader).env, big);
+    expect(s.name).toBe('cpu');
+    expect(s.reason).toMatch(/WASM skipped: it would need about 3\.8 GiB/);
   });
 
-  it('auto falls back to the CPU when WebGL fails or is missing', async () => {
+  it('auto falls back to WASM when WebGL fails or is missing, and to the CPU after', async () => {
     let { env } = fake(hardware, { webgl: 'context lost' });
     let s = await selectBackend('auto', env);
-    expect(s.name).toBe('cpu');
+    expect(s.name).toBe('wasm');
     expect(s.reason).toMatch(/WebGL failed to initialise: context lost/);
 
     ({ env } = fake('no WebGL context could be created'));
     s = await selectBackend('auto', env);
-    expect(s.name).toBe('cpu');
+    expect(s.name).toBe('wasm');
     expect(s.reason).toMatch(/WebGL unavailable: no WebGL context/);
-    expect(s.reason).toMatch(/CPU/);
+
+    ({ env } = fake('no WebGL context could be created', { wasm: 'no SIMD' }));
+    s = await selectBackend('auto', env);
+    expect(s.name).toBe('cpu');
+    expect(s.reason).toMatch(
+      /WASM failed to initialise: no SIMD; running on the CPU/
+    );
+  });
+
+  it('keeps embeddings too large for float32 off the float32 backends, and says why', async () => {
+    const huge = { n: 500, d: 8, maxNorm: 10 * FLOAT32_NORM_LIMIT };
+    const s = await selectBackend('auto', fake(hardware).env, huge);
+    expect(s.name).toBe('cpu');
+    expect(s.reason).toMatch(
+      /WebGL and WASM skipped: embeddings with norms up to 1\.0e\+19 overflow float32/
+    );
+    for (const choice of ['wasm', 'webgl'] as const) {
+      await expect(
+        selectBackend(choice, fake(hardware).env, huge)
+      ).rejects.toThrow(/computes in float32: .*Choose the 'cpu' backend/);
+    }
+    // End to end: auto runs the search on the CPU, as an explicit 'cpu' does.
+    const data = plantedClusters(600, 8, 11, 0.05);
+    const big = { ...data, embeddings: data.embeddings.map(x => x * 1e19) };
+    const options = { steps: 300, count: 1, spotlightSize: 0.05 };
+    const a = await findSpotlights(big, options);
+    const b = await findSpotlights(big, { ...options, backend: 'cpu' });
+    expect(a.backend).toBe('cpu');
+    expect(a.spotlights[0].totalWeight).toBeGreaterThan(0);
+    expect(a.spotlights[0].kernelWeights).toEqual(
+      b.spotlights[0].kernelWeights
+    );
+    await expect(
+      findSpotlights(big, { ...options, backend: 'wasm' })
+    ).rejects.toMatchObject({ code: 'backend-unavailable' });
   });
 
   it('refuses an explicit backend that cannot start, instead of swapping silently', async () => {
@@ -141,7 +179,7 @@ describe('selectBackend', () => {
     expect(cpu.initialised).toEqual([]);
   });
 
-  it('in jsdom (no WebGL), auto runs on the CPU and reports why', async () => {
+  it('in jsdom (no WebGL), auto runs on WASM and reports why', async () => {
     const getContext = jest
       .spyOn(HTMLCanvasElement.prototype, 'getContext')
       .mockImplementation(() => null);
@@ -152,9 +190,9 @@ describe('selectBackend', () => {
         count: 1,
         spotlightSize: 0.05
       });
-      expect(r.backend).toBe('cpu');
+      expect(r.backend).toBe('wasm');
       expect(r.backendReason).toMatch(
-        /^auto: WebGL unavailable: no WebGL context could be created; CPU/
+        /^auto: WebGL unavailable: no WebGL context could be created; WASM \(SIMD kernel, float32\)/
       );
     } finally {
       getContext.mockRestore();
@@ -162,7 +200,20 @@ describe('selectBackend', () => {
   });
 });
 
-describe('the WASM backend (float32 tensors)', () => {
+describe('the WASM backend (SIMD kernel, float32)', () => {
+  it('says so when its memory cannot grow to the data, instead of failing later', async () => {
+    // 2,200,000 × 512 float32 is 4.2 GiB, beyond WASM's 4 GiB: the memory
+    // is grown before X is copied, so a small stand-in array suffices.
+    await expect(
+      WasmKernel.create(new Float32Array(16), 2_200_000, 512)
+    ).rejects.toMatchObject({
+      code: 'backend-unavailable',
+      message: expect.stringMatching(
+        /could not get 4\.\d\d GiB of memory for 2,200,000 × 512 embeddings .*Choose the 'cpu' or 'auto' backend, or sample rows/
+      )
+    });
+  });
+
   it('matches the float64 CPU backend on planted clusters within 1 %', async () => {
     const data = plantedClusters(5000, 64, 1);
     const options = { count: 2, steps: 5000 };
@@ -205,10 +256,10 @@ describe('the WASM backend (float32 tensors)', () => {
   });
 });
 
-describe('tensor bookkeeping', () => {
+describe('tensor bookkeeping (the WebGL path, on tfjs-cpu)', () => {
   const data = plantedClusters(800, 16, 13, 0.05);
   const options = {
-    backend: 'wasm' as const,
+    backend: 'webgl' as const,
     steps: 200,
     count: 2,
     spotlightSize: 0.05
@@ -224,9 +275,30 @@ describe('tensor bookkeeping', () => {
     };
   };
 
+  // jest has no WebGL: the real environment's WebGL is stood in for by
+  // tfjs's cpu backend, so that the engine's tensor path runs unchanged.
   beforeAll(async () => {
+    const initialise = defaultEnvironment.initialise.bind(defaultEnvironment);
+    jest.spyOn(defaultEnvironment, 'probeWebGL').mockReturnValue(hardware);
+    jest
+      .spyOn(defaultEnvironment, 'initialise')
+      .mockImplementation(async name => {
+        if (name !== 'webgl') {
+          return initialise(name);
+        }
+        if (!(await tf.setBackend('cpu'))) {
+          return { ok: false, reason: 'tfjs-cpu did not start' };
+        }
+        return { ok: true, note: '(tfjs-cpu standing in)' };
+      });
     // Initialise the backend first: its own set-up is not ours to count.
-    await findSpotlights(data, { ...options, steps: 2, count: 1 });
+    const r = await findSpotlights(data, { ...options, steps: 2, count: 1 });
+    expect(r.backend).toBe('webgl');
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  afterAll(() => {
+    jest.restoreAllMocks();
   });
 
   it('leaves no tensor after a run', async () => {
@@ -273,9 +345,10 @@ describe('tensor bookkeeping', () => {
     expect(counts()).toEqual(before);
   });
 
-  it('creates no tensor on the CPU backend', async () => {
+  it('creates no tensor on the CPU and WASM backends', async () => {
     const before = counts();
     await findSpotlights(data, { ...options, backend: 'cpu' });
+    await findSpotlights(data, { ...options, backend: 'wasm' });
     expect(counts()).toEqual(before);
   });
 });

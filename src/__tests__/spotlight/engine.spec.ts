@@ -396,8 +396,8 @@ describe('findSpotlights, smaller runs', () => {
       ticks++;
     }, 5);
     try {
-      await findSpotlights(big, { backend: 'cpu', steps: 150, count: 2 });
-      await findSpotlights(big, { backend: 'wasm', steps: 150, count: 2 });
+      await findSpotlights(big, { backend: 'cpu', steps: 600, count: 2 });
+      await findSpotlights(big, { backend: 'wasm', steps: 600, count: 2 });
     } finally {
       clearInterval(timer);
     }

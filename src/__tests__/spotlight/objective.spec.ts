@@ -1,6 +1,7 @@
 /**
  * The objective and its analytic gradient (d'Eon et al. 2021): central finite
- * differences, tfjs autograd, and the tensor kernel against the host kernel.
+ * differences, tfjs autograd, and the float32 kernels (tfjs, WASM) against the
+ * float64 host kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -10,7 +11,8 @@ import {
   HostKernel,
   IObjectiveKernel,
   kernelWeights,
-  TensorKernel
+  TensorKernel,
+  WasmKernel
 } from '../../spotlight';
 import { normal, uniform } from './planted';
 
@@ -122,28 +124,33 @@ describe('the analytic gradient', () => {
   });
 });
 
-describe('the tensor kernel', () => {
-  for (const backend of ['cpu', 'wasm']) {
-    it(`gives the host kernel's moments on tfjs-${backend}, and disposes its tensors`, async () => {
-      expect(await tf.setBackend(backend)).toBe(true);
+describe('the float32 kernels', () => {
+  const kinds = {
+    'TensorKernel (tfjs-cpu)': async (p: ReturnType<typeof problem>) => {
+      expect(await tf.setBackend('cpu')).toBe(true);
+      return TensorKernel.create(p.embeddings, p.n, p.d);
+    },
+    WasmKernel: (p: ReturnType<typeof problem>) =>
+      WasmKernel.create(p.embeddings, p.n, p.d)
+  };
+  for (const [name, make] of Object.entries(kinds)) {
+    it(`${name} gives the host kernel's moments, and releases what it holds`, async () => {
       const p = problem(5, 300, 7);
       const before = tf.memory().numTensors;
       const host = new HostKernel(p.embeddings, p.n, p.d);
-      const tensor = await TensorKernel.create(p.embeddings, p.n, p.d, {
-        transposed: backend === 'wasm'
-      });
+      const kernel = await make(p);
       try {
         for (const losses of [
           p.losses,
           Float32Array.from(p.losses, x => x * x)
         ]) {
           host.setLosses(losses);
-          tensor.setLosses(losses);
+          kernel.setLosses(losses);
           for (const tau of [Math.exp(p.s), 1e-4, 0.2]) {
             const a = createMoments(p.d);
             const b = createMoments(p.d);
             host.moments(p.center, tau, a);
-            tensor.moments(p.center, tau, b);
+            kernel.moments(p.center, tau, b);
             const close = (x: number, y: number) =>
               expect(Math.abs(x - y)).toBeLessThan(
                 1e-4 * Math.max(1, Math.abs(x))
@@ -159,69 +166,15 @@ describe('the tensor kernel', () => {
           }
         }
       } finally {
-        tensor.dispose();
-        tensor.dispose();
+        kernel.dispose();
+        kernel.dispose();
       }
       expect(tf.memory().numTensors).toBe(before);
+      expect(() => kernel.moments(p.center, 0.2, createMoments(p.d))).toThrow(
+        /disposed/
+      );
     });
   }
-
-  it('gives the same moments when X̃ and X̃ᵀ are split into blocks (wasm)', async () => {
-    expect(await tf.setBackend('wasm')).toBe(true);
-    const p = problem(7, 250, 6);
-    const before = tf.memory().numTensors;
-    const whole = await TensorKernel.create(p.embeddings, p.n, p.d, {
-      transposed: true
-    });
-    let pauses = 0;
-    const split = await TensorKernel.create(p.embeddings, p.n, p.d, {
-      transposed: true,
-      blockValues: 200,
-      pause: async () => void pauses++
-    });
-    try {
-      expect(whole.blockCount).toEqual({ rows: 1, columns: 1 });
-      // 200 / 8 = 25 rows per block of X̃ᵀ; 200 / 250 → 1 column per block of X̃.
-      expect(split.blockCount).toEqual({ rows: 10, columns: 8 });
-      expect(pauses).toBe(18);
-      whole.setLosses(p.losses);
-      split.setLosses(p.losses);
-      const a = createMoments(p.d);
-      const b = createMoments(p.d);
-      whole.moments(p.center, Math.exp(p.s), a);
-      split.moments(p.center, Math.exp(p.s), b);
-      expect(b.totalWeight).toBeCloseTo(a.totalWeight, 4);
-      expect(b.weightedLossSum).toBeCloseTo(a.weightedLossSum, 4);
-      expect(b.activeCount).toBe(a.activeCount);
-      for (let j = 0; j < p.d; j++) {
-        expect(b.lossMoment[j]).toBeCloseTo(a.lossMoment[j], 3);
-        expect(b.activeMoment[j]).toBeCloseTo(a.activeMoment[j], 3);
-      }
-    } finally {
-      whole.dispose();
-      split.dispose();
-    }
-    expect(tf.memory().numTensors).toBe(before);
-  });
-
-  it('disposes what it built when cancelled during creation', async () => {
-    expect(await tf.setBackend('wasm')).toBe(true);
-    const p = problem(8, 100, 4);
-    const before = tf.memory().numTensors;
-    let pauses = 0;
-    await expect(
-      TensorKernel.create(p.embeddings, p.n, p.d, {
-        transposed: true,
-        blockValues: 60,
-        pause: async () => {
-          if (++pauses === 3) {
-            throw new Error('cancelled');
-          }
-        }
-      })
-    ).rejects.toThrow('cancelled');
-    expect(tf.memory().numTensors).toBe(before);
-  });
 
   it('agrees with kernelWeights on the support and K', () => {
     const p = problem(6, 200, 4);
