@@ -37,10 +37,11 @@ $(STAMP)/build: $(STAMP)/node $(SOURCES)
 	jlpm build
 	touch $@
 
-$(STAMP)/develop: $(STAMP)/build pyproject.toml
+$(STAMP)/develop: $(STAMP)/build pyproject.toml jupyter-config/server-config/jupyterlab_spotlight.json
 	$(BIN)/pip install --quiet --no-build-isolation --no-deps -e .
 	jupyter-builder develop . --overwrite
 	jupyter labextension list 2>&1 | grep -E "jupyterlab-spotlight .*enabled.*OK"
+	jupyter server extension list 2>&1 | grep -A2 -E "jupyterlab_spotlight .*enabled" | grep -E "jupyterlab_spotlight .*OK"
 	touch $@
 
 build: $(STAMP)/develop

@@ -109,6 +109,7 @@ async function audit(page, args) {
     n: summary.n,
     d: summary.d,
     timings: summary.timings,
+    transports: summary.transports ?? null,
     regions: summary.regions.map(r => ({
       totalWeight: r.totalWeight,
       weightedLoss: r.weightedLoss,
@@ -230,152 +231,176 @@ try {
   note('JupyterLab open, kernel idle');
 
   // ---- (e) demo: execute the notebook's code in the kernel, click Run.
-  try {
-    const t0 = Date.now();
-    for (const source of config.demoCells) {
-      await kernelExec(page, source);
-    }
-    out.demoExecMs = Date.now() - t0;
-    await openPanel(page);
-    await page.waitForFunction(
-      () =>
-        document.querySelector('#jp-Spotlight-pick-embeddings')?.value ===
-          'embeddings' &&
-        !document.querySelector('.jp-SpotlightPanel-run').disabled,
-      null,
-      { timeout: 60000 }
-    );
-    out.demoSelection = await page.evaluate(() =>
-      Array.from(document.querySelectorAll('select[id^="jp-Spotlight-pick-"]'))
-        .filter(e => !e.id.endsWith('-problem'))
-        .map(
-          e =>
-            `${e.id.replace('jp-Spotlight-pick-', '')}=${e.value || '(none)'}`
+  if (plan.demo !== false) {
+    try {
+      const t0 = Date.now();
+      for (const source of config.demoCells) {
+        await kernelExec(page, source);
+      }
+      out.demoExecMs = Date.now() - t0;
+      await openPanel(page);
+      await page.waitForFunction(
+        () =>
+          document.querySelector('#jp-Spotlight-pick-embeddings')?.value ===
+            'embeddings' &&
+          !document.querySelector('.jp-SpotlightPanel-run').disabled,
+        null,
+        { timeout: 60000 }
+      );
+      out.demoSelection = await page.evaluate(() =>
+        Array.from(
+          document.querySelectorAll('select[id^="jp-Spotlight-pick-"]')
         )
-    );
-    out.demoClick = await clickRun(page, { timeoutMs: 900000 });
-    note(
-      `demo click → first region ${out.demoClick.clickToRegionMs.toFixed(0)} ms, done ${out.demoClick.clickToDoneMs?.toFixed(0)} ms`
-    );
-    out.demoRun = await audit(page, {
-      embeddings: 'embeddings',
-      losses: 'losses',
-      labels: 'labels',
-      predictions: 'predictions',
-      examples: 'images'
-    });
-    note(`demo run command: ${JSON.stringify(out.demoRun.timings)}`);
-    // The same audit on the cpu backend, for comparison with auto's choice.
-    out.demoRunCpu = await audit(page, {
-      embeddings: 'embeddings',
-      losses: 'losses',
-      labels: 'labels',
-      predictions: 'predictions',
-      examples: 'images',
-      backend: 'cpu'
-    });
-    note(`demo run command (cpu): ${JSON.stringify(out.demoRunCpu.timings)}`);
-    await command(page, 'jupyterlab-spotlight:run', {
-      embeddings: 'embeddings',
-      losses: 'losses',
-      labels: 'labels',
-      predictions: 'predictions',
-      examples: 'images',
-      count: 1,
-      steps: 1,
-      backend: 'auto'
-    });
-  } catch (error) {
-    out.demoError = describe(error);
-    note(`demo failed: ${out.demoError}`);
+          .filter(e => !e.id.endsWith('-problem'))
+          .map(
+            e =>
+              `${e.id.replace('jp-Spotlight-pick-', '')}=${e.value || '(none)'}`
+          )
+      );
+      out.demoClick = await clickRun(page, { timeoutMs: 900000 });
+      note(
+        `demo click → first region ${out.demoClick.clickToRegionMs.toFixed(0)} ms, done ${out.demoClick.clickToDoneMs?.toFixed(0)} ms`
+      );
+      out.demoRun = await audit(page, {
+        embeddings: 'embeddings',
+        losses: 'losses',
+        labels: 'labels',
+        predictions: 'predictions',
+        examples: 'images'
+      });
+      note(`demo run command: ${JSON.stringify(out.demoRun.timings)}`);
+      // The same audit on the cpu backend, for comparison with auto's choice.
+      out.demoRunCpu = await audit(page, {
+        embeddings: 'embeddings',
+        losses: 'losses',
+        labels: 'labels',
+        predictions: 'predictions',
+        examples: 'images',
+        backend: 'cpu'
+      });
+      note(`demo run command (cpu): ${JSON.stringify(out.demoRunCpu.timings)}`);
+      await command(page, 'jupyterlab-spotlight:run', {
+        embeddings: 'embeddings',
+        losses: 'losses',
+        labels: 'labels',
+        predictions: 'predictions',
+        examples: 'images',
+        count: 1,
+        steps: 1,
+        backend: 'auto'
+      });
+    } catch (error) {
+      out.demoError = describe(error);
+      note(`demo failed: ${out.demoError}`);
+    }
   }
   save();
 
   // ---- (e) 200,000 × 128: two short runs through the panel, extrapolated.
-  try {
-    const { n, d, steps } = plan.large;
-    const t0 = Date.now();
-    await kernelExec(
-      page,
-      `${pyBench}bench_emb, bench_loss, _ = datagen.planted(${n}, ${d})\ngc.collect()`
-    );
-    out.largeGenMs = Date.now() - t0;
-    out.large = { n, d, runs: [] };
-    for (const k of steps) {
-      const r = await audit(page, {
-        embeddings: 'bench_emb',
-        losses: 'bench_loss',
-        labels: '',
-        predictions: '',
-        examples: '',
-        metadata: '',
-        count: 1,
-        steps: k
-      });
-      out.large.runs.push({ steps: k, ...r });
-      note(`${n}x${d} steps ${k}: ${JSON.stringify(r.timings)} (${r.backend})`);
-      save();
-    }
-    if (plan.large.click) {
-      try {
-        await command(page, 'jupyterlab-spotlight:list-variables');
-        const picked = await page.evaluate(() => {
-          const want = {
-            embeddings: 'bench_emb',
-            losses: 'bench_loss',
-            labels: '',
-            predictions: '',
-            examples: '',
-            metadata: ''
-          };
-          const got = {};
-          for (const [role, value] of Object.entries(want)) {
-            const select = document.querySelector(`#jp-Spotlight-pick-${role}`);
-            if (!select) {
-              got[role] = 'no picker';
-              continue;
-            }
-            select.value = value;
-            select.dispatchEvent(new Event('change'));
-            got[role] = `${select.value} of [${Array.from(select.options)
-              .map(o => o.value)
-              .join(', ')}]`;
-          }
-          return got;
+  if (plan.large) {
+    try {
+      const { n, d, steps } = plan.large;
+      const t0 = Date.now();
+      await kernelExec(
+        page,
+        `${pyBench}bench_emb, bench_loss, _ = datagen.planted(${n}, ${d})\ngc.collect()`
+      );
+      out.largeGenMs = Date.now() - t0;
+      out.large = { n, d, runs: [] };
+      for (const k of steps) {
+        const r = await audit(page, {
+          embeddings: 'bench_emb',
+          losses: 'bench_loss',
+          labels: '',
+          predictions: '',
+          examples: '',
+          metadata: '',
+          count: 1,
+          steps: k
         });
-        out.large.picked = picked;
-        await page.waitForFunction(
-          () => !document.querySelector('.jp-SpotlightPanel-run').disabled,
-          null,
-          { timeout: 30000 }
-        );
-        out.large.click = await clickRun(page, {
-          timeoutMs: plan.large.clickTimeoutMs,
-          cancelAfterFirst: true
-        });
+        out.large.runs.push({ steps: k, ...r });
         note(
-          `${n}x${d} click → first region ${out.large.click.clickToRegionMs.toFixed(0)} ms`
+          `${n}x${d} steps ${k}: ${JSON.stringify(r.timings)} (${r.backend})`
         );
-      } catch (error) {
-        out.large.clickError = describe(error);
-        note(`${n}x${d} click failed: ${out.large.clickError}`);
-        await command(page, 'jupyterlab-spotlight:cancel').catch(
-          () => undefined
-        );
+        save();
       }
-      save();
+      if (plan.large.click) {
+        try {
+          await command(page, 'jupyterlab-spotlight:list-variables');
+          const picked = await page.evaluate(() => {
+            const want = {
+              embeddings: 'bench_emb',
+              losses: 'bench_loss',
+              labels: '',
+              predictions: '',
+              examples: '',
+              metadata: ''
+            };
+            const got = {};
+            for (const [role, value] of Object.entries(want)) {
+              const select = document.querySelector(
+                `#jp-Spotlight-pick-${role}`
+              );
+              if (!select) {
+                got[role] = 'no picker';
+                continue;
+              }
+              select.value = value;
+              select.dispatchEvent(new Event('change'));
+              got[role] = `${select.value} of [${Array.from(select.options)
+                .map(o => o.value)
+                .join(', ')}]`;
+            }
+            return got;
+          });
+          out.large.picked = picked;
+          await page.waitForFunction(
+            () => !document.querySelector('.jp-SpotlightPanel-run').disabled,
+            null,
+            { timeout: 30000 }
+          );
+          out.large.click = await clickRun(page, {
+            timeoutMs: plan.large.clickTimeoutMs,
+            cancelAfterFirst: true
+          });
+          note(
+            `${n}x${d} click → first region ${out.large.click.clickToRegionMs.toFixed(0)} ms`
+          );
+        } catch (error) {
+          out.large.clickError = describe(error);
+          note(`${n}x${d} click failed: ${out.large.clickError}`);
+          await command(page, 'jupyterlab-spotlight:cancel').catch(
+            () => undefined
+          );
+        }
+        save();
+      }
+      await kernelExec(page, 'del bench_emb, bench_loss\ngc.collect()');
+    } catch (error) {
+      out.largeError = describe(error);
+      note(`large run failed: ${out.largeError}`);
     }
-    await kernelExec(page, 'del bench_emb, bench_loss\ngc.collect()');
-  } catch (error) {
-    out.largeError = describe(error);
-    note(`large run failed: ${out.largeError}`);
   }
   save();
 
   // ---- (d) transfer: 50 MB and 500 MB float32 arrays.
   out.transfer = [];
+  if (plan.demo === false) {
+    await openPanel(page);
+  }
   for (const t of plan.transfer) {
+    // `comm: true` measures the comm path of the same build: the server is made
+    // to answer 404 for the transfer files, as when it cannot see them.
+    const refuse = route =>
+      route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: '{}'
+      });
     try {
+      if (t.comm) {
+        await page.route('**/jupyterlab-spotlight/transfer/**', refuse);
+      }
       await kernelExec(
         page,
         `${pyBench}_rng = np.random.default_rng(7)\ntx_emb = _rng.standard_normal((${t.n}, ${t.d}), dtype=np.float32)\ntx_loss = np.abs(_rng.standard_normal(${t.n}, dtype=np.float32))\ngc.collect()`
@@ -437,10 +462,12 @@ try {
           bytes,
           fetchMs: r.timings.fetchMs,
           mbPerS: bytes / 1e6 / (r.timings.fetchMs / 1000),
-          timings: r.timings
+          timings: r.timings,
+          transports: r.transports,
+          forcedComm: !!t.comm
         });
         note(
-          `transfer ${(bytes / 1e6).toFixed(0)} MB: ${r.timings.fetchMs.toFixed(0)} ms, ${(bytes / 1e3 / r.timings.fetchMs).toFixed(1)} MB/s`
+          `transfer ${(bytes / 1e6).toFixed(0)} MB: ${r.timings.fetchMs.toFixed(0)} ms, ${(bytes / 1e3 / r.timings.fetchMs).toFixed(1)} MB/s (${JSON.stringify(r.transports)})`
         );
         save();
       }
@@ -448,6 +475,10 @@ try {
     } catch (error) {
       out.transfer.push({ n: t.n, d: t.d, error: describe(error) });
       note(`transfer ${t.n}x${t.d} failed: ${describe(error)}`);
+    } finally {
+      if (t.comm) {
+        await page.unroute('**/jupyterlab-spotlight/transfer/**', refuse);
+      }
     }
   }
   save();
@@ -455,187 +486,191 @@ try {
   // ---- (d) for attribution: a plain comm in the same kernel, without the
   // helper or the bridge: 4 MiB buffers requested 3 at a time (as the bridge
   // does), and one 48 MiB message.
-  try {
-    await kernelExec(
-      page,
-      [
-        'import numpy as np, comm as _comm',
-        '_raw_blob = np.ones(48 * 2**20, dtype=np.uint8)',
-        'def _raw_target(c, open_msg):',
-        '    def _recv(msg):',
-        '        d = msg["content"]["data"]',
-        '        c.send({"i": d["i"]}, buffers=[memoryview(_raw_blob)[: d["bytes"]]])',
-        '    c.on_msg(_recv)',
-        "_comm.get_comm_manager().register_target('spotlight_bench_raw', _raw_target)"
-      ].join('\n')
-    );
-    out.rawComm = await page.evaluate(async plan => {
-      const kernel = window.__benchNotebook.sessionContext.session.kernel;
-      const c = kernel.createComm('spotlight_bench_raw');
-      await c.open({}).done;
-      const waiting = new Map();
-      c.onMsg = msg => {
-        const i = msg.content.data.i;
-        const buffer = msg.buffers[0];
-        waiting.get(i)?.(buffer.byteLength);
-        waiting.delete(i);
-      };
-      const ask = (i, bytes) =>
-        new Promise(resolve => {
-          waiting.set(i, resolve);
-          c.send({ i, bytes });
-        });
-      const results = [];
-      for (const p of plan) {
-        const t0 = performance.now();
-        let next = 0;
-        let received = 0;
-        const pending = [];
-        while (next < p.count || pending.length) {
-          while (next < p.count && pending.length < p.inFlight) {
-            pending.push(ask(`${p.label}-${next}`, p.bytes));
-            next++;
+  if (plan.rawComm) {
+    try {
+      await kernelExec(
+        page,
+        [
+          'import numpy as np, comm as _comm',
+          '_raw_blob = np.ones(48 * 2**20, dtype=np.uint8)',
+          'def _raw_target(c, open_msg):',
+          '    def _recv(msg):',
+          '        d = msg["content"]["data"]',
+          '        c.send({"i": d["i"]}, buffers=[memoryview(_raw_blob)[: d["bytes"]]])',
+          '    c.on_msg(_recv)',
+          "_comm.get_comm_manager().register_target('spotlight_bench_raw', _raw_target)"
+        ].join('\n')
+      );
+      out.rawComm = await page.evaluate(async plan => {
+        const kernel = window.__benchNotebook.sessionContext.session.kernel;
+        const c = kernel.createComm('spotlight_bench_raw');
+        await c.open({}).done;
+        const waiting = new Map();
+        c.onMsg = msg => {
+          const i = msg.content.data.i;
+          const buffer = msg.buffers[0];
+          waiting.get(i)?.(buffer.byteLength);
+          waiting.delete(i);
+        };
+        const ask = (i, bytes) =>
+          new Promise(resolve => {
+            waiting.set(i, resolve);
+            c.send({ i, bytes });
+          });
+        const results = [];
+        for (const p of plan) {
+          const t0 = performance.now();
+          let next = 0;
+          let received = 0;
+          const pending = [];
+          while (next < p.count || pending.length) {
+            while (next < p.count && pending.length < p.inFlight) {
+              pending.push(ask(`${p.label}-${next}`, p.bytes));
+              next++;
+            }
+            received += await pending.shift();
           }
-          received += await pending.shift();
+          const ms = performance.now() - t0;
+          results.push({ ...p, received, ms, mbPerS: received / 1e3 / ms });
         }
-        const ms = performance.now() - t0;
-        results.push({ ...p, received, ms, mbPerS: received / 1e3 / ms });
+        c.close();
+        return results;
+      }, plan.rawComm);
+      for (const r of out.rawComm) {
+        note(`raw comm ${r.label}: ${r.mbPerS.toFixed(1)} MB/s`);
       }
-      c.close();
-      return results;
-    }, plan.rawComm);
-    for (const r of out.rawComm) {
-      note(`raw comm ${r.label}: ${r.mbPerS.toFixed(1)} MB/s`);
+      await kernelExec(page, 'del _raw_blob\ngc.collect()');
+    } catch (error) {
+      out.rawCommError = describe(error);
+      note(`raw comm failed: ${out.rawCommError}`);
     }
-    await kernelExec(page, 'del _raw_blob\ngc.collect()');
-  } catch (error) {
-    out.rawCommError = describe(error);
-    note(`raw comm failed: ${out.rawCommError}`);
   }
   save();
 
   // ---- (f) peak memory of a 1,000,000 × 128 audit, each backend in a fresh page.
-  out.memory = [];
-  try {
-    const { n, d, steps, backends } = plan.memory;
-    await kernelExec(
-      page,
-      `${pyBench}big_emb, big_loss, _ = datagen.planted(${n}, ${d})\ngc.collect()`
-    );
-    for (const backend of backends) {
-      await context.close();
-      const before = new Set(chromiumMemory().map(p => p.pid));
-      context = await browser.newContext({
-        viewport: { width: 1500, height: 950 }
-      });
-      page = await context.newPage();
-      page.on('pageerror', error => note(`pageerror: ${describe(error)}`));
-      await openNotebook(page);
-      await openPanel(page);
-      const renderers = () =>
-        chromiumMemory().filter(
-          p => p.type === 'renderer' && !before.has(p.pid)
-        );
-      const cdp = await context.newCDPSession(page);
-      await cdp.send('Performance.enable');
-      const heap = async () => {
-        const { metrics } = await cdp.send('Performance.getMetrics');
-        const get = name => metrics.find(m => m.name === name)?.value ?? null;
-        return { used: get('JSHeapUsedSize'), total: get('JSHeapTotalSize') };
-      };
-      const baseline = {
-        renderer: Math.max(0, ...renderers().map(p => p.rss)),
-        all: chromiumMemory().reduce((a, p) => a + p.rss, 0),
-        heap: await heap()
-      };
-      const samples = [];
-      let sampling = true;
-      const sampler = (async () => {
-        while (sampling) {
-          const t = Date.now();
-          const r = renderers();
-          const all = chromiumMemory();
-          let h = null;
-          try {
-            h = await Promise.race([
-              heap(),
-              new Promise(resolve => setTimeout(() => resolve(null), 1000))
-            ]);
-          } catch {
-            h = null;
-          }
-          samples.push({
-            t,
-            maxRendererRss: Math.max(0, ...r.map(p => p.rss)),
-            chromiumRss: all.reduce((a, p) => a + p.rss, 0),
-            heapUsed: h?.used ?? null
-          });
-          await new Promise(resolve => setTimeout(resolve, 100));
-        }
-      })();
-      let run = null;
-      let runError = null;
-      try {
-        run = await audit(page, {
-          embeddings: 'big_emb',
-          losses: 'big_loss',
-          labels: '',
-          predictions: '',
-          examples: '',
-          metadata: '',
-          count: 1,
-          steps,
-          backend
-        });
-      } catch (error) {
-        runError = describe(error);
-      }
-      sampling = false;
-      await sampler;
-      const after = renderers();
-      const peak = key =>
-        samples.reduce(
-          (a, s) => (s[key] !== null && s[key] > a ? s[key] : a),
-          0
-        );
-      const record = {
-        n,
-        d,
-        steps,
-        requested: backend,
-        run,
-        error: runError,
-        baselineRendererRss: baseline.renderer,
-        baselineChromiumRss: baseline.all,
-        baselineHeapUsed: baseline.heap.used,
-        peakRendererHwm: Math.max(0, ...after.map(p => p.hwm)),
-        peakRendererRssSampled: peak('maxRendererRss'),
-        peakChromiumRssSampled: peak('chromiumRss'),
-        peakHeapUsedSampled: peak('heapUsed'),
-        samples: samples.length,
-        durationMs: samples.length
-          ? samples[samples.length - 1].t - samples[0].t
-          : 0,
-        series: samples
-          .filter((_, i) => i % 5 === 0)
-          .map(x => [
-            x.t - samples[0].t,
-            Math.round(x.maxRendererRss / 2 ** 20),
-            x.heapUsed === null ? null : Math.round(x.heapUsed / 2 ** 20)
-          ])
-      };
-      out.memory.push(record);
-      note(
-        `memory ${n}x${d} ${backend}: renderer peak RSS ${(Math.max(record.peakRendererHwm, record.peakRendererRssSampled) / 2 ** 20).toFixed(0)} MiB, JS heap peak ${(record.peakHeapUsedSampled / 2 ** 20).toFixed(0)} MiB${runError ? `, error ${runError}` : `, ${run.backend}`}`
+  if (plan.memory) {
+    out.memory = [];
+    try {
+      const { n, d, steps, backends } = plan.memory;
+      await kernelExec(
+        page,
+        `${pyBench}big_emb, big_loss, _ = datagen.planted(${n}, ${d})\ngc.collect()`
       );
-      save();
+      for (const backend of backends) {
+        await context.close();
+        const before = new Set(chromiumMemory().map(p => p.pid));
+        context = await browser.newContext({
+          viewport: { width: 1500, height: 950 }
+        });
+        page = await context.newPage();
+        page.on('pageerror', error => note(`pageerror: ${describe(error)}`));
+        await openNotebook(page);
+        await openPanel(page);
+        const renderers = () =>
+          chromiumMemory().filter(
+            p => p.type === 'renderer' && !before.has(p.pid)
+          );
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Performance.enable');
+        const heap = async () => {
+          const { metrics } = await cdp.send('Performance.getMetrics');
+          const get = name => metrics.find(m => m.name === name)?.value ?? null;
+          return { used: get('JSHeapUsedSize'), total: get('JSHeapTotalSize') };
+        };
+        const baseline = {
+          renderer: Math.max(0, ...renderers().map(p => p.rss)),
+          all: chromiumMemory().reduce((a, p) => a + p.rss, 0),
+          heap: await heap()
+        };
+        const samples = [];
+        let sampling = true;
+        const sampler = (async () => {
+          while (sampling) {
+            const t = Date.now();
+            const r = renderers();
+            const all = chromiumMemory();
+            let h = null;
+            try {
+              h = await Promise.race([
+                heap(),
+                new Promise(resolve => setTimeout(() => resolve(null), 1000))
+              ]);
+            } catch {
+              h = null;
+            }
+            samples.push({
+              t,
+              maxRendererRss: Math.max(0, ...r.map(p => p.rss)),
+              chromiumRss: all.reduce((a, p) => a + p.rss, 0),
+              heapUsed: h?.used ?? null
+            });
+            await new Promise(resolve => setTimeout(resolve, 100));
+          }
+        })();
+        let run = null;
+        let runError = null;
+        try {
+          run = await audit(page, {
+            embeddings: 'big_emb',
+            losses: 'big_loss',
+            labels: '',
+            predictions: '',
+            examples: '',
+            metadata: '',
+            count: 1,
+            steps,
+            backend
+          });
+        } catch (error) {
+          runError = describe(error);
+        }
+        sampling = false;
+        await sampler;
+        const after = renderers();
+        const peak = key =>
+          samples.reduce(
+            (a, s) => (s[key] !== null && s[key] > a ? s[key] : a),
+            0
+          );
+        const record = {
+          n,
+          d,
+          steps,
+          requested: backend,
+          run,
+          error: runError,
+          baselineRendererRss: baseline.renderer,
+          baselineChromiumRss: baseline.all,
+          baselineHeapUsed: baseline.heap.used,
+          peakRendererHwm: Math.max(0, ...after.map(p => p.hwm)),
+          peakRendererRssSampled: peak('maxRendererRss'),
+          peakChromiumRssSampled: peak('chromiumRss'),
+          peakHeapUsedSampled: peak('heapUsed'),
+          samples: samples.length,
+          durationMs: samples.length
+            ? samples[samples.length - 1].t - samples[0].t
+            : 0,
+          series: samples
+            .filter((_, i) => i % 5 === 0)
+            .map(x => [
+              x.t - samples[0].t,
+              Math.round(x.maxRendererRss / 2 ** 20),
+              x.heapUsed === null ? null : Math.round(x.heapUsed / 2 ** 20)
+            ])
+        };
+        out.memory.push(record);
+        note(
+          `memory ${n}x${d} ${backend}: renderer peak RSS ${(Math.max(record.peakRendererHwm, record.peakRendererRssSampled) / 2 ** 20).toFixed(0)} MiB, JS heap peak ${(record.peakHeapUsedSampled / 2 ** 20).toFixed(0)} MiB${runError ? `, error ${runError}` : `, ${run.backend}`}`
+        );
+        save();
+      }
+      await kernelExec(page, 'del big_emb, big_loss\ngc.collect()').catch(
+        () => undefined
+      );
+    } catch (error) {
+      out.memoryError = describe(error);
+      note(`memory run failed: ${out.memoryError}`);
     }
-    await kernelExec(page, 'del big_emb, big_loss\ngc.collect()').catch(
-      () => undefined
-    );
-  } catch (error) {
-    out.memoryError = describe(error);
-    note(`memory run failed: ${out.memoryError}`);
   }
   save();
 } finally {

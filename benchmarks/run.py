@@ -16,7 +16,11 @@ Phases, in one run:
      200,000 × 128, transfer 50 / 500 MB, memory of a 1,000,000 × 128 audit;
   6. RESULTS.md (raw JSON beside it in results.json).
 
-Usage: .venv/bin/python benchmarks/run.py [--quick] [--skip-lab] [--skip-engine]
+Usage: .venv/bin/python benchmarks/run.py [--quick] [--skip-lab] [--skip-engine] [--transfer-only]
+
+``--transfer-only`` runs only table d (kernel → browser transfer, 50 and 500 MB,
+plus the plain-comm baseline) and writes RESULTS-transfer.md and
+results-transfer.json, leaving the full run's files alone.
 """
 
 from __future__ import annotations
@@ -344,13 +348,21 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="two small sizes, short budgets (a smoke test)")
     parser.add_argument("--skip-lab", action="store_true", help="skip the JupyterLab part (d–f)")
     parser.add_argument("--skip-engine", action="store_true", help="skip the engine and numpy part (a–c)")
-    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument(
+        "--transfer-only", action="store_true",
+        help="only table d (transfer); writes RESULTS-transfer.md and results-transfer.json",
+    )
+    parser.add_argument("--out", default=None, help="the Markdown report (default RESULTS.md)")
     parser.add_argument("--numpy-worker", nargs=2, metavar=("PLAN", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.numpy_worker:
         numpy_worker(*args.numpy_worker)
         return 0
 
+    if args.transfer_only:
+        args.skip_engine = True
+    out_md = Path(args.out) if args.out else HERE / ("RESULTS-transfer.md" if args.transfer_only else "RESULTS.md")
+    out_json = HERE / ("results-transfer.json" if args.transfer_only else "results.json")
     started = time.time()
     command = " ".join(_rel(a) if os.path.exists(a) else a for a in [sys.executable, *sys.argv])
     mark_load("start")
@@ -362,12 +374,13 @@ def main() -> int:
         "quick": args.quick,
     }
 
-    # 1. set-up
-    if not (HERE / "node_modules" / "esbuild").exists():
-        say("npm ci (esbuild) in benchmarks/")
-        run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE)
-    say("compiling the wasm kernel and bundling the engine harness from src/spotlight")
-    run(["node", str(HERE / "build.mjs")])
+    # 1. set-up (the engine bundles are not needed for the transfer alone)
+    if not args.transfer_only:
+        if not (HERE / "node_modules" / "esbuild").exists():
+            say("npm ci (esbuild) in benchmarks/")
+            run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE)
+        say("compiling the wasm kernel and bundling the engine harness from src/spotlight")
+        run(["node", str(HERE / "build.mjs")])
     report["versions"] = versions()
     work = Path(tempfile.mkdtemp(prefix="spotlight-bench-"))
     sizes = QUICK_SIZES if args.quick else SIZES
@@ -376,17 +389,26 @@ def main() -> int:
             engine_phase(report, work, sizes, args.quick)
         if not args.skip_lab:
             mark_load("jupyterlab")
-            say("JupyterLab: demo, 200,000 × 128, transfer, memory")
+            say("JupyterLab: transfer" if args.transfer_only else "JupyterLab: demo, 200,000 × 128, transfer, memory")
             plan = {
                 "large": {"n": 200000, "d": 128, "steps": [20, 220], "click": True, "clickTimeoutMs": 300000},
                 "transfer": [
                     {"n": 100000, "d": 125, "repeats": 3},
                     {"n": 1000000, "d": 125, "repeats": 2},
+                    # The same build's comm path (the server made to answer 404), for comparison.
+                    {"n": 100000, "d": 125, "repeats": 2, "comm": True},
+                    {"n": 1000000, "d": 125, "repeats": 1, "comm": True},
                 ],
                 "memory": {"n": 1000000, "d": 128, "steps": 10, "backends": ["auto", "cpu"]},
                 "rawComm": RAW_COMM,
             }
-            if args.quick:
+            if args.transfer_only:
+                plan = {
+                    "demo": False,
+                    "transfer": plan["transfer"],
+                    "rawComm": RAW_COMM,
+                }
+            elif args.quick:
                 plan = {
                     "large": {"n": 20000, "d": 32, "steps": [5, 25], "click": True, "clickTimeoutMs": 120000},
                     "transfer": [{"n": 100000, "d": 125, "repeats": 1}],
@@ -400,19 +422,19 @@ def main() -> int:
         mark_load("end")
         report["load"] = LOAD
         report["elapsedS"] = time.time() - started
-        (HERE / "results.json").write_text(json.dumps(report, indent=1, default=str))
+        out_json.write_text(json.dumps(report, indent=1, default=str))
         shutil.rmtree(work, ignore_errors=True)
 
     import report as report_module
 
     text = report_module.render(report)
-    Path(args.out).write_text(text)
+    out_md.write_text(text)
     prettier = REPO / "node_modules" / ".bin" / "prettier"
     if prettier.exists():
         subprocess.run(
-            [str(prettier), "--write", "--log-level", "warn", args.out, str(HERE / "results.json")], check=False
+            [str(prettier), "--write", "--log-level", "warn", str(out_md), str(out_json)], check=False
         )
-    say(f"wrote {args.out} in {report['elapsedS'] / 60:.1f} min")
+    say(f"wrote {out_md} in {report['elapsedS'] / 60:.1f} min")
     return 0
 
 

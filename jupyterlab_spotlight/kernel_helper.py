@@ -30,9 +30,15 @@ def _jupyterlab_spotlight_define():
     """
     import keyword
     import math
+    import os
     import platform
     import re
+    import secrets
+    import shutil
+    import stat
     import sys
+    import tempfile
+    import time
     import types
     import warnings
     import zlib
@@ -79,7 +85,9 @@ def _jupyterlab_spotlight_define():
         failure becomes an ``{"op": "error", "code": ..., "message": ...}`` reply.
 
         State kept between requests: prepared fetch arrays (by transfer id, at most
-        ``MAX_TRANSFERS``, oldest evicted first) and partially received uploads (same cap).
+        ``MAX_TRANSFERS``, oldest evicted first; with the file transport, also the file
+        written for it, deleted when the transfer ends or is evicted) and partially received
+        uploads (same cap).
         """
 
         TARGET = "jupyterlab-spotlight"
@@ -101,6 +109,15 @@ def _jupyterlab_spotlight_define():
         MAX_FLOAT_METADATA_VALUES = 256
         MAX_NAME_CHARS = 500
         UPLOAD_DTYPES = {"float32": "<f4", "int32": "<i4", "uint8": "u1"}
+        TRANSPORTS = ("comm", "file")
+        # The file transport (docs/protocol.md): files named by a random 128-bit token in a
+        # private folder that the server extension (jupyterlab_spotlight/handlers.py, which
+        # repeats these two constants; a test checks they agree) serves once, then deletes.
+        TRANSFER_DIRECTORY_PREFIX = "jupyterlab-spotlight-"
+        TOKEN_PATTERN = re.compile(r"[0-9a-f]{32}")
+        STALE_SECONDS = 3600
+        FILE_WRITE_BYTES = 4 << 20
+        FILE_FREE_MARGIN_BYTES = 64 << 20
         SKIPPED_NAMES = frozenset(("In", "Out", "exit", "quit", "get_ipython"))
         OPS = {
             "hello": "_op_hello",
@@ -155,8 +172,9 @@ def _jupyterlab_spotlight_define():
                 return [(self._error(request_id, "internal", message), [])]
 
         def close(self):
-            """Free every prepared transfer and pending upload (the comm closed)."""
-            self.transfers.clear()
+            """Free every prepared transfer (deleting its file) and pending upload (the comm closed)."""
+            for key in list(self.transfers):
+                self._drop_transfer(key)
             self.uploads.clear()
 
         def _check_envelope(self, msg, request_id):
@@ -983,18 +1001,35 @@ def _jupyterlab_spotlight_define():
             max_bytes = self._int_field(msg, "max_bytes", self.DEFAULT_MAX_BYTES, minimum=1)
             chunk_bytes = self._int_field(msg, "chunk_bytes", self.DEFAULT_CHUNK_BYTES, minimum=1)
             chunk_bytes = min(max(chunk_bytes, self.MIN_CHUNK_BYTES), self.MAX_CHUNK_BYTES) // 8 * 8
+            via = msg.get("via", "comm")
+            if via not in self.TRANSPORTS:
+                raise Failure(
+                    "bad-request",
+                    "field 'via' is %r; use one of %s." % (via, ", ".join(self.TRANSPORTS)),
+                )
             obj, info = self._inspect(name, role)
             self._check_size(name, role, info["shape"], max_bytes)
             array, categories = self._convert(name, role, obj, info)
             self._check_size(name, role, array.shape, max_bytes)
             view = memoryview(array.reshape(-1).view(np.uint8))
-            checksum = 0
-            for offset in range(0, view.nbytes, chunk_bytes):
-                checksum = zlib.crc32(view[offset:offset + chunk_bytes], checksum)
-            self.transfers.pop(request_id, None)
-            self.transfers[request_id] = {"array": array, "view": view, "chunk_bytes": chunk_bytes}
+            self._drop_transfer(request_id)
+            token = reason = None
+            if via == "file":
+                try:
+                    token, checksum = self._write_transfer_file(view)
+                except OSError as exc:
+                    via = "comm"
+                    reason = "the kernel could not write its transfer file (%s: %s)" % (
+                        type(exc).__name__, exc)
+            if token is None:
+                checksum = 0
+                for offset in range(0, view.nbytes, chunk_bytes):
+                    checksum = zlib.crc32(view[offset:offset + chunk_bytes], checksum)
+            self.transfers[request_id] = {
+                "array": array, "view": view, "chunk_bytes": chunk_bytes, "token": token,
+            }
             while len(self.transfers) > self.MAX_TRANSFERS:
-                self.transfers.pop(next(iter(self.transfers)))
+                self._drop_transfer(next(iter(self.transfers)))
             reply = self._reply(
                 "fetch-begin", request_id, name=name, role=role,
                 dtype="float32" if array.dtype.kind == "f" else "int32",
@@ -1003,7 +1038,149 @@ def _jupyterlab_spotlight_define():
             )
             if categories is not None:
                 reply["categories"] = categories
+            if "via" in msg:
+                reply["via"] = via
+                if token is not None:
+                    reply["token"] = token
+                if reason is not None:
+                    reply["via_reason"] = reason
             return reply, []
+
+        # ------------------------------------------------------------------ file transport
+
+        @classmethod
+        def transfer_directory(cls):
+            """The private folder of transfer files: ``<tempdir>/jupyterlab-spotlight-<uid>``.
+
+            Returns:
+                The absolute path (it may not exist yet). ``<tempdir>`` is
+                ``tempfile.gettempdir()``; ``<uid>`` the numeric user id.
+            """
+            user = os.getuid() if hasattr(os, "getuid") else "user"
+            return os.path.join(tempfile.gettempdir(), "%s%s" % (cls.TRANSFER_DIRECTORY_PREFIX, user))
+
+        @classmethod
+        def _private_directory(cls):
+            """Create (mode 0700) or check the transfer folder; return its path.
+
+            Raises:
+                OSError: the platform has no ``O_NOFOLLOW`` (not POSIX), the folder cannot be
+                    created, or it is not a real folder owned by this user and closed to
+                    others (a symlink, another owner, group/other permissions).
+            """
+            if not hasattr(os, "O_NOFOLLOW") or not hasattr(os, "getuid"):
+                raise OSError("the file transport needs a POSIX system")
+            path = cls.transfer_directory()
+            try:
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                pass
+            info = os.lstat(path)
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+                raise OSError(
+                    "%s is not a private folder of this user (it must be a directory, not a "
+                    "link, owned by uid %d with mode 0700); remove it" % (path, os.getuid())
+                )
+            return path
+
+        def _write_transfer_file(self, view):
+            """Write ``view`` to ``<transfer folder>/<token>`` (mode 0600), computing its CRC-32.
+
+            The bytes go to ``<token>.part`` first, which is renamed when complete, so the
+            server never sees a partial file.
+
+            Args:
+                view: a byte memoryview (the converted array).
+            Returns:
+                ``(token, checksum)``: 32 lowercase hex digits (128 random bits) and the
+                CRC-32 of all bytes.
+            Raises:
+                OSError: the folder is unusable (see ``_private_directory``), there is not
+                    enough free space (``nbytes`` + 64 MiB), or writing failed; nothing is
+                    left behind.
+            """
+            directory = self._private_directory()
+            free = shutil.disk_usage(directory).free
+            if free < view.nbytes + self.FILE_FREE_MARGIN_BYTES:
+                raise OSError(
+                    "%s has %s free, too little for %s" % (
+                        directory, self._size_text(free), self._size_text(view.nbytes))
+                )
+            token = secrets.token_hex(16)
+            final = os.path.join(directory, token)
+            partial = final + ".part"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+            fd = os.open(partial, flags, 0o600)
+            try:
+                checksum = 0
+                step = self.FILE_WRITE_BYTES
+                for offset in range(0, view.nbytes, step):
+                    piece = view[offset:offset + step]
+                    checksum = zlib.crc32(piece, checksum)
+                    while piece.nbytes:
+                        piece = piece[os.write(fd, piece):]
+                os.close(fd)
+                fd = -1
+                os.replace(partial, final)
+            except BaseException:
+                if fd >= 0:
+                    os.close(fd)
+                try:
+                    os.unlink(partial)
+                except OSError:
+                    pass
+                raise
+            return token, checksum & 0xFFFFFFFF
+
+        def _drop_transfer(self, key):
+            """Forget a prepared fetch and delete its file if the server has not yet."""
+            transfer = self.transfers.pop(key, None)
+            token = transfer and transfer.get("token")
+            if token:
+                try:
+                    os.unlink(os.path.join(self.transfer_directory(), token))
+                except FileNotFoundError:
+                    pass  # served: the server deleted it
+
+        @classmethod
+        def remove_stale_files(cls, max_age=None, now=None):
+            """Delete transfer files older than ``max_age`` seconds (default one hour).
+
+            Files are left behind only when a kernel died mid-transfer; the helper calls this
+            each time it is injected. Only regular files named like transfers (``<token>``,
+            ``<token>.part``) in the private folder are touched; a folder that is not private
+            (see ``_private_directory``) is left alone.
+
+            Args:
+                max_age: age in seconds (by modification time) above which a file is stale.
+                now: the current time (``time.time()`` when None), for tests.
+            Returns:
+                The number of files deleted: 0 when the folder does not exist or is not
+                private. Files that vanish meanwhile (another kernel cleaned them) or cannot
+                be read are skipped: cleaning is best effort and never fails the injection.
+            """
+            max_age = cls.STALE_SECONDS if max_age is None else max_age
+            now = time.time() if now is None else now
+            removed = 0
+            try:
+                if not os.path.lexists(cls.transfer_directory()):
+                    return 0
+                directory = cls._private_directory()
+                with os.scandir(directory) as entries:
+                    for entry in entries:
+                        token = entry.name[:-5] if entry.name.endswith(".part") else entry.name
+                        if not cls.TOKEN_PATTERN.fullmatch(token):
+                            continue
+                        try:
+                            info = entry.stat(follow_symlinks=False)
+                            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > max_age:
+                                os.unlink(entry.path)
+                                removed += 1
+                        except OSError:
+                            continue
+            except OSError:
+                pass
+            return removed
 
         def _transfer_key(self, msg, request_id):
             key = msg.get("transfer_id", request_id)
@@ -1032,7 +1209,7 @@ def _jupyterlab_spotlight_define():
 
         def _op_fetch_end(self, msg, request_id, buffers):
             key = self._transfer_key(msg, request_id)
-            self.transfers.pop(key, None)
+            self._drop_transfer(key)
             reply = self._reply("fetch-end", request_id)
             if "transfer_id" in msg:
                 reply["transfer_id"] = key
@@ -1297,7 +1474,8 @@ def _jupyterlab_spotlight_register():
     Each comm opened by the browser gets its own helper over the shell's ``user_ns``;
     its messages' ``data``/buffers go to ``handle`` and every reply is sent back with
     ``comm.send(data, buffers=...)``.  Calling this again (e.g. after re-injection)
-    replaces the previous registration.
+    replaces the previous registration.  It also deletes transfer files older than an
+    hour (left by kernels that died mid-transfer, see ``remove_stale_files``).
 
     Raises:
         RuntimeError: when not running inside an IPython kernel with a comm manager.
@@ -1326,6 +1504,7 @@ def _jupyterlab_spotlight_register():
             ) from exc
     namespace = shell.user_ns
     hidden = getattr(shell, "user_ns_hidden", ())
+    helper_class.remove_stale_files()
 
     def open_comm(comm, open_msg):
         helper = helper_class(namespace, hidden)

@@ -8,8 +8,9 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 import * as CRC32 from 'crc-32';
 
-import { KernelBridge } from './kernel/bridge';
+import { ITransferProgress, KernelBridge } from './kernel/bridge';
 import { abortError, isAbortError } from './kernel/errors';
+import type { Transport } from './kernel/protocol';
 import { base64ToFloat32, IFinding } from './notebook/cells';
 import {
   findSpotlights,
@@ -71,6 +72,8 @@ export interface IAuditResult {
   metadata: Int32Array | null;
   /** Names of the metadata codes, or null. */
   metadataNames: string[] | null;
+  /** How each fetched array came from the kernel (a file over HTTP, or the comm). */
+  transports: Partial<Record<Role, Transport>>;
   /** The engine's output. */
   search: ISpotlightResult;
   /** One summary per region. */
@@ -106,6 +109,7 @@ export interface IAuditSummary {
   d: number;
   fingerprint: string;
   timings: IAuditResult['timings'];
+  transports: IAuditResult['transports'];
   regions: {
     totalWeight: number;
     supportSize: number;
@@ -663,6 +667,7 @@ export class SpotlightModel implements IDisposable {
       d: result.d,
       fingerprint: result.fingerprint,
       timings: result.timings,
+      transports: result.transports,
       regions: result.regions.map((r, j) => ({
         totalWeight: r.totalWeight,
         supportSize: r.supportSize,
@@ -691,22 +696,23 @@ export class SpotlightModel implements IDisposable {
     const out: Partial<
       Record<Role, { data: Float32Array | Int32Array; categories?: string[] }>
     > = {};
+    const transports: Partial<Record<Role, Transport>> = {};
     for (const role of roles) {
       const name = sel[role]!;
       const array = await bridge.fetch(name, role, {
         maxBytes: this._settings.transferBudgetBytes,
         signal,
         onProgress: p => {
-          const mb = (done + p.bytes) / 1e6;
           this._setProgress(
             'fetching',
             total ? (done + p.bytes) / total : 1,
-            `${role} '${name}' · ${mb.toFixed(1)} of ${(total / 1e6).toFixed(1)} MB · ${p.megabytesPerSecond.toFixed(0)} MB/s`
+            fetchDetail(role, name, done, total, p)
           );
         }
       });
       done += array.data.byteLength;
       out[role] = { data: array.data, categories: array.categories };
+      transports[role] = array.transport;
     }
     const embeddings = out.embeddings!.data as Float32Array;
     const losses = out.losses!.data as Float32Array;
@@ -726,7 +732,8 @@ export class SpotlightModel implements IDisposable {
       labelNames: out.labels?.categories ?? null,
       predictions,
       metadata: out.metadata ? (out.metadata.data as Int32Array) : null,
-      metadataNames: out.metadata?.categories ?? null
+      metadataNames: out.metadata?.categories ?? null,
+      transports
     };
   }
 
@@ -928,6 +935,27 @@ export class SpotlightModel implements IDisposable {
   private _listAbort: AbortController | null = null;
   private _isDisposed = false;
   private _changed = new Signal<this, SpotlightModel.Change>(this);
+}
+
+/**
+ * The panel's progress line while an array is fetched.
+ *
+ * @param role - The role being fetched.
+ * @param name - Its variable name.
+ * @param done - Bytes of the arrays fetched before this one.
+ * @param total - Bytes of all the arrays of the audit (an estimate).
+ * @param progress - This array's transfer progress.
+ * @returns e.g. `embeddings 'emb' · 12.6 of 50.4 MB · 160 MB/s · via file`.
+ */
+export function fetchDetail(
+  role: Role,
+  name: string,
+  done: number,
+  total: number,
+  progress: ITransferProgress
+): string {
+  const mb = (done + progress.bytes) / 1e6;
+  return `${role} '${name}' · ${mb.toFixed(1)} of ${(total / 1e6).toFixed(1)} MB · ${progress.megabytesPerSecond.toFixed(0)} MB/s · via ${progress.transport}`;
 }
 
 /**

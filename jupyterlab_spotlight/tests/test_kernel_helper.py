@@ -2,8 +2,12 @@
 
 import os
 import pathlib
+import re
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import zlib
@@ -666,6 +670,138 @@ def test_old_transfers_are_evicted():
     assert helper.transfers == {}
 
 
+# --------------------------------------------------------------------------- fetch: file transport
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """Point ``tempfile.gettempdir()`` at this test's folder."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def transfer_folder():
+    return pathlib.Path(Helper.transfer_directory())
+
+
+def test_file_transport_writes_a_private_file(private_tmp):
+    source = np.asfortranarray(np.random.default_rng(1).standard_normal((3000, 700)))  # float64, F-order
+    helper = Helper({"X": source})
+    begin, _ = ok(helper, "fetch-begin", request_id="f", name="X", role="embeddings", via="file")
+    assert begin["via"] == "file" and "via_reason" not in begin
+    assert re.fullmatch(r"[0-9a-f]{32}", begin["token"])
+    folder = transfer_folder()
+    assert folder == private_tmp / ("jupyterlab-spotlight-%d" % os.getuid())
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    path = folder / begin["token"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.stat().st_uid == os.getuid()
+    assert os.listdir(folder) == [begin["token"]]  # no .part left
+    payload = path.read_bytes()
+    assert payload == source.astype("<f4", order="C").tobytes()
+    assert len(payload) == begin["nbytes"] and zlib.crc32(payload) == begin["checksum"]
+    # The comm chunks stay available (the browser's fallback when the server cannot serve it).
+    _, bufs = ok(helper, "fetch-chunk", request_id="f", index=0)
+    assert bytes(bufs[0]) == payload[:begin["chunk_bytes"]]
+    ok(helper, "fetch-end", request_id="f")
+    assert not path.exists()
+    ok(helper, "fetch-end", request_id="f")  # twice is harmless
+
+
+def test_file_transport_checksum_matches_the_comm_checksum(private_tmp):
+    helper = Helper({"y": np.array(["b", "a", "b", "c"] * 1000)})
+    by_file, _ = ok(helper, "fetch-begin", request_id="a", name="y", role="labels", via="file")
+    by_comm, _ = ok(helper, "fetch-begin", request_id="b", name="y", role="labels", via="comm")
+    plain, _ = ok(helper, "fetch-begin", request_id="c", name="y", role="labels")
+    assert by_file["checksum"] == by_comm["checksum"] == plain["checksum"]
+    assert by_file["categories"] == ["a", "b", "c"]
+    assert by_comm["via"] == "comm" and "token" not in by_comm and "via_reason" not in by_comm
+    assert "via" not in plain  # replies to requests without 'via' are unchanged
+    assert os.listdir(transfer_folder()) == [by_file["token"]]
+
+
+def test_file_transport_refuses_an_unsafe_folder_and_says_why(private_tmp):
+    folder = transfer_folder()
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    helper = Helper({"X": np.ones((4, 2), np.float32)})
+    begin, _ = ok(helper, "fetch-begin", request_id="f", name="X", role="embeddings", via="file")
+    assert begin["via"] == "comm" and "token" not in begin
+    assert str(folder) in begin["via_reason"] and "0700" in begin["via_reason"]
+    assert fetch(helper, "X", "embeddings", request_id="g")[0].tolist() == [[1, 1]] * 4
+    assert os.listdir(folder) == []
+    folder.rmdir()
+    elsewhere = private_tmp / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    folder.symlink_to(elsewhere)
+    begin, _ = ok(helper, "fetch-begin", request_id="h", name="X", role="embeddings", via="file")
+    assert begin["via"] == "comm" and "not a private folder" in begin["via_reason"]
+    assert os.listdir(elsewhere) == []
+
+
+def test_file_transport_needs_free_space(private_tmp, monkeypatch):
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000))
+    helper = Helper({"X": np.ones((4, 2), np.float32)})
+    begin, _ = ok(helper, "fetch-begin", request_id="f", name="X", role="embeddings", via="file")
+    assert begin["via"] == "comm" and "has 1.0 kB free, too little for 32 bytes" in begin["via_reason"]
+
+
+def test_a_failed_write_leaves_nothing_behind(private_tmp, monkeypatch):
+    def full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    helper = Helper({"X": np.ones((4, 2), np.float32)})
+    begin, _ = ok(helper, "fetch-begin", request_id="f", name="X", role="embeddings", via="file")
+    assert begin["via"] == "comm" and "No space left on device" in begin["via_reason"]
+    assert os.listdir(transfer_folder()) == []
+
+
+def test_bad_via_is_refused():
+    message = fail(Helper({"X": np.ones((4, 2))}), "fetch-begin", "bad-request", name="X", role="embeddings",
+                   via="http")
+    assert "'via'" in message and "comm, file" in message
+
+
+def test_evicted_and_closed_transfers_delete_their_files(private_tmp):
+    helper = Helper({"X": np.ones((4, 2), np.float32)})
+    tokens = [ok(helper, "fetch-begin", request_id="b%d" % i, name="X", role="embeddings", via="file")[0]["token"]
+              for i in range(5)]
+    assert sorted(os.listdir(transfer_folder())) == sorted(tokens[1:])  # the oldest was evicted
+    helper.close()
+    assert os.listdir(transfer_folder()) == [] and helper.transfers == {}
+
+
+def test_stale_files_are_removed(private_tmp):
+    helper = Helper({"X": np.ones((4, 2), np.float32)})
+    fresh = ok(helper, "fetch-begin", request_id="f", name="X", role="embeddings", via="file")[0]["token"]
+    folder = transfer_folder()
+    now = time.time()
+    old = now - 2 * 3600
+    stale = ["1" * 32, "2" * 32 + ".part"]
+    kept = ["notes.txt", "3" * 31, "4" * 32 + ".tmp"]
+    for name in stale + kept:
+        (folder / name).write_bytes(b"x")
+        os.utime(folder / name, (old, old))
+    outside = private_tmp / "outside.bin"
+    outside.write_bytes(b"x")
+    os.utime(outside, (old, old))
+    (folder / ("5" * 32)).symlink_to(outside)
+    (folder / ("6" * 32)).mkdir()
+    os.utime(folder / ("6" * 32), (old, old))
+    assert Helper.remove_stale_files(now=now) == 2
+    assert sorted(os.listdir(folder)) == sorted([fresh, "5" * 32, "6" * 32] + kept)
+    assert outside.exists()
+    assert Helper.remove_stale_files(max_age=0, now=now + 1) == 1  # the fresh one, when it is old enough
+    os.chmod(folder, 0o777)  # not private: never touched
+    (folder / ("7" * 32)).write_bytes(b"x")
+    assert Helper.remove_stale_files(max_age=0, now=now + 10) == 0
+    assert (folder / ("7" * 32)).exists()
+
+
+def test_stale_cleanup_without_a_folder_is_a_no_op(private_tmp):
+    assert Helper.remove_stale_files() == 0
+    assert not transfer_folder().exists()
+
+
 # --------------------------------------------------------------------------- examples
 
 def image_page(helper, name, indices):
@@ -906,10 +1042,16 @@ def test_source_imports_only_stdlib_and_numpy():
     assert out.stdout.strip() == "[]" and out.stderr == ""
 
 
-def test_live_kernel_comm_round_trip():
+def test_live_kernel_comm_round_trip(tmp_path):
     from jupyter_client.manager import start_new_kernel
 
-    km, kc = start_new_kernel(kernel_name="python3")
+    # The kernel's tempfile.gettempdir() is tmp_path; a file left by a dead kernel waits there.
+    folder = tmp_path / ("jupyterlab-spotlight-%d" % os.getuid())
+    folder.mkdir(mode=0o700)
+    stale = folder / ("f" * 32)
+    stale.write_bytes(b"left behind")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    km, kc = start_new_kernel(kernel_name="python3", env=dict(os.environ, TMPDIR=str(tmp_path)))
     try:
         source = SOURCE_PATH.read_text()
         outputs = []
@@ -920,6 +1062,7 @@ def test_live_kernel_comm_round_trip():
             )
             assert reply["content"]["status"] == "ok"
         assert [m for m in outputs if m["msg_type"] not in ("status",)] == []
+        assert not stale.exists()  # removed at injection
         kc.execute_interactive("import numpy as np\nemb = np.arange(40000, dtype='f4').reshape(200, 200)",
                                timeout=30, output_hook=lambda m: None)
         reply = kc.execute_interactive("", user_expressions={
@@ -962,6 +1105,15 @@ def test_live_kernel_comm_round_trip():
             payload += buffers[0]
         assert zlib.crc32(payload) == begin["checksum"]
         assert payload == np.arange(40000, dtype="<f4").tobytes()
+
+        send({"version": 1, "op": "fetch-begin", "request_id": "ff", "name": "emb", "role": "embeddings",
+              "via": "file"})
+        begin, _ = receive()
+        assert begin["via"] == "file", begin
+        assert (folder / begin["token"]).read_bytes() == payload
+        send({"version": 1, "op": "fetch-end", "request_id": "ff"})
+        assert receive()[0]["op"] == "fetch-end"
+        assert os.listdir(folder) == []
 
         upload_bytes = np.array([1, 2, 3], dtype="<i4").tobytes()
         send({"version": 1, "op": "upload-begin", "request_id": "u", "name": "picked", "dtype": "int32",

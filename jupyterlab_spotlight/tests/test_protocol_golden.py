@@ -4,10 +4,13 @@ Each ``*-request.json`` is fed to one ``Helper`` in the order of ``CASES`` (fetc
 uploads span several requests) over ``golden_namespace()``, and the reply must equal the
 paired golden file: ``data`` field by field (fields listed in ``volatile`` only need to
 exist) and ``buffers_hex`` byte for byte. The TypeScript tests read the same files.
+File-transport cases write into a private folder under the test's ``tmp_path``.
 """
 
 import json
+import os
 import pathlib
+import tempfile
 import zlib
 
 import numpy as np
@@ -25,6 +28,9 @@ CASES = [
     ("fetch-begin-request.json", "fetch-begin-reply.json"),
     ("fetch-chunk-request.json", "fetch-chunk-reply.json"),
     ("fetch-end-request.json", "fetch-end-reply.json"),
+    ("fetch-begin-file-request.json", "fetch-begin-file-reply.json"),
+    ("fetch-end-file-request.json", "fetch-end-file-reply.json"),
+    ("fetch-begin-file-fallback-request.json", "fetch-begin-file-fallback-reply.json"),
     ("fetch-begin-labels-request.json", "fetch-begin-labels-reply.json"),
     ("fetch-chunk-labels-request.json", "fetch-chunk-labels-reply.json"),
     ("fetch-end-labels-request.json", "fetch-end-labels-reply.json"),
@@ -68,6 +74,16 @@ def golden_namespace():
     }
 
 
+def transfer_folder():
+    return pathlib.Path(Helper.transfer_directory())
+
+
+# Run before a request: the fallback case needs a folder the helper must refuse.
+BEFORE = {
+    "fetch-begin-file-fallback-request.json": lambda: os.chmod(transfer_folder(), 0o777),
+}
+
+
 def load(name):
     return json.loads((GOLDEN_DIR / name).read_text(encoding="utf-8"))
 
@@ -89,10 +105,12 @@ def test_golden_files_are_small_and_well_formed():
         assert path.stat().st_size < 8192, path.name
 
 
-def test_helper_reproduces_every_golden_reply():
+def test_helper_reproduces_every_golden_reply(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     namespace = golden_namespace()
     helper = Helper(namespace)
     for request_name, reply_name in CASES:
+        BEFORE.get(request_name, lambda: None)()
         request = load(request_name)
         replies = helper.handle(request["data"], [bytes.fromhex(h) for h in request["buffers_hex"]])
         assert len(replies) == 1, request_name
@@ -106,6 +124,20 @@ def test_helper_reproduces_every_golden_reply():
         assert data == expected["data"], reply_name
         assert [bytes(b).hex() for b in buffers] == expected["buffers_hex"], reply_name
     np.testing.assert_array_equal(namespace["picked"], UPLOADED)
+    assert os.listdir(transfer_folder()) == []  # fetch-end deleted the file
+
+
+def test_golden_file_transfer_holds_the_chunk_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    helper = Helper(golden_namespace())
+    (begin, _), = helper.handle(load("fetch-begin-file-request.json")["data"], [])
+    golden = load("fetch-begin-file-reply.json")["data"]
+    assert begin["checksum"] == golden["checksum"] == load("fetch-begin-reply.json")["data"]["checksum"]
+    payload = (transfer_folder() / begin["token"]).read_bytes()
+    assert payload.hex() == load("fetch-chunk-reply.json")["buffers_hex"][0]
+    assert zlib.crc32(payload) == golden["checksum"]
+    helper.handle(load("fetch-end-file-request.json")["data"], [])
+    assert not (transfer_folder() / begin["token"]).exists()
 
 
 def test_golden_fetch_payloads_decode_to_the_variables():

@@ -3,6 +3,8 @@
  * comm, and turns the protocol of docs/protocol.md into typed promises.
  */
 import type { ISessionContext } from '@jupyterlab/apputils';
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { PromiseDelegate } from '@lumino/coreutils';
 import type { IDisposable } from '@lumino/disposable';
@@ -18,6 +20,7 @@ import {
   COMM_TARGET,
   decodeList,
   IExamplesReply,
+  IFetchBeginReply,
   IReply,
   isAcceptableName,
   isCheckReply,
@@ -26,7 +29,10 @@ import {
   isFetchBeginReply,
   isFetchChunkReply,
   isReply,
-  PROTOCOL_VERSION
+  isTransferToken,
+  PROTOCOL_VERSION,
+  TRANSFER_ROUTE,
+  Transport
 } from './protocol';
 
 /** An array pulled from the kernel, verified against its checksum. */
@@ -41,6 +47,10 @@ export interface IFetchedArray {
   shape: number[];
   /** Category names when the kernel encoded strings as codes. */
   categories?: string[];
+  /** How the bytes travelled: a file over HTTP, or the kernel's comm. */
+  transport: Transport;
+  /** Why the comm was used although a file was asked for (absent otherwise). */
+  fallbackReason?: string;
 }
 
 /** Progress of a transfer. */
@@ -49,8 +59,10 @@ export interface ITransferProgress {
   bytes: number;
   /** Total bytes. */
   total: number;
-  /** Average rate so far, in MB/s (10⁶ bytes per second). */
+  /** Average rate so far, in MB/s (10⁶ bytes per second), since the fetch began. */
   megabytesPerSecond: number;
+  /** How the bytes travel: a file over HTTP, or the kernel's comm. */
+  transport: Transport;
 }
 
 /** Decoded examples for one page of rows. */
@@ -152,14 +164,21 @@ export class KernelBridge implements IDisposable {
   /**
    * Pull one variable into the browser, converted for its role.
    *
-   * The helper converts once; chunks are then pulled a few at a time, which
-   * paces the transfer under the server's limits and lets it stop between
-   * chunks. The bytes are checked against the helper's CRC-32 before use.
+   * The helper converts once. With the `auto` transport (the default) it also
+   * writes the bytes to a private file that the server extension streams over
+   * HTTP (one response instead of many websocket messages: several times
+   * faster); when that is impossible (the kernel cannot write the file, or
+   * the server cannot see it: a remote kernel, another container, the server
+   * extension not enabled) the chunks come through the kernel's comm, a few
+   * at a time, which paces the transfer and lets it stop between chunks. The
+   * result and the progress say which transport was used, and a fallback is
+   * logged with its reason. The bytes are checked against the helper's CRC-32
+   * before use.
    *
    * @param name - The variable name (data, never code).
    * @param role - What the array is for; selects dtype and checks.
-   * @param options - Budget in bytes, cancel signal and progress callback.
-   * @returns The verified array.
+   * @param options - Budget in bytes, transport, cancel signal and progress callback.
+   * @returns The verified array and the transport it came by.
    * @throws {KernelBridgeError} on refusal (e.g. `too-large`), a restart, or a bad checksum.
    */
   async fetch(
@@ -170,81 +189,69 @@ export class KernelBridge implements IDisposable {
     Private.assertName(name);
     const { signal, onProgress } = options;
     const started = performance.now();
-    const [beginMsg] = await this._request(
-      {
-        op: 'fetch-begin',
-        name,
-        role,
-        max_bytes: options.maxBytes,
-        chunk_bytes: Private.CHUNK_BYTES
-      },
-      signal
-    );
-    const begin = beginMsg.data;
-    if (!isFetchBeginReply(begin)) {
-      throw Private.protocolError('fetch-begin');
-    }
-    const transferId = begin.request_id as string;
-    const bytes = new Uint8Array(begin.nbytes);
-    let received = 0;
-    const end = () =>
-      this._send({ op: 'fetch-end', request_id: transferId }).catch(reason =>
-        console.debug('Spotlight: could not free a transfer', reason)
-      );
+    // The transfer is named by its begin request's id, known before sending,
+    // so that it is freed even when the begin is cancelled while the kernel
+    // prepares it (the kernel answers fetch-end for unknown transfers too).
+    const transferId = this._nextRequestId();
+    let begin: IFetchBeginReply;
+    let bytes: Uint8Array | null = null;
+    let transport: Transport = 'comm';
+    let fallbackReason: string | undefined;
     try {
-      const pending = new Map<number, Promise<Private.IMessage>>();
-      let nextToAsk = 0;
-      let crc = 0;
-      const ask = () => {
-        while (nextToAsk < begin.chunks && pending.size < Private.IN_FLIGHT) {
-          const chunk = this._request(
-            { op: 'fetch-chunk', transfer_id: transferId, index: nextToAsk },
-            signal
-          ).then(r => r[0]);
-          // Chunks asked for but never awaited (after an error or a cancel)
-          // must not surface as unhandled rejections.
-          chunk.catch(() => undefined);
-          pending.set(nextToAsk, chunk);
-          nextToAsk++;
-        }
-      };
-      for (let index = 0; index < begin.chunks; index++) {
-        ask();
-        const message = await pending.get(index)!;
-        pending.delete(index);
-        const chunk = message.data;
-        const buffer = message.buffers[0];
-        if (!isFetchChunkReply(chunk) || chunk.index !== index || !buffer) {
-          throw Private.protocolError('fetch-chunk');
-        }
-        const view = bufferBytes(buffer);
-        if (
-          view.byteLength !== chunk.nbytes ||
-          chunk.offset + view.byteLength > bytes.byteLength
-        ) {
-          throw new KernelBridgeError(
-            'checksum',
-            `The transfer of '${name}' was corrupted (chunk ${index} has ${view.byteLength} bytes where ${chunk.nbytes} were announced). Run the audit again.`
-          );
-        }
-        bytes.set(view, chunk.offset);
-        crc = CRC32.buf(view, crc);
-        received += view.byteLength;
+      const [beginMsg] = await this._request(
+        {
+          op: 'fetch-begin',
+          name,
+          role,
+          max_bytes: options.maxBytes,
+          chunk_bytes: Private.CHUNK_BYTES,
+          via: options.transport === 'comm' ? 'comm' : 'file'
+        },
+        signal,
+        undefined,
+        transferId
+      );
+      if (!isFetchBeginReply(beginMsg.data)) {
+        throw Private.protocolError('fetch-begin');
+      }
+      begin = beginMsg.data;
+      const total = begin.nbytes;
+      const report = (received: number, via: Transport) => {
         const seconds = Math.max((performance.now() - started) / 1000, 1e-6);
         onProgress?.({
           bytes: received,
-          total: begin.nbytes,
-          megabytesPerSecond: received / 1e6 / seconds
+          total,
+          megabytesPerSecond: received / 1e6 / seconds,
+          transport: via
         });
+      };
+      if (options.transport !== 'comm' && begin.via !== 'file') {
+        fallbackReason =
+          begin.via_reason ??
+          'the kernel helper did not offer a file (an older helper?)';
       }
-      if (received !== begin.nbytes || crc >>> 0 !== begin.checksum >>> 0) {
-        throw new KernelBridgeError(
-          'checksum',
-          `The transfer of '${name}' failed its integrity check (${received} of ${begin.nbytes} bytes, CRC-32 ${crc >>> 0} vs ${begin.checksum}). Run the audit again; if it keeps failing, report a bug.`
-        );
+      if (begin.via === 'file' && isTransferToken(begin.token)) {
+        try {
+          bytes = await this._download(begin, name, signal, report);
+          transport = 'file';
+        } catch (error) {
+          if (!(error instanceof Private.FileUnavailable)) {
+            throw error;
+          }
+          fallbackReason = error.message;
+        }
+      }
+      if (!bytes) {
+        if (fallbackReason) {
+          this._warnFallback(fallbackReason);
+        }
+        bytes = await this._pullChunks(begin, name, signal, report);
       }
     } finally {
-      void end();
+      // Frees the kernel's copy and deletes the file if the server did not serve it.
+      void this._send({ op: 'fetch-end', request_id: transferId }).catch(
+        reason => console.debug('Spotlight: could not free a transfer', reason)
+      );
     }
     const data =
       begin.dtype === 'int32'
@@ -255,7 +262,9 @@ export class KernelBridge implements IDisposable {
       role,
       data,
       shape: begin.shape,
-      categories: begin.categories
+      categories: begin.categories,
+      transport,
+      ...(fallbackReason ? { fallbackReason } : {})
     };
   }
 
@@ -342,18 +351,177 @@ export class KernelBridge implements IDisposable {
   }
 
   /**
+   * Stream a transfer file from the server extension.
+   *
+   * @returns The verified bytes.
+   * @throws {Private.FileUnavailable} when the server does not serve the file
+   *   (404: it cannot see the kernel's files or the extension is not enabled;
+   *   another status; a network error) or the response ends short, so the
+   *   caller falls back to the comm.
+   * @throws An `AbortError` when cancelled; {@link KernelBridgeError} on a
+   *   failed integrity check.
+   */
+  private async _download(
+    begin: IFetchBeginReply,
+    name: string,
+    signal: AbortSignal | undefined,
+    report: (bytes: number, transport: Transport) => void
+  ): Promise<Uint8Array> {
+    const settings =
+      this._sessionContext.session?.serverSettings ??
+      ServerConnection.makeSettings();
+    const url = URLExt.join(settings.baseUrl, TRANSFER_ROUTE, begin.token!);
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        url,
+        { method: 'GET', signal },
+        settings
+      );
+    } catch (reason) {
+      if (signal?.aborted) {
+        throw abortError('The transfer');
+      }
+      throw new Private.FileUnavailable(
+        `the request for the transfer file failed (${(reason as Error).message})`
+      );
+    }
+    if (response.status !== 200 || !response.body) {
+      void response.body?.cancel().catch(() => undefined);
+      throw new Private.FileUnavailable(
+        response.status === 404
+          ? 'the Jupyter server cannot see the kernel\'s transfer file (the kernel runs on another machine or container, or the server extension jupyterlab_spotlight is not enabled: see "jupyter server extension list")'
+          : `the Jupyter server answered ${response.status} ${response.statusText} for the transfer file`
+      );
+    }
+    const bytes = new Uint8Array(begin.nbytes);
+    const reader = response.body.getReader();
+    let received = 0;
+    let reported = 0;
+    let crc = 0;
+    try {
+      for (;;) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (reason) {
+          if (signal?.aborted) {
+            throw abortError('The transfer');
+          }
+          throw new Private.FileUnavailable(
+            `the transfer file stopped after ${received} of ${begin.nbytes} bytes (${(reason as Error).message})`
+          );
+        }
+        if (next.done) {
+          break;
+        }
+        const view = next.value;
+        if (received + view.byteLength > bytes.byteLength) {
+          throw Private.corrupted(name, received + view.byteLength, begin);
+        }
+        bytes.set(view, received);
+        crc = CRC32.buf(view, crc);
+        received += view.byteLength;
+        if (received - reported >= Private.PROGRESS_BYTES) {
+          reported = received;
+          report(received, 'file');
+        }
+      }
+    } catch (error) {
+      void reader.cancel().catch(() => undefined);
+      throw error;
+    }
+    if (received < begin.nbytes) {
+      throw new Private.FileUnavailable(
+        `the transfer file ended after ${received} of ${begin.nbytes} bytes`
+      );
+    }
+    report(received, 'file');
+    Private.verify(name, received, crc, begin);
+    return bytes;
+  }
+
+  /**
+   * Pull a prepared transfer through the comm, chunk by chunk.
+   *
+   * @returns The verified bytes.
+   */
+  private async _pullChunks(
+    begin: IFetchBeginReply,
+    name: string,
+    signal: AbortSignal | undefined,
+    report: (bytes: number, transport: Transport) => void
+  ): Promise<Uint8Array> {
+    const transferId = begin.request_id as string;
+    const bytes = new Uint8Array(begin.nbytes);
+    let received = 0;
+    const pending = new Map<number, Promise<Private.IMessage>>();
+    let nextToAsk = 0;
+    let crc = 0;
+    const ask = () => {
+      while (nextToAsk < begin.chunks && pending.size < Private.IN_FLIGHT) {
+        const chunk = this._request(
+          { op: 'fetch-chunk', transfer_id: transferId, index: nextToAsk },
+          signal
+        ).then(r => r[0]);
+        // Chunks asked for but never awaited (after an error or a cancel)
+        // must not surface as unhandled rejections.
+        chunk.catch(() => undefined);
+        pending.set(nextToAsk, chunk);
+        nextToAsk++;
+      }
+    };
+    for (let index = 0; index < begin.chunks; index++) {
+      ask();
+      const message = await pending.get(index)!;
+      pending.delete(index);
+      const chunk = message.data;
+      const buffer = message.buffers[0];
+      if (!isFetchChunkReply(chunk) || chunk.index !== index || !buffer) {
+        throw Private.protocolError('fetch-chunk');
+      }
+      const view = bufferBytes(buffer);
+      if (
+        view.byteLength !== chunk.nbytes ||
+        chunk.offset + view.byteLength > bytes.byteLength
+      ) {
+        throw new KernelBridgeError(
+          'checksum',
+          `The transfer of '${name}' was corrupted (chunk ${index} has ${view.byteLength} bytes where ${chunk.nbytes} were announced). Run the audit again.`
+        );
+      }
+      bytes.set(view, chunk.offset);
+      crc = CRC32.buf(view, crc);
+      received += view.byteLength;
+      report(received, 'comm');
+    }
+    Private.verify(name, received, crc, begin);
+    return bytes;
+  }
+
+  /** Log why the comm carries a transfer, once per reason. */
+  private _warnFallback(reason: string): void {
+    if (!this._fallbackWarnings.has(reason)) {
+      this._fallbackWarnings.add(reason);
+      console.warn(
+        `Spotlight: arrays come through the kernel's comm (slower) because ${reason}.`
+      );
+    }
+  }
+
+  /**
    * Send a request and wait for its reply (or error).
    */
   private async _request(
     data: Record<string, unknown>,
     signal?: AbortSignal,
-    buffers?: ArrayBufferView[]
+    buffers?: ArrayBufferView[],
+    requestId = this._nextRequestId()
   ): Promise<Private.IMessage[]> {
     if (signal?.aborted) {
       throw abortError('The request');
     }
     const comm = await this._ensureComm(signal);
-    const requestId = `r${++this._counter}`;
     const delegate = new PromiseDelegate<Private.IMessage[]>();
     this._pending.set(requestId, delegate);
     const onAbort = () => {
@@ -377,6 +545,11 @@ export class KernelBridge implements IDisposable {
         this._setWaiting(false);
       }
     }
+  }
+
+  /** A new request id (`r1`, `r2`, ...). */
+  private _nextRequestId(): string {
+    return `r${++this._counter}`;
   }
 
   /** Send a message that has no reply worth waiting for. */
@@ -557,6 +730,7 @@ export class KernelBridge implements IDisposable {
   private _generation = 0;
   private _waiting = false;
   private _isDisposed = false;
+  private _fallbackWarnings = new Set<string>();
   private _kernelReset = new Signal<this, void>(this);
   private _waitingChanged = new Signal<this, boolean>(this);
 }
@@ -573,9 +747,14 @@ export namespace KernelBridge {
   export interface IFetchOptions {
     /** Refuse arrays whose converted size exceeds this many bytes. */
     maxBytes: number;
-    /** Cancels the transfer between chunks. */
+    /**
+     * `auto` (default): a file over HTTP when the server can serve it, else
+     * the comm; `comm`: the comm only.
+     */
+    transport?: 'auto' | 'comm';
+    /** Cancels the transfer (the HTTP request, or between chunks). */
     signal?: AbortSignal;
-    /** Called after each chunk. */
+    /** Called after each comm chunk, or every few MiB of a file. */
     onProgress?: (progress: ITransferProgress) => void;
   }
 }
@@ -599,6 +778,43 @@ namespace Private {
 
   /** Bytes per chunk to the kernel: well under the 10 MiB websocket cap. */
   export const UPLOAD_CHUNK_BYTES = 2 * 1024 * 1024;
+
+  /** Bytes of a file download between progress reports. */
+  export const PROGRESS_BYTES = 8 * 1024 * 1024;
+
+  /** The server did not serve a transfer file: fall back to the comm. */
+  export class FileUnavailable extends Error {
+    constructor(message: string) {
+      super(message);
+      this.name = 'FileUnavailable';
+    }
+  }
+
+  export function corrupted(
+    name: string,
+    bytes: number,
+    begin: IFetchBeginReply
+  ): KernelBridgeError {
+    return new KernelBridgeError(
+      'checksum',
+      `The transfer of '${name}' was corrupted (${bytes} bytes arrived where ${begin.nbytes} were announced). Run the audit again.`
+    );
+  }
+
+  /** Check the size and CRC-32 of a finished transfer. */
+  export function verify(
+    name: string,
+    received: number,
+    crc: number,
+    begin: IFetchBeginReply
+  ): void {
+    if (received !== begin.nbytes || crc >>> 0 !== begin.checksum >>> 0) {
+      throw new KernelBridgeError(
+        'checksum',
+        `The transfer of '${name}' failed its integrity check (${received} of ${begin.nbytes} bytes, CRC-32 ${crc >>> 0} vs ${begin.checksum}). Run the audit again; if it keeps failing, report a bug.`
+      );
+    }
+  }
 
   export function protocolError(op: string): KernelBridgeError {
     return new KernelBridgeError(

@@ -13,6 +13,16 @@ export const PROTOCOL_VERSION = 1;
 /** The helper's comm target name. */
 export const COMM_TARGET = 'jupyterlab-spotlight';
 
+/**
+ * How a fetched array travels: `file` is written by the kernel and streamed
+ * by the server extension over HTTP; `comm` comes in chunks through the
+ * kernel's comm (the fallback, always available).
+ */
+export type Transport = 'file' | 'comm';
+
+/** The server extension's route for transfer files, under the base URL. */
+export const TRANSFER_ROUTE = 'jupyterlab-spotlight/transfer';
+
 /** A decoded message from the kernel. */
 export interface IReply {
   version: number;
@@ -40,6 +50,12 @@ export interface IFetchBeginReply extends IReply {
   chunks: number;
   checksum: number;
   categories?: string[];
+  /** The transport the kernel prepared (present when the request asked for one). */
+  via?: Transport;
+  /** With `via: "file"`: the file's token (32 lowercase hex digits). */
+  token?: string;
+  /** With `via: "comm"` after asking for a file: why the kernel wrote none. */
+  via_reason?: string;
 }
 
 /** The reply to `fetch-chunk`: `nbytes` bytes at `offset`, in one buffer. */
@@ -176,8 +192,21 @@ export function isFetchBeginReply(data: unknown): data is IFetchBeginReply {
     elements * 4 === d.nbytes &&
     (d.categories === undefined ||
       (Array.isArray(d.categories) &&
-        d.categories.every(c => typeof c === 'string')))
+        d.categories.every(c => typeof c === 'string'))) &&
+    (d.via === undefined || d.via === 'comm' || d.via === 'file') &&
+    (d.via === 'file' ? isTransferToken(d.token) : d.token === undefined) &&
+    (d.via_reason === undefined || typeof d.via_reason === 'string')
   );
+}
+
+/**
+ * Check a transfer-file token before it goes into a URL.
+ *
+ * @param token - The `token` of a `fetch-begin` reply.
+ * @returns Whether it is 32 lowercase hex digits (128 random bits).
+ */
+export function isTransferToken(token: unknown): token is string {
+  return typeof token === 'string' && /^[0-9a-f]{32}$/.test(token);
 }
 
 /**

@@ -23,6 +23,82 @@ def crc(x, l):
     return format(zlib.crc32(l.tobytes(), zlib.crc32(x.tobytes())), '08x')
 `;
 
+/** Python that prints the files in the kernel's transfer folder, one per line. */
+const TRANSFER_FILES =
+  "import os, tempfile\n_d = os.path.join(tempfile.gettempdir(), 'jupyterlab-spotlight-%d' % os.getuid())\nprint('\\n'.join(sorted(os.listdir(_d)) if os.path.isdir(_d) else []))";
+
+/**
+ * The transfer files that appeared since `before` (the folder is shared by
+ * every kernel of the user, so the tests compare snapshots).
+ */
+async function newTransferFiles(
+  page: any,
+  before: string[]
+): Promise<string[]> {
+  const now = (await kernelExec(page, TRANSFER_FILES)).split('\n');
+  return now.filter(name => name && !before.includes(name));
+}
+
+/** The fetched pairs of the bit-exactness tests (embeddings, losses). */
+const PAIRS: [string, string][] = [
+  ['emb_f64', 'loss_f16'],
+  ['emb_fortran', 'loss_list'],
+  ['emb_view', 'loss_series'],
+  ['t_bf16', 't_grad'],
+  ['emb_lists', 'loss_f16'],
+  ['t_f16', 't_grad']
+];
+
+/** Audit each pair; check the fingerprint against the kernel's and return the transports. */
+async function auditPairs(page: any): Promise<string[]> {
+  const transports: string[] = [];
+  for (const [embeddings, losses] of PAIRS) {
+    const { summary, error } = await audit(page, {
+      embeddings,
+      losses,
+      steps: 5,
+      count: 1
+    });
+    expect(error).toBeUndefined();
+    const expected = (
+      await kernelExec(
+        page,
+        `print(crc(${embeddings}.float().detach().numpy() if hasattr(${embeddings}, 'detach') else ${embeddings}, ` +
+          `${losses}.detach().float().numpy() if hasattr(${losses}, 'detach') else ${losses}))`
+      )
+    ).trim();
+    expect(`${embeddings}/${losses}: ${summary.fingerprint}`).toBe(
+      `${embeddings}/${losses}: ${expected}`
+    );
+    transports.push(
+      `${summary.transports.embeddings}/${summary.transports.losses}`
+    );
+  }
+  return transports;
+}
+
+/** Record every text of the panel's progress line until `stop()` is called. */
+async function recordProgress(page: any): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const el = document.querySelector('.jp-SpotlightPanel-progressText')!;
+    const seen: string[] = [];
+    (window as any).__progressSeen = seen;
+    (window as any).__progressObserver = new MutationObserver(() =>
+      seen.push(el.textContent ?? '')
+    );
+    (window as any).__progressObserver.observe(el, {
+      childList: true,
+      characterData: true,
+      subtree: true
+    });
+  });
+  return () =>
+    page.evaluate(() => {
+      (window as any).__progressObserver.disconnect();
+      return (window as any).__progressSeen as string[];
+    });
+}
+
 /** Run an audit through the command; resolve to the summary or the error message. */
 async function audit(
   page: any,
@@ -82,36 +158,107 @@ test.describe('kernel bridge', () => {
     expect(Object.keys(byName).some(n => n.startsWith('_'))).toBe(false);
   });
 
-  test('fetches every array type intact (checked against the kernel)', async ({
+  test('fetches every array type intact through the file transport (checked against the kernel)', async ({
     page
   }) => {
-    const pairs: [string, string][] = [
-      ['emb_f64', 'loss_f16'],
-      ['emb_fortran', 'loss_list'],
-      ['emb_view', 'loss_series'],
-      ['t_bf16', 't_grad'],
-      ['emb_lists', 'loss_f16'],
-      ['t_f16', 't_grad']
-    ];
-    for (const [embeddings, losses] of pairs) {
-      const { summary, error } = await audit(page, {
-        embeddings,
-        losses,
-        steps: 5,
-        count: 1
+    const before = (await kernelExec(page, TRANSFER_FILES)).split('\n');
+    const stop = await recordProgress(page);
+    expect(await auditPairs(page)).toEqual(PAIRS.map(() => 'file/file'));
+    expect((await stop()).join('\n')).toMatch(
+      /Fetching: embeddings 'emb_f64' · .* MB\/s · via file/
+    );
+    // The server deleted every file it served.
+    expect(await newTransferFiles(page, before)).toEqual([]);
+  });
+
+  test('falls back to the comm, intact, when the server does not serve the file', async ({
+    page
+  }) => {
+    // What a remote kernel or a disabled server extension looks like: 404.
+    let refused = 0;
+    await page.route('**/jupyterlab-spotlight/transfer/**', route => {
+      refused++;
+      return route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: '{"message": "Not Found"}'
       });
-      expect(error).toBeUndefined();
-      const expected = (
-        await kernelExec(
-          page,
-          `print(crc(${embeddings}.float().detach().numpy() if hasattr(${embeddings}, 'detach') else ${embeddings}, ` +
-            `${losses}.detach().float().numpy() if hasattr(${losses}, 'detach') else ${losses}))`
-        )
-      ).trim();
-      expect(`${embeddings}/${losses}: ${summary.fingerprint}`).toBe(
-        `${embeddings}/${losses}: ${expected}`
-      );
-    }
+    });
+    const warnings: string[] = [];
+    page.on('console', message => {
+      if (message.type() === 'warning') {
+        warnings.push(message.text());
+      }
+    });
+    const before = (await kernelExec(page, TRANSFER_FILES)).split('\n');
+    const stop = await recordProgress(page);
+    expect(await auditPairs(page)).toEqual(PAIRS.map(() => 'comm/comm'));
+    expect(refused).toBe(2 * PAIRS.length);
+    expect((await stop()).join('\n')).toMatch(
+      /Fetching: embeddings 'emb_f64' · .* MB\/s · via comm/
+    );
+    expect(warnings.join('\n')).toMatch(
+      /comm \(slower\) because the Jupyter server cannot see the kernel's transfer file/
+    );
+    // fetch-end deleted the files the server never served.
+    expect(await newTransferFiles(page, before)).toEqual([]);
+  });
+
+  test('cancels a file transfer in the middle and leaves no file behind', async ({
+    page
+  }) => {
+    await kernelExec(
+      page,
+      'huge = np.ones((1_000_000, 128), np.float32)\nhuge_loss = np.ones(1_000_000, np.float32)'
+    );
+    const before = (await kernelExec(page, TRANSFER_FILES)).split('\n');
+    // Cancel from the page at the first progress of the file download (8 MiB of 512 MB).
+    const outcome = await page.evaluate(async () => {
+      const app = (window as any).jupyterapp;
+      const el = document.querySelector('.jp-SpotlightPanel-progressText')!;
+      let cancelledAt = '';
+      const observer = new MutationObserver(() => {
+        const text = el.textContent ?? '';
+        if (!cancelledAt && /embeddings 'huge' · [1-9].*via file/.test(text)) {
+          cancelledAt = text;
+          void app.commands.execute('jupyterlab-spotlight:cancel');
+        }
+      });
+      observer.observe(el, {
+        childList: true,
+        characterData: true,
+        subtree: true
+      });
+      try {
+        await app.commands.execute('jupyterlab-spotlight:run', {
+          embeddings: 'huge',
+          losses: 'huge_loss',
+          steps: 1,
+          count: 1
+        });
+        return { cancelledAt, result: 'finished' };
+      } catch (reason) {
+        return { cancelledAt, result: String((reason as Error).message) };
+      } finally {
+        observer.disconnect();
+      }
+    });
+    expect(outcome.cancelledAt).toMatch(/of 516\.0 MB/);
+    expect(outcome.result).toMatch(/cancelled/);
+    await expect(page.locator('.jp-SpotlightPanel-progressText')).toHaveText(
+      'cancelled'
+    );
+    // The kernel freed the transfer: no file is left, whoever deleted it.
+    await expect.poll(async () => newTransferFiles(page, before)).toEqual([]);
+    // And the next fetch works.
+    const { summary, error } = await audit(page, {
+      embeddings: 'emb_f64',
+      losses: 'loss_f16',
+      steps: 5,
+      count: 1
+    });
+    expect(error).toBeUndefined();
+    expect(summary.transports).toEqual({ embeddings: 'file', losses: 'file' });
   });
 
   test('moves 50,000 × 256 float32 intact and fast', async ({ page }) => {
@@ -126,6 +273,7 @@ test.describe('kernel bridge', () => {
       count: 1
     });
     expect(error).toBeUndefined();
+    expect(summary.transports).toEqual({ embeddings: 'file', losses: 'file' });
     expect((await kernelExec(page, 'print(crc(big, big_loss))')).trim()).toBe(
       summary.fingerprint
     );

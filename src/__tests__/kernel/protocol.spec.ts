@@ -10,7 +10,8 @@ import {
   isExamplesReply,
   isFetchBeginReply,
   isFetchChunkReply,
-  isReply
+  isReply,
+  isTransferToken
 } from '../../kernel/protocol';
 
 const GOLDEN = path.resolve(__dirname, '../../../protocol/v1');
@@ -94,6 +95,40 @@ describe('golden payloads (shared with pytest)', () => {
     ).toBe(false);
   });
 
+  it('check the file transport replies: a token, or the comm with a reason', () => {
+    const file = golden('fetch-begin-file-reply').data;
+    expect(isFetchBeginReply(file)).toBe(true);
+    expect(file.via).toBe('file');
+    expect(isTransferToken(file.token)).toBe(true);
+    // Same bytes as the comm transfer of the same variable.
+    expect(file.checksum).toBe(golden('fetch-begin-reply').data.checksum);
+    const fallback = golden('fetch-begin-file-fallback-reply').data;
+    expect(isFetchBeginReply(fallback)).toBe(true);
+    expect(fallback.via).toBe('comm');
+    expect(fallback.token).toBeUndefined();
+    expect(fallback.via_reason).toMatch(/private folder/);
+    expect(golden('fetch-begin-file-request').data.via).toBe('file');
+  });
+
+  it('reject file transport replies with a bad transport or token', () => {
+    const file = golden('fetch-begin-file-reply').data;
+    const { token, ...noToken } = file;
+    expect(typeof token).toBe('string');
+    expect(isFetchBeginReply(noToken)).toBe(false);
+    expect(isFetchBeginReply({ ...file, token: '../../etc/passwd' })).toBe(
+      false
+    );
+    expect(isFetchBeginReply({ ...file, token: 'A'.repeat(32) })).toBe(false);
+    expect(isFetchBeginReply({ ...file, via: 'http' })).toBe(false);
+    expect(isFetchBeginReply({ ...file, via: 'comm' })).toBe(false);
+    expect(
+      isFetchBeginReply({
+        ...golden('fetch-begin-file-fallback-reply').data,
+        via_reason: 3
+      })
+    ).toBe(false);
+  });
+
   it('check every examples reply kind', () => {
     for (const kind of ['image', 'text', 'table', 'value']) {
       const reply = golden(`examples-${kind}-reply`).data;
@@ -107,6 +142,26 @@ describe('golden payloads (shared with pytest)', () => {
   it('check the check reply', () => {
     expect(isCheckReply(golden('check-reply').data)).toBe(true);
     expect(isCheckReply({ version: 1, op: 'check', n: -1, d: 2 })).toBe(false);
+  });
+});
+
+describe('isTransferToken', () => {
+  it('accepts exactly 32 lowercase hex digits', () => {
+    expect(isTransferToken('0123456789abcdef0123456789abcdef')).toBe(true);
+    for (const bad of [
+      '',
+      '0'.repeat(31),
+      '0'.repeat(33),
+      'g'.repeat(32),
+      'ABCDEF0123456789abcdef0123456789',
+      `${'0'.repeat(32)}.part`,
+      `../${'0'.repeat(29)}`,
+      `${'0'.repeat(16)}/${'0'.repeat(15)}`,
+      null,
+      32
+    ]) {
+      expect(isTransferToken(bad)).toBe(false);
+    }
   });
 });
 

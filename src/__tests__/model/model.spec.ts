@@ -1,4 +1,4 @@
-import { fingerprint, SpotlightModel } from '../../model';
+import { fetchDetail, fingerprint, SpotlightModel } from '../../model';
 
 describe('fingerprint', () => {
   it("equals Python's zlib.crc32 over the float32 bytes, as the saved cells compute it", () => {
@@ -9,6 +9,28 @@ describe('fingerprint', () => {
     expect(fingerprint(embeddings, new Float32Array([0.5, 0.26]))).not.toBe(
       '3c6390ea'
     );
+  });
+});
+
+describe('fetchDetail', () => {
+  it('shows the role, the bytes of the whole audit, the rate and the transport', () => {
+    const progress = {
+      bytes: 12.6e6,
+      total: 50.4e6,
+      megabytesPerSecond: 160.4,
+      transport: 'file' as const
+    };
+    expect(fetchDetail('embeddings', 'emb', 0, 54.4e6, progress)).toBe(
+      "embeddings 'emb' · 12.6 of 54.4 MB · 160 MB/s · via file"
+    );
+    expect(
+      fetchDetail('losses', 'loss', 50.4e6, 54.4e6, {
+        bytes: 2e6,
+        total: 4e6,
+        megabytesPerSecond: 31.6,
+        transport: 'comm'
+      })
+    ).toBe("losses 'loss' · 52.4 of 54.4 MB · 32 MB/s · via comm");
   });
 });
 
