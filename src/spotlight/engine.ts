@@ -130,17 +130,15 @@ namespace Private {
   /**
    * Let the event loop run (timers, input, rendering, abort events), without
    * the ≥ 4 ms that browsers add to nested `setTimeout(0)`s (measured: 19 %
-   * of a demo-size search at one yield per 30 ms): `scheduler.yield()` where
-   * the browser has it (Chromium 129+), `setImmediate` in Node, a
-   * MessageChannel message otherwise, `setTimeout` as the last resort.
+   * of a demo-size search at one yield per 30 ms): `setImmediate` in Node, a
+   * MessageChannel message in browsers (an ordinary task: timers and
+   * rendering take their turns), `setTimeout` as the last resort. Not
+   * `scheduler.yield()`: its continuation runs ahead of timers, which starved
+   * JupyterLab's timers for seconds during a search.
    *
    * @returns Resolves on a later task.
    */
   const yieldToEventLoop = (): Promise<void> => {
-    const scheduler = (globalThis as any).scheduler;
-    if (typeof scheduler?.yield === 'function') {
-      return scheduler.yield();
-    }
     if (typeof setImmediate === 'function') {
       return new Promise(resolve => setImmediate(resolve));
     }
