@@ -148,13 +148,20 @@ export class SpotlightPanel extends Widget {
         // An invalid value is shown as such and blocks the run; it never
         // runs silently with the previous value.
         const value = Number(input.value);
+        // The schema's exclusiveMinimum 0 (HTML's `min` is inclusive).
+        const positive = !Private.POSITIVE.has(key) || value > 0;
         const valid =
-          input.value !== '' && Number.isFinite(value) && input.checkValidity();
+          input.value !== '' &&
+          Number.isFinite(value) &&
+          input.checkValidity() &&
+          positive;
         problem.textContent = valid
           ? ''
           : input.value === ''
             ? trans.__('Enter a value.')
-            : input.validationMessage || trans.__('Not a valid number.');
+            : !positive
+              ? trans.__('Must be greater than 0.')
+              : input.validationMessage || trans.__('Not a valid number.');
         input.setAttribute('aria-invalid', valid ? 'false' : 'true');
         if (valid) {
           this._invalid.delete(key);
@@ -680,6 +687,12 @@ function el(tag: string, className = ''): HTMLElement {
 }
 
 namespace Private {
+  /** Options that must be > 0 (schema/plugin.json: exclusiveMinimum 0). */
+  export const POSITIVE: ReadonlySet<string> = new Set([
+    'learningRate',
+    'barrierScale'
+  ]);
+
   export function roleLabel(trans: TranslationBundle, role: Role): string {
     switch (role) {
       case 'embeddings':

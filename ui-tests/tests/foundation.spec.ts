@@ -96,6 +96,20 @@ test.describe('foundation', () => {
     await expect(page.locator('#jp-Spotlight-size-hint')).toContainText(
       'S = 89 of N = 1,797'
     );
+    // A learning rate must be > 0 (the form's `min` alone would accept 0),
+    // and the disabled button says why.
+    const rate = page.locator('#jp-Spotlight-opt-learningRate');
+    await rate.fill('0');
+    await expect(
+      page.locator('#jp-Spotlight-opt-learningRate-problem')
+    ).toHaveText('Must be greater than 0.');
+    await expect(page.locator('.jp-SpotlightPanel-run')).toBeDisabled();
+    await expect(page.locator('.jp-SpotlightPanel-run')).toHaveAttribute(
+      'title',
+      'Fix the search options above first.'
+    );
+    await rate.fill('0.01');
+    await expect(page.locator('.jp-SpotlightPanel-run')).toBeEnabled();
 
     // Cancel during the search returns the panel to a usable state (a long
     // search, so that the cancel surely lands while it runs).
