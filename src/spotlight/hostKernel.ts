@@ -131,11 +131,7 @@ export class HostKernel extends ShellKernel {
     const d4 = d - (d % 4);
     for (let i = 0; i < n; i++) {
       const o = i * d;
-      let dist = norms[i] - 2 * rowDot(X, o, center, d, d4) + mm;
-      if (dist < 0) {
-        dist = 0;
-      }
-      const u = 1 - precision * dist;
+      const u = 1 - precision * rowDistance(X, o, norms[i], center, mm, d, d4);
       if (u >= 0) {
         const l = losses[i];
         active[i] = 1;
@@ -284,11 +280,7 @@ export class HostKernel extends ShellKernel {
     for (let r = 0; r < shell; r++) {
       const i = shellRows[r];
       const o = i * d;
-      let dist = norms[i] - 2 * rowDot(X, o, center, d, d4) + mm;
-      if (dist < 0) {
-        dist = 0;
-      }
-      const u = 1 - precision * dist;
+      const u = 1 - precision * rowDistance(X, o, norms[i], center, mm, d, d4);
       if (u >= 0) {
         const l = losses[i];
         sl += l;
@@ -315,6 +307,32 @@ export class HostKernel extends ShellKernel {
   private readonly _maxNorm: number;
   private readonly _shell: Int32Array;
   private _losses: Float32Array;
+}
+
+/**
+ * d_i = max(0, ‖x_i‖² − 2 x_i·μ + ‖μ‖²) for one row, as the unpruned and the
+ * shell passes both compute it (so both round identically).
+ *
+ * @param X - Row-major N × D embeddings.
+ * @param o - Offset of the row, i·D.
+ * @param norm - ‖x_i‖².
+ * @param center - μ (D).
+ * @param mm - ‖μ‖².
+ * @param d - D.
+ * @param d4 - D rounded down to a multiple of 4.
+ * @returns The squared distance.
+ */
+function rowDistance(
+  X: Float32Array,
+  o: number,
+  norm: number,
+  center: ArrayLike<number>,
+  mm: number,
+  d: number,
+  d4: number
+): number {
+  const dist = norm - 2 * rowDot(X, o, center, d, d4) + mm;
+  return dist < 0 ? 0 : dist;
 }
 
 /**
