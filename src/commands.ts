@@ -358,6 +358,7 @@ export function makeFinding(result: IAuditResult, j: number): IFinding {
     date: result.finishedAt,
     fingerprint: result.fingerprint,
     summary: result.regions[j],
-    history: { step, objective, totalWeight }
+    history: { step, objective, totalWeight },
+    guardSteps: spotlight.guardSteps
   };
 }

@@ -18,6 +18,7 @@ import {
   ISpotlightProgress,
   ISpotlightResult,
   kernelWeights,
+  SpotlightRunError,
   spotlightSizeFromFraction
 } from './spotlight';
 import { IMapPoint, projectRows, sampleRows } from './summaries/projection';
@@ -99,6 +100,11 @@ export interface IAuditResult {
   warnings: string[];
   /** False while the search goes on and only the first regions are known. */
   complete: boolean;
+  /**
+   * When a later spotlight failed: what went wrong. The regions found before
+   * it are kept (nothing found is thrown away).
+   */
+  failure?: string;
 }
 
 /** Compact JSON summary of an audit, as the `run` command returns it. */
@@ -116,8 +122,12 @@ export interface IAuditSummary {
     weightedLoss: number;
     weightedLossOriginal: number;
     precision: number;
+    /** Steps at which the collapse guard acted (0: never). */
+    guardSteps: number;
     topIndices: number[];
   }[];
+  /** When a later spotlight failed after these regions were found: why. */
+  failure?: string;
 }
 
 /**
@@ -430,6 +440,7 @@ export class SpotlightModel implements IDisposable {
       this._setProgress('searching', 0, 'starting');
       const searchStarted = performance.now();
       const found: ISpotlight[] = [];
+      let failure: string | undefined;
       const search = await findSpotlights(
         { embeddings: fetched.embeddings, losses: fetched.losses, n, d },
         {
@@ -451,7 +462,15 @@ export class SpotlightModel implements IDisposable {
             }
           }
         }
-      );
+      ).catch(reason => {
+        // A later spotlight failed: keep the regions found before it.
+        const partial = Private.partialResult(reason);
+        if (!partial) {
+          throw reason;
+        }
+        failure = `Spotlight ${partial.spotlights.length + 1} of ${options.count} failed, so ${partial.spotlights.length === 1 ? 'only the region' : `only the ${partial.spotlights.length} regions`} found before it ${partial.spotlights.length === 1 ? 'is' : 'are'} shown: ${(reason as Error).message}`;
+        return partial;
+      });
       const searchMs = performance.now() - searchStarted;
       this._throwIfAborted(signal);
 
@@ -459,6 +478,10 @@ export class SpotlightModel implements IDisposable {
       await new Promise(resolve => setTimeout(resolve, 0));
       const summaryStarted = performance.now();
       const result = this._summarise(fetched, search, sel, n, d, options);
+      if (failure) {
+        result.failure = failure;
+        result.warnings.unshift(failure);
+      }
       const summaryMs = performance.now() - summaryStarted;
       result.timings = {
         fetchMs,
@@ -475,7 +498,8 @@ export class SpotlightModel implements IDisposable {
       this._setProgress(
         'done',
         1,
-        `${result.regions.length} regions · ${search.backend}`
+        `${result.regions.length} regions · ${search.backend}` +
+          (failure ? ` · spotlight ${result.regions.length + 1} failed` : '')
       );
       this._changed.emit('result');
       return result;
@@ -595,6 +619,8 @@ export class SpotlightModel implements IDisposable {
           weightedLossOriginal: kl / K,
           initialPrecision: NaN,
           startAdjusted: false,
+          guardSteps: f.guardSteps ?? 0,
+          guardHalvings: 0,
           history: {
             objective: Float32Array.from(f.history.objective),
             totalWeight: Float32Array.from(f.history.totalWeight),
@@ -674,8 +700,10 @@ export class SpotlightModel implements IDisposable {
         weightedLoss: r.weightedLoss,
         weightedLossOriginal: r.weightedLossOriginal,
         precision: result.search.spotlights[j].precision,
+        guardSteps: result.search.spotlights[j].guardSteps,
         topIndices: r.topIndices
-      }))
+      })),
+      ...(result.failure ? { failure: result.failure } : {})
     };
   }
 
@@ -1033,6 +1061,13 @@ namespace Private {
     }
     const warnings: string[] = [];
     search.spotlights.forEach((s, j) => {
+      if (s.guardSteps > 0) {
+        warnings.push(
+          `Region ${j + 1}: the collapse guard acted at ${s.guardSteps.toLocaleString('en-US')} of ${search.parameters.steps.toLocaleString('en-US')} steps. ` +
+            `The search kept shrinking the ball below the spotlight size (S = ${size}) around a few examples with very high loss, and the guard held K ≥ S: ` +
+            'the region is compact and its loss comes from its heaviest examples; look at them first.'
+        );
+      }
       if (s.totalWeight > 1.5 * 1.05 * size) {
         warnings.push(
           `Region ${j + 1} did not shrink to the spotlight size (K = ${s.totalWeight.toFixed(0)} vs S = ${size}): it is not a meaningful region. Run more steps (the paper used 5,000) or a larger learning rate.`
@@ -1040,6 +1075,21 @@ namespace Private {
       }
     });
     return warnings;
+  }
+
+  /**
+   * The spotlights found before a failed one, from the engine's error.
+   *
+   * @param reason - What the search threw.
+   * @returns The partial result, or null when there is none (no spotlight
+   *   was found, or the error is not a search failure).
+   */
+  export function partialResult(reason: unknown): ISpotlightResult | null {
+    if (reason instanceof SpotlightRunError && reason.partial) {
+      const partial = reason.partial as ISpotlightResult;
+      return partial.spotlights.length ? partial : null;
+    }
+    return null;
   }
 
   const HINTS: Record<Role, RegExp> = {

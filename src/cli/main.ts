@@ -9,7 +9,9 @@
  *
  * Progress goes to stderr, the result (JSON, schema.ts, version 1) to --out
  * or stdout. Exit codes: 0 success; 1 the search failed; 2 bad usage or bad
- * input (a one-line message on stderr names the problem).
+ * input (a one-line message on stderr names the problem); 3 a later spotlight
+ * failed after others were found: the JSON holds those and an `error` object
+ * naming the failed one.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 
@@ -19,11 +21,13 @@ import {
   DEFAULT_SPOTLIGHT_OPTIONS,
   findSpotlights,
   ISpotlightProgress,
+  ISpotlightResult,
   SpotlightInputError,
-  SpotlightOptions
+  SpotlightOptions,
+  SpotlightRunError
 } from '../spotlight';
 import { NpyError, readNpy } from './npy';
-import { RESULT_SCHEMA, toJson } from './schema';
+import { ISearchResultJson, RESULT_SCHEMA, toJson } from './schema';
 
 /** Where the CLI writes, and how it reads files (tests substitute these). */
 export interface ICliIO {
@@ -38,7 +42,7 @@ export interface ICliIO {
 }
 
 /** Exit codes. */
-export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2 });
+export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, partial: 3 });
 
 /** Process streams and the file system. */
 export const nodeIO: ICliIO = {
@@ -62,6 +66,7 @@ export interface ICliOptions {
   finalBarrierFraction: number;
   initialPrecision: number;
   backend: 'auto' | 'wasm' | 'cpu';
+  collapseGuard: boolean;
   out?: string;
   quiet: boolean;
 }
@@ -136,7 +141,8 @@ export async function run(
     factor: options.factor,
     finalBarrierFraction: options.finalBarrierFraction,
     initialPrecision: options.initialPrecision,
-    backend: options.backend
+    backend: options.backend,
+    collapseGuard: options.collapseGuard
   };
   const started = Date.now();
   let lastReport = 0;
@@ -153,7 +159,8 @@ export async function run(
     );
   };
 
-  let result;
+  let result: ISpotlightResult;
+  let failure: ISearchResultJson['error'];
   try {
     result = await findSpotlights(
       { embeddings: embeddings.data, losses: losses.data, n, d },
@@ -170,10 +177,26 @@ export async function run(
     io.stderr(
       `spotlight-search: the search failed: ${oneLine(Private.message(error))}\n`
     );
-    return EXIT.failed;
+    if (!(error instanceof SpotlightRunError && error.partial)) {
+      return EXIT.failed;
+    }
+    // Keep what was found before the failure.
+    result = error.partial as ISpotlightResult;
+    failure = {
+      spotlight: (error.failedSpotlight ?? result.spotlights.length) + 1,
+      code: error.code,
+      message: error.message
+    };
+    io.stderr(
+      `spotlight-search: writing the ${result.spotlights.length} spotlight(s) found before spotlight ${failure.spotlight} failed (exit code ${EXIT.partial}).\n`
+    );
   }
 
-  const text = JSON.stringify(toJson(result));
+  const json = toJson(result);
+  if (failure) {
+    json.error = failure;
+  }
+  const text = JSON.stringify(json);
   if (options.out) {
     try {
       await io.writeFile(options.out, text);
@@ -194,7 +217,17 @@ export async function run(
         '\n'
     );
   }
-  return EXIT.ok;
+  const guarded = result.spotlights.filter(s => s.guardSteps > 0);
+  if (guarded.length && !options.quiet) {
+    io.stderr(
+      `spotlight-search: the collapse guard acted in spotlight(s) ${guarded
+        .map(s => `${result.spotlights.indexOf(s) + 1} (${s.guardSteps} steps)`)
+        .join(
+          ', '
+        )}: steps that would have shrunk the ball below the spotlight size S were shortened.\n`
+    );
+  }
+  return failure ? EXIT.partial : EXIT.ok;
 }
 
 /**
@@ -315,6 +348,10 @@ namespace Private {
         D.initialPrecision
       )
       .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+      .option(
+        '--no-collapse-guard',
+        "the paper's optimiser without the collapse guard (for comparisons): a step may empty the ball"
+      )
       .option('--out <file>', 'write the JSON result here instead of stdout')
       .option('--quiet', 'no progress on stderr', false)
       .option('--schema', 'print the JSON Schema of the result and exit', false)
@@ -368,6 +405,7 @@ namespace Private {
       finalBarrierFraction: o.finalBarrierFraction,
       initialPrecision: o.initialPrecision,
       backend: o.backend,
+      collapseGuard: o.collapseGuard !== false,
       out: o.out,
       quiet: !!o.quiet
     };

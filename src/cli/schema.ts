@@ -20,9 +20,14 @@
  *     weightedLoss      Σ k_i ℓ_i / K on the (damped) losses it optimised
  *     weightedLossOriginal  the same on the original losses
  *     initialPrecision  τ₀ used;  startAdjusted  whether τ₀ was lowered (K₀ = 0)
+ *     guardSteps        steps at which the collapse guard shortened a step
+ *                       that would have left K < S;  guardHalvings  its halvings
  *     kernelWeights     k, N numbers in [0, 1] (float32 precision, 9 digits)
  *     history           { objective[T], totalWeight[T], learningRate[T] }
  *     timeMs
+ *   error       only when a spotlight failed after others were found:
+ *               { spotlight (from 1), code, message }; `spotlights` holds
+ *               the ones found before it (the CLI then exits with 3)
  */
 import type { ISpotlightParameters, ISpotlightResult } from '../spotlight';
 
@@ -40,6 +45,8 @@ export interface ISpotlightJson {
   weightedLossOriginal: number;
   initialPrecision: number;
   startAdjusted: boolean;
+  guardSteps: number;
+  guardHalvings: number;
   kernelWeights: number[];
   history: {
     objective: number[];
@@ -60,6 +67,8 @@ export interface ISearchResultJson {
   parameters: ISpotlightParameters;
   timings: { totalMs: number; perSpotlightMs: number[] };
   spotlights: ISpotlightJson[];
+  /** Only when a spotlight failed after others were found. */
+  error?: { spotlight: number; code: string; message: string };
 }
 
 /**
@@ -94,6 +103,8 @@ export function toJson(result: ISpotlightResult): ISearchResultJson {
       weightedLossOriginal: s.weightedLossOriginal,
       initialPrecision: s.initialPrecision,
       startAdjusted: s.startAdjusted,
+      guardSteps: s.guardSteps,
+      guardHalvings: s.guardHalvings,
       kernelWeights: f32(s.kernelWeights),
       history: {
         objective: f32(s.history.objective),
@@ -186,6 +197,8 @@ export const RESULT_SCHEMA = {
           'weightedLossOriginal',
           'initialPrecision',
           'startAdjusted',
+          'guardSteps',
+          'guardHalvings',
           'kernelWeights',
           'history'
         ],
@@ -213,6 +226,13 @@ export const RESULT_SCHEMA = {
           },
           initialPrecision: { type: 'number' },
           startAdjusted: { type: 'boolean' },
+          guardSteps: {
+            type: 'integer',
+            minimum: 0,
+            description:
+              'steps at which the collapse guard shortened an Adam step that would have left K < S'
+          },
+          guardHalvings: { type: 'integer', minimum: 0 },
           kernelWeights: {
             type: 'array',
             items: { type: 'number', minimum: 0, maximum: 1 },
@@ -229,6 +249,21 @@ export const RESULT_SCHEMA = {
           },
           timeMs: { type: 'number' }
         }
+      }
+    },
+    error: {
+      type: 'object',
+      description:
+        'only when a spotlight failed after others were found (exit code 3): spotlights holds the ones found before it',
+      required: ['spotlight', 'code', 'message'],
+      properties: {
+        spotlight: {
+          type: 'integer',
+          minimum: 2,
+          description: 'the spotlight that failed, from 1'
+        },
+        code: { type: 'string' },
+        message: { type: 'string' }
       }
     }
   }

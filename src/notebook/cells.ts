@@ -45,6 +45,8 @@ export interface IFinding {
   summary: IRegionSummary;
   /** Search history, down-sampled: step, J and K. */
   history: { step: number[]; objective: number[]; totalWeight: number[] };
+  /** Steps at which the collapse guard acted (absent in findings saved before it). */
+  guardSteps?: number;
 }
 
 /** A notebook cell as nbformat JSON. */
@@ -188,6 +190,9 @@ export function findingMarkdown(finding: IFinding): string {
     finding.region > 1
       ? `; ${s.weightedLoss.toFixed(4)} on the damped losses it optimised\n`
       : '\n';
+  if (finding.guardSteps) {
+    md += `- **Collapse guard:** acted at ${finding.guardSteps.toLocaleString('en-US')} of ${p.steps.toLocaleString('en-US')} steps (the search kept shrinking the ball below the spotlight size around a few very-high-loss examples; the guard held K ≥ S)\n`;
+  }
   if (s.accuracy !== null && s.overallAccuracy !== null) {
     md += `- **Accuracy:** ${pct(s.accuracy)} inside vs ${pct(s.overallAccuracy)} overall\n`;
   }

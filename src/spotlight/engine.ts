@@ -40,6 +40,39 @@ import {
 import { resolveOptions, validateInput } from './validate';
 
 /**
+ * The collapse guard's floor on the total weight K: the spotlight size S.
+ *
+ * At the paper's defaults the barrier is still wide early on, so the size
+ * penalty is worth only about c in absolute units; a ball around a few
+ * examples with losses of 10–15 nats gains more than that by shrinking, and an
+ * Adam step (each coordinate moves by about the learning rate, whatever the
+ * gradient's size) lands the centre beyond the last point: K = 0 and the
+ * weighted loss is undefined. The guard backtracks such a step as a line
+ * search does: a step that would leave K < S is halved, towards the θ it
+ * started from, until K ≥ S.
+ *
+ * Why S: the method defines S as the minimum total kernel weight of a
+ * spotlight (the barrier enforces it softly and ends at K ≈ 1.05 S), so the
+ * guard only enforces the definition. It is also the floor that keeps the
+ * search alive: at K = S the penalty is exactly c whatever the barrier width
+ * (h_t − K = b_t), so J does not fall step after step and the plateau rule does
+ * not halve the learning rate to nothing; with a floor of 1 or S/2 (measured on
+ * the planted digits of benchmarks/planted_digits.py) the ball stayed pinned
+ * at the floor and the learning rate reached 1e-8 long before the barrier
+ * narrowed enough to pull it back out. Runs that keep K ≥ S at every step are
+ * untouched, bit for bit (`guardSteps` = 0).
+ *
+ * @param size - The spotlight size S, in examples.
+ * @returns The floor, in examples.
+ */
+export function collapseFloor(size: number): number {
+  return size;
+}
+
+/** Most halvings of one guarded step (2⁻⁴⁰ of the step is below float64 noise). */
+const MAX_HALVINGS = 40;
+
+/**
  * Find spotlights: regions of embedding space where the loss is high.
  *
  * Bad input is refused before any work (`SpotlightInputError`). Searches run
@@ -61,7 +94,10 @@ export async function findSpotlights(
   const parameters = validateInput(input, resolved);
   throwIfAborted(control.signal);
   return Private.exclusive(control.signal, () =>
-    Private.run(input, parameters, control, resolved.pruning)
+    Private.run(input, parameters, control, {
+      pruning: resolved.pruning,
+      collapseGuard: resolved.collapseGuard
+    })
   );
 }
 
@@ -162,15 +198,16 @@ namespace Private {
    * @param input - The data.
    * @param p - The parameters.
    * @param control - Signal, progress and timing knobs.
-   * @param pruning - Exact shell evaluation on the cpu backend.
+   * @param flags - Exact shell evaluation (wasm, cpu) and the collapse guard.
    * @returns The result.
    */
   export async function run(
     input: ISpotlightInput,
     p: ISpotlightParameters,
     control: ISpotlightControl,
-    pruning: boolean
+    flags: { pruning: boolean; collapseGuard: boolean }
   ): Promise<ISpotlightResult> {
+    const { pruning } = flags;
     const started = now();
     const { signal, onProgress } = control;
     const progressInterval = control.progressIntervalMs ?? 100;
@@ -187,6 +224,27 @@ namespace Private {
         await yieldToEventLoop();
         lastYield = now();
         throwIfAborted(signal);
+      }
+    };
+    // k from (float32 μ, τ) on the host, so that kernelWeights(X, N, D,
+    // center, precision) reproduces a spotlight's weights exactly.
+    const chunk = Math.max(1, Math.floor(262144 / d));
+    const finalWeights = async (
+      center32: Float32Array,
+      precision: number,
+      weights: Float32Array
+    ) => {
+      for (let start = 0; start < n; start += chunk) {
+        kernelWeightsInto(
+          embeddings,
+          d,
+          center32,
+          precision,
+          weights,
+          start,
+          Math.min(n, start + chunk)
+        );
+        await maybeYield();
       }
     };
 
@@ -211,7 +269,25 @@ namespace Private {
     throwIfAborted(signal);
 
     const barriers = barrierSchedule(p.steps, p.initialBarrier, p.finalBarrier);
+    // K ≥ 0 always holds: a floor of 0 never acts.
+    const floor = flags.collapseGuard ? collapseFloor(p.size) : 0;
     const spotlights: ISpotlight[] = [];
+    const startNote = startAdjusted
+      ? ` Start adjusted: no example lies within r₀ = ${(1 / Math.sqrt(p.initialPrecision)).toPrecision(3)} of the origin, so τ₀ = 0.5 / max‖x‖² = ${tau0.toPrecision(3)}.`
+      : '';
+    const result = (): ISpotlightResult => ({
+      version: 1,
+      backend: selection.name,
+      backendReason: selection.reason + startNote,
+      n,
+      d,
+      parameters: p,
+      spotlights: [...spotlights],
+      timings: {
+        totalMs: now() - started,
+        perSpotlightMs: spotlights.map(s => s.timeMs)
+      }
+    });
     let current = losses;
     let kernel: IObjectiveKernel | null = null;
     try {
@@ -239,14 +315,37 @@ namespace Private {
           totalWeight: new Float32Array(p.steps),
           learningRate: new Float32Array(p.steps)
         };
+        // θ before the last Adam update, for the collapse guard.
+        const previous = new Float64Array(d + 1);
+        let updated = false;
+        let guardSteps = 0;
+        let guardHalvings = 0;
         let lastProgress = -Infinity;
         for (let t = 0; t < p.steps; t++) {
           throwIfAborted(signal);
-          const tau = Math.exp(theta[d]);
+          let tau = Math.exp(theta[d]);
           if (!(tau > 0 && tau < Infinity)) {
             throw precisionError(j, t, p, theta[d]);
           }
           kernel.moments(center, tau, moments);
+          // The collapse guard (see COLLAPSE_FLOOR): a step that left less
+          // than one example's weight in the ball is halved, back towards
+          // the θ it started from, until the ball holds K ≥ 1 again.
+          if (!(moments.totalWeight >= floor) && updated) {
+            guardSteps += 1;
+            for (
+              let h = 0;
+              h < MAX_HALVINGS && !(moments.totalWeight >= floor);
+              h++
+            ) {
+              for (let i = 0; i <= d; i++) {
+                theta[i] = previous[i] + (theta[i] - previous[i]) / 2;
+              }
+              guardHalvings += 1;
+              tau = Math.exp(theta[d]);
+              kernel.moments(center, tau, moments);
+            }
+          }
           const value = evaluateObjective(
             moments,
             center,
@@ -257,7 +356,7 @@ namespace Private {
             grad
           );
           if (!(value.totalWeight > 0)) {
-            throw zeroWeightError(j, t, p, tau, value.totalWeight);
+            throw zeroWeightError(j, t, p, tau, value.totalWeight, floor > 0);
           }
           if (!Number.isFinite(value.objective) || !allFinite(grad)) {
             throw new SpotlightRunError(
@@ -266,6 +365,8 @@ namespace Private {
                 'The embeddings may be too large for the arithmetic: rescale them (e.g. divide by their standard deviation) and search again.'
             );
           }
+          previous.set(theta);
+          updated = true;
           adam.update(theta, grad, rule.learningRate);
           const lr = rule.observe(-value.objective);
           history.objective[t] = value.objective;
@@ -292,30 +393,40 @@ namespace Private {
           await maybeYield();
         }
 
-        // The result: k from the returned (float32 μ, τ), on the host, so that
-        // kernelWeights(X, N, D, center, precision) reproduces it exactly.
-        const center32 = Float32Array.from(center);
-        const precision = Math.exp(theta[d]);
-        if (!(precision > 0 && precision < Infinity)) {
-          throw precisionError(j, p.steps, p, theta[d]);
-        }
+        // The result: k from the returned (float32 μ, τ), on the host.
+        // The last update is guarded like the others.
         const weights = new Float32Array(n);
-        const chunk = Math.max(1, Math.floor(262144 / d));
-        for (let start = 0; start < n; start += chunk) {
-          kernelWeightsInto(
-            embeddings,
-            d,
-            center32,
-            precision,
-            weights,
-            start,
-            Math.min(n, start + chunk)
-          );
-          await maybeYield();
+        let center32 = Float32Array.from(center);
+        let precision = Math.exp(theta[d]);
+        for (let h = 0; ; h++) {
+          if (!(precision > 0 && precision < Infinity)) {
+            throw precisionError(j, p.steps, p, theta[d]);
+          }
+          await finalWeights(center32, precision, weights);
+          const total = weights.reduce((sum, k) => sum + k, 0);
+          if (total >= floor || !updated || h >= MAX_HALVINGS) {
+            break;
+          }
+          if (h === 0) {
+            guardSteps += 1;
+          }
+          guardHalvings += 1;
+          for (let i = 0; i <= d; i++) {
+            theta[i] = previous[i] + (theta[i] - previous[i]) / 2;
+          }
+          center32 = Float32Array.from(center);
+          precision = Math.exp(theta[d]);
         }
         const stats = weightStats(weights, current);
         if (!(stats.totalWeight > 0)) {
-          throw zeroWeightError(j, p.steps, p, precision, stats.totalWeight);
+          throw zeroWeightError(
+            j,
+            p.steps,
+            p,
+            precision,
+            stats.totalWeight,
+            floor > 0
+          );
         }
         const original = j === 0 ? stats : weightStats(weights, losses);
         const after = kernel.stats;
@@ -333,6 +444,8 @@ namespace Private {
           weightedLossOriginal: original.weightedLoss,
           initialPrecision: tau0,
           startAdjusted,
+          guardSteps,
+          guardHalvings,
           history,
           timeMs,
           stats: {
@@ -348,26 +461,18 @@ namespace Private {
           current = dampLosses(current, weights);
         }
       }
+    } catch (error) {
+      // Nothing found is thrown away: the spotlights found before a failure
+      // travel with the error.
+      if (error instanceof SpotlightRunError && spotlights.length > 0) {
+        error.partial = result();
+        error.failedSpotlight = spotlights.length;
+      }
+      throw error;
     } finally {
       kernel?.dispose();
     }
-
-    const startNote = startAdjusted
-      ? ` Start adjusted: no example lies within r₀ = ${(1 / Math.sqrt(p.initialPrecision)).toPrecision(3)} of the origin, so τ₀ = 0.5 / max‖x‖² = ${tau0.toPrecision(3)}.`
-      : '';
-    return {
-      version: 1,
-      backend: selection.name,
-      backendReason: selection.reason + startNote,
-      n,
-      d,
-      parameters: p,
-      spotlights,
-      timings: {
-        totalMs: now() - started,
-        perSpotlightMs: spotlights.map(s => s.timeMs)
-      }
-    };
+    return result();
   }
 
   /**
@@ -417,6 +522,7 @@ namespace Private {
    * @param p - The parameters.
    * @param tau - τ at that point.
    * @param K - The total weight found.
+   * @param guarded - Whether the collapse guard was on.
    * @returns The error.
    */
   export function zeroWeightError(
@@ -424,14 +530,20 @@ namespace Private {
     t: number,
     p: ISpotlightParameters,
     tau: number,
-    K: number
+    K: number,
+    guarded: boolean
   ): SpotlightRunError {
     const when =
       t >= p.steps ? 'after the last step' : `at step ${t + 1} of ${p.steps}`;
     return new SpotlightRunError(
       'zero-weight',
-      `Spotlight ${j + 1} lost every example ${when}: its total weight K fell to ${K} (radius ${(1 / Math.sqrt(tau)).toPrecision(3)}), so its weighted loss is undefined. ` +
-        'The optimiser overshot: use a smaller learning rate, a larger barrier scale or a larger spotlight size.'
+      `Spotlight ${j + 1} lost every example ${when}: its total weight K fell to ${K} (radius ${(1 / Math.sqrt(tau)).toPrecision(3)}), so its weighted loss is undefined, ` +
+        (guarded
+          ? `even after the collapse guard shortened the step ${MAX_HALVINGS} times. ` +
+            'A step that small cannot empty the ball unless the embeddings are too large or too close together for float arithmetic: ' +
+            'rescale them (e.g. divide by their standard deviation) and search again.'
+          : 'The collapse guard was off (collapseGuard: false): an Adam step shrank the ball past its last example. ' +
+            'Turn the guard back on (the default); it keeps K ≥ S without changing runs that never come near a collapse.')
     );
   }
 }

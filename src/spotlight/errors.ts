@@ -49,6 +49,17 @@ export class SpotlightRunError extends Error {
     super(message);
     this.name = 'SpotlightRunError';
   }
+
+  /**
+   * When spotlight j > 1 failed, the result with the j − 1 spotlights found
+   * before it (nothing found is thrown away); undefined when none was found.
+   * Typed loosely here to keep this module free of the result types: it is an
+   * `ISpotlightResult`.
+   */
+  partial?: unknown;
+
+  /** The index (from 0) of the spotlight that failed, when known. */
+  failedSpotlight?: number;
 }
 
 /**

@@ -46,6 +46,14 @@ export type SpotlightOptions = {
    * rounding, far fewer rows read. Default true; `webgl` ignores it.
    */
   pruning?: boolean;
+  /**
+   * The collapse guard (engine.ts, `collapseFloor`): an Adam step that would
+   * leave the total weight K below the spotlight size S is halved until
+   * K ≥ S. Default true; false is the paper's optimiser as published, which
+   * loses every example when a compact group has very high loss (kept for
+   * comparisons and tests).
+   */
+  collapseGuard?: boolean;
 };
 
 /** Every option, resolved. */
@@ -64,7 +72,8 @@ export const DEFAULT_SPOTLIGHT_OPTIONS: Readonly<IResolvedOptions> =
     barrierScale: 1,
     initialPrecision: 1e-4,
     backend: 'auto' as BackendChoice,
-    pruning: true
+    pruning: true,
+    collapseGuard: true
   });
 
 /** Adam's constants (β1, β2 as PyTorch's defaults; ε passed explicitly). */
@@ -155,6 +164,14 @@ export interface ISpotlight {
   initialPrecision: number;
   /** True when τ₀ was lowered because the requested one gave K₀ = 0. */
   startAdjusted: boolean;
+  /**
+   * Steps at which the collapse guard acted: an Adam step that would have
+   * left the ball with total weight K < 1 was shortened (halved until
+   * K ≥ 1). 0 for every run that never comes near a collapse.
+   */
+  guardSteps: number;
+  /** Halvings the collapse guard made over all its steps (≥ guardSteps). */
+  guardHalvings: number;
   /** The optimisation history. */
   history: ISpotlightHistory;
   /** Wall-clock time of this spotlight, in milliseconds. */

@@ -95,6 +95,11 @@ export function resolveOptions(
       `The pruning option must be true or false (got ${String(o.pruning)}).`
     );
   }
+  if (typeof o.collapseGuard !== 'boolean') {
+    fail(
+      `The collapseGuard option must be true or false (got ${String(o.collapseGuard)}).`
+    );
+  }
   return o;
 }
 

@@ -560,6 +560,18 @@ export class SpotlightPanel extends Widget {
         div.textContent = line;
         facts.appendChild(div);
       }
+      const guardSteps = result.search.spotlights[j]?.guardSteps ?? 0;
+      if (guardSteps > 0) {
+        const guard = el('div', 'jp-SpotlightRegion-guard');
+        guard.textContent = trans.__(
+          'collapse guard acted at %1 steps',
+          guardSteps.toLocaleString('en-US')
+        );
+        guard.title = trans.__(
+          'The search kept shrinking this spotlight below the spotlight size around a few examples with very high loss; the guard shortened those steps to keep its total weight K at least S. The region is compact: its loss comes from its heaviest examples.'
+        );
+        facts.appendChild(guard);
+      }
       li.append(head, facts);
       li.addEventListener('click', () => this._inspect(j));
       this._regionList.appendChild(li);

@@ -4,7 +4,12 @@
 import { EXIT, ICliIO, run } from '../../cli/main';
 import { RESULT_SCHEMA } from '../../cli/schema';
 import { kernelWeights } from '../../spotlight';
-import { countLabel, plantedClusters, topIndices } from '../spotlight/planted';
+import {
+  countLabel,
+  plantedClusters,
+  topIndices,
+  twoCompactGroups
+} from '../spotlight/planted';
 import { npy, toFortran } from './npyfile';
 
 jest.setTimeout(120000);
@@ -284,5 +289,68 @@ describe('spotlight-search', () => {
     );
     expect(code).toBe(EXIT.failed);
     expect(m.stderr()).toMatch(/the search failed: .*precision/);
+  });
+
+  it('writes the spotlights found before a failed one, with the error, and exits with 3', async () => {
+    const groups = twoCompactGroups();
+    const m = memoryIO({
+      'G.npy': npy(groups.embeddings, [groups.n, groups.d]),
+      'GL.npy': npy(groups.losses, [groups.n])
+    });
+    const code = await run(
+      [
+        '--embeddings',
+        'G.npy',
+        '--losses',
+        'GL.npy',
+        '--count',
+        '3',
+        '--backend',
+        'cpu',
+        '--no-collapse-guard',
+        '--out',
+        'out.json',
+        '--quiet'
+      ],
+      m.io
+    );
+    expect(code).toBe(EXIT.partial);
+    expect(m.stderr()).toMatch(/the search failed: Spotlight 2 lost/);
+    expect(m.stderr()).toMatch(/writing the 1 spotlight\(s\) found before/);
+    const json = JSON.parse(m.written['out.json']);
+    expect(json.spotlights).toHaveLength(1);
+    expect(json.error).toMatchObject({ spotlight: 2, code: 'zero-weight' });
+    expect(json.error.message).toMatch(/lost every example/);
+    expect(json.spotlights[0].guardSteps).toBe(0);
+
+    // With the guard (the default) the same data gives all three.
+    const guarded = memoryIO({
+      'G.npy': npy(groups.embeddings, [groups.n, groups.d]),
+      'GL.npy': npy(groups.losses, [groups.n])
+    });
+    expect(
+      await run(
+        [
+          '--embeddings',
+          'G.npy',
+          '--losses',
+          'GL.npy',
+          '--count',
+          '3',
+          '--backend',
+          'cpu',
+          '--out',
+          'out.json'
+        ],
+        guarded.io
+      )
+    ).toBe(EXIT.ok);
+    const all = JSON.parse(guarded.written['out.json']);
+    expect(all.spotlights).toHaveLength(3);
+    expect(all.error).toBeUndefined();
+    expect(all.spotlights[1].guardSteps).toBeGreaterThan(0);
+    expect(guarded.stderr()).toMatch(
+      /collapse guard acted in spotlight\(s\) .*2 \(\d+ steps\)/
+    );
   });
 });

@@ -77,6 +77,26 @@ describe('findSpotlights on planted clusters (cpu, paper defaults, 5000 × 64)',
     expect(result.timings.perSpotlightMs).toHaveLength(3);
   });
 
+  it('never comes near a collapse: the guard does not act, so the run is the unguarded one bit for bit', async () => {
+    for (const s of result.spotlights) {
+      expect(s.guardSteps).toBe(0);
+      expect(s.guardHalvings).toBe(0);
+    }
+    const unguarded = await findSpotlights(data, {
+      backend: 'cpu',
+      count: 3,
+      collapseGuard: false
+    });
+    unguarded.spotlights.forEach((s, j) => {
+      const g = result.spotlights[j];
+      expect(Array.from(s.center)).toEqual(Array.from(g.center));
+      expect(s.precision).toBe(g.precision);
+      expect(Array.from(s.history.objective)).toEqual(
+        Array.from(g.history.objective)
+      );
+    });
+  });
+
   it('finds the high-loss cluster first, where ranking by loss alone fails', () => {
     const m = data.clusterSize;
     const top = topIndices(result.spotlights[0].kernelWeights, m);
@@ -300,7 +320,7 @@ describe('findSpotlights, smaller runs', () => {
     expect(r.backendReason).toMatch(/Start adjusted/);
   });
 
-  it('turns K reaching 0 into an error that names the cause', async () => {
+  it('guards a step that would shrink the spotlight past every example; without the guard, K = 0 is an error that names the cause', async () => {
     // Two tight clusters at x = ±10, a start radius of ~10.5 and no size
     // penalty to speak of: the spotlight shrinks past every example.
     const n = 200;
@@ -313,22 +333,29 @@ describe('findSpotlights, smaller runs', () => {
       embeddings[i * d + 1] = 0.01 * (rand() - 0.5);
       losses[i] = i < 100 ? 1 : 0;
     }
+    const options = {
+      backend: 'cpu' as const,
+      steps: 50,
+      count: 1,
+      spotlightSize: 0.1,
+      learningRate: 0.1,
+      initialPrecision: 0.009,
+      barrierScale: 1e-12
+    };
+    const guarded = await findSpotlights({ embeddings, losses, n, d }, options);
+    const s = guarded.spotlights[0];
+    expect(s.guardSteps).toBeGreaterThan(0);
+    expect(s.totalWeight).toBeGreaterThanOrEqual(20 * (1 - 1e-6));
+    expect(Number.isFinite(s.weightedLoss)).toBe(true);
+
     const run = findSpotlights(
       { embeddings, losses, n, d },
-      {
-        backend: 'cpu',
-        steps: 50,
-        count: 1,
-        spotlightSize: 0.1,
-        learningRate: 0.1,
-        initialPrecision: 0.009,
-        barrierScale: 1e-12
-      }
+      { ...options, collapseGuard: false }
     );
     await expect(run).rejects.toThrow(SpotlightRunError);
     await expect(run).rejects.toMatchObject({ code: 'zero-weight' });
     await expect(run).rejects.toThrow(
-      /total weight K fell to 0.*smaller learning rate/
+      /total weight K fell to 0.*collapse guard was off/
     );
   });
 

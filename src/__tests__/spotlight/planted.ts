@@ -145,3 +145,35 @@ export function countLabel(
 ): number {
   return indices.filter(i => labels[i] === label).length;
 }
+
+/**
+ * Two compact high-loss groups in 8-D: the first (spread 0.3) is found
+ * without trouble, the second (spread 1) makes the unguarded optimiser lose
+ * every example, so without the guard spotlight 2 fails after spotlight 1 was
+ * found (indices 0–39 and 40–79).
+ *
+ * @returns N = 2,000 × D = 8 embeddings and losses.
+ */
+export function twoCompactGroups(): {
+  embeddings: Float32Array;
+  losses: Float32Array;
+  n: number;
+  d: number;
+} {
+  const rand = uniform(7);
+  const gauss = normal(rand);
+  const n = 2000;
+  const d = 8;
+  const embeddings = new Float32Array(n * d);
+  const losses = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = i < 40;
+    const b = i >= 40 && i < 80;
+    for (let j = 0; j < d; j++) {
+      const centre = j === 0 ? (a ? 5 : b ? -5 : 0) : 0;
+      embeddings[i * d + j] = centre + (a ? 0.3 : b ? 1 : 3) * gauss();
+    }
+    losses[i] = a || b ? 12 + 3 * rand() : 0.1 * Math.abs(gauss());
+  }
+  return { embeddings, losses, n, d };
+}
