@@ -695,6 +695,17 @@ def render(report: dict) -> str:
             )
         w("")
 
+    # ---------------------------------------------------------------- g. collapse guard
+    import collapse
+
+    if "collapse" in report:
+        if report.get("collapseDate"):
+            w(f"_Table g was measured on {report['collapseDate']} by `benchmarks/run.py --collapse-only`, which "
+              "re-renders this file with the earlier tables unchanged._")
+            w("")
+        for line in collapse.render(report["collapse"]):
+            w(line)
+
     # ---------------------------------------------------------------- targets
     w("## Targets (issue 7) against this run")
     w("")

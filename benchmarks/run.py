@@ -343,6 +343,26 @@ def lab_phase(work: Path, plan: dict, out_path: Path) -> dict:
 # Main
 
 
+def collapse_only(out_md: Path) -> int:
+    """Run table g alone and re-render the report with the other tables of results.json."""
+    import collapse
+    import report as report_module
+
+    out_json = HERE / "results.json"
+    report = json.loads(out_json.read_text())
+    say("collapse guard: 20 planted-digit audits, unguarded and guarded")
+    with tempfile.TemporaryDirectory(prefix="spotlight-collapse-") as tmp:
+        report["collapse"] = collapse.collapse_phase(Path(tmp))
+    report["collapseDate"] = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    out_json.write_text(json.dumps(report, indent=1, default=str))
+    out_md.write_text(report_module.render(report))
+    prettier = REPO / "node_modules" / ".bin" / "prettier"
+    if prettier.exists():
+        subprocess.run([str(prettier), "--write", "--log-level", "warn", str(out_md), str(out_json)], check=False)
+    say(f"wrote {out_md}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="two small sizes, short budgets (a smoke test)")
@@ -352,6 +372,11 @@ def main() -> int:
         "--transfer-only", action="store_true",
         help="only table d (transfer); writes RESULTS-transfer.md and results-transfer.json",
     )
+    parser.add_argument("--skip-collapse", action="store_true", help="skip table g (the collapse guard)")
+    parser.add_argument(
+        "--collapse-only", action="store_true",
+        help="only table g; keeps the other tables of results.json and re-renders RESULTS.md",
+    )
     parser.add_argument("--out", default=None, help="the Markdown report (default RESULTS.md)")
     parser.add_argument("--numpy-worker", nargs=2, metavar=("PLAN", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -359,6 +384,8 @@ def main() -> int:
         numpy_worker(*args.numpy_worker)
         return 0
 
+    if args.collapse_only:
+        return collapse_only(Path(args.out) if args.out else HERE / "RESULTS.md")
     if args.transfer_only:
         args.skip_engine = True
     out_md = Path(args.out) if args.out else HERE / ("RESULTS-transfer.md" if args.transfer_only else "RESULTS.md")
@@ -418,6 +445,12 @@ def main() -> int:
             report["labPlan"] = plan
             report["lab"] = lab_phase(work, plan, work / "lab.json")
             report["kernelCrcMBps"] = kernel_crc_rate()
+        if not (args.skip_collapse or args.transfer_only or args.quick):
+            mark_load("collapse")
+            say("collapse guard: 20 planted-digit audits, unguarded and guarded")
+            import collapse
+
+            report["collapse"] = collapse.collapse_phase(work / "collapse")
     finally:
         mark_load("end")
         report["load"] = LOAD

@@ -131,6 +131,37 @@ export interface IAuditSummary {
 }
 
 /**
+ * What a failed search leaves to show: the spotlights found before the failed
+ * one (the engine's `SpotlightRunError.partial`) and a sentence for the user.
+ *
+ * @param reason - What the search threw.
+ * @param count - The number of spotlights asked for.
+ * @returns The partial result and the sentence, or null when nothing was
+ *   found before the failure (or the error is not a search failure).
+ */
+export function keptSpotlights(
+  reason: unknown,
+  count: number
+): { partial: ISpotlightResult; failure: string } | null {
+  if (!(reason instanceof SpotlightRunError && reason.partial)) {
+    return null;
+  }
+  const partial = reason.partial as ISpotlightResult;
+  const found = partial.spotlights.length;
+  if (!found) {
+    return null;
+  }
+  const kept =
+    found === 1
+      ? 'only the region found before it is shown'
+      : `only the ${found} regions found before it are shown`;
+  return {
+    partial,
+    failure: `Spotlight ${found + 1} of ${count} failed, so ${kept}: ${reason.message}`
+  };
+}
+
+/**
  * The panel's model for one notebook at a time.
  */
 export class SpotlightModel implements IDisposable {
@@ -464,12 +495,12 @@ export class SpotlightModel implements IDisposable {
         }
       ).catch(reason => {
         // A later spotlight failed: keep the regions found before it.
-        const partial = Private.partialResult(reason);
-        if (!partial) {
+        const kept = keptSpotlights(reason, options.count);
+        if (!kept) {
           throw reason;
         }
-        failure = `Spotlight ${partial.spotlights.length + 1} of ${options.count} failed, so ${partial.spotlights.length === 1 ? 'only the region' : `only the ${partial.spotlights.length} regions`} found before it ${partial.spotlights.length === 1 ? 'is' : 'are'} shown: ${(reason as Error).message}`;
-        return partial;
+        failure = kept.failure;
+        return kept.partial;
       });
       const searchMs = performance.now() - searchStarted;
       this._throwIfAborted(signal);
@@ -1075,21 +1106,6 @@ namespace Private {
       }
     });
     return warnings;
-  }
-
-  /**
-   * The spotlights found before a failed one, from the engine's error.
-   *
-   * @param reason - What the search threw.
-   * @returns The partial result, or null when there is none (no spotlight
-   *   was found, or the error is not a search failure).
-   */
-  export function partialResult(reason: unknown): ISpotlightResult | null {
-    if (reason instanceof SpotlightRunError && reason.partial) {
-      const partial = reason.partial as ISpotlightResult;
-      return partial.spotlights.length ? partial : null;
-    }
-    return null;
   }
 
   const HINTS: Record<Role, RegExp> = {

@@ -537,12 +537,12 @@ namespace Private {
       t >= p.steps ? 'after the last step' : `at step ${t + 1} of ${p.steps}`;
     return new SpotlightRunError(
       'zero-weight',
-      `Spotlight ${j + 1} lost every example ${when}: its total weight K fell to ${K} (radius ${(1 / Math.sqrt(tau)).toPrecision(3)}), so its weighted loss is undefined, ` +
+      `Spotlight ${j + 1} lost every example ${when}: its total weight K fell to ${K} (radius ${(1 / Math.sqrt(tau)).toPrecision(3)}), so its weighted loss is undefined` +
         (guarded
-          ? `even after the collapse guard shortened the step ${MAX_HALVINGS} times. ` +
+          ? `, even after the collapse guard shortened the step ${MAX_HALVINGS} times. ` +
             'A step that small cannot empty the ball unless the embeddings are too large or too close together for float arithmetic: ' +
             'rescale them (e.g. divide by their standard deviation) and search again.'
-          : 'The collapse guard was off (collapseGuard: false): an Adam step shrank the ball past its last example. ' +
+          : '. The collapse guard was off (collapseGuard: false): an Adam step shrank the ball past its last example. ' +
             'Turn the guard back on (the default); it keeps K ≥ S without changing runs that never come near a collapse.')
     );
   }

@@ -1,4 +1,33 @@
-import { fetchDetail, fingerprint, SpotlightModel } from '../../model';
+import {
+  fetchDetail,
+  fingerprint,
+  keptSpotlights,
+  SpotlightModel
+} from '../../model';
+import { findSpotlights, SpotlightRunError } from '../../spotlight';
+import { twoCompactGroups } from '../spotlight/planted';
+
+describe('keptSpotlights', () => {
+  it('keeps the regions found before a failed spotlight, and says which failed', async () => {
+    let error: unknown;
+    await findSpotlights(twoCompactGroups(), {
+      backend: 'cpu',
+      count: 3,
+      collapseGuard: false
+    }).catch(e => (error = e));
+    const kept = keptSpotlights(error, 3)!;
+    expect(kept.partial.spotlights).toHaveLength(1);
+    expect(kept.failure).toMatch(
+      /^Spotlight 2 of 3 failed, so only the region found before it is shown: Spotlight 2 lost every example/
+    );
+  });
+
+  it('keeps nothing when the first spotlight failed or the error is another', () => {
+    const first = new SpotlightRunError('zero-weight', 'Spotlight 1 lost…');
+    expect(keptSpotlights(first, 5)).toBeNull();
+    expect(keptSpotlights(new Error('kernel restarted'), 5)).toBeNull();
+  });
+});
 
 describe('fingerprint', () => {
   it("equals Python's zlib.crc32 over the float32 bytes, as the saved cells compute it", () => {
