@@ -651,7 +651,6 @@ export class SpotlightModel implements IDisposable {
           initialPrecision: NaN,
           startAdjusted: false,
           guardSteps: f.guardSteps ?? 0,
-          guardHalvings: 0,
           history: {
             objective: Float32Array.from(f.history.objective),
             totalWeight: Float32Array.from(f.history.totalWeight),
@@ -1095,7 +1094,7 @@ namespace Private {
       if (s.guardSteps > 0) {
         warnings.push(
           `Region ${j + 1}: the collapse guard acted at ${s.guardSteps.toLocaleString('en-US')} of ${search.parameters.steps.toLocaleString('en-US')} steps. ` +
-            `The search kept shrinking the ball below the spotlight size (S = ${size}) around a few examples with very high loss, and the guard held K ≥ S: ` +
+            `The search kept shrinking the ball below the spotlight size (S = ${size}) around a few examples with very high loss, and the guard rejected those steps to keep K ≥ S: ` +
             'the region is compact and its loss comes from its heaviest examples; look at them first.'
         );
       }

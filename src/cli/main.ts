@@ -224,7 +224,7 @@ export async function run(
         .map(s => `${result.spotlights.indexOf(s) + 1} (${s.guardSteps} steps)`)
         .join(
           ', '
-        )}: steps that would have shrunk the ball below the spotlight size S were shortened.\n`
+        )}: steps that would have shrunk the ball below the spotlight size S were rejected.\n`
     );
   }
   return failure ? EXIT.partial : EXIT.ok;

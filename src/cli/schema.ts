@@ -20,8 +20,8 @@
  *     weightedLoss      Σ k_i ℓ_i / K on the (damped) losses it optimised
  *     weightedLossOriginal  the same on the original losses
  *     initialPrecision  τ₀ used;  startAdjusted  whether τ₀ was lowered (K₀ = 0)
- *     guardSteps        steps at which the collapse guard shortened a step
- *                       that would have left K < S;  guardHalvings  its halvings
+ *     guardSteps        steps the collapse guard rejected (each would have
+ *                       left the total weight K below the spotlight size S)
  *     kernelWeights     k, N numbers in [0, 1] (float32 precision, 9 digits)
  *     history           { objective[T], totalWeight[T], learningRate[T] }
  *     timeMs
@@ -46,7 +46,6 @@ export interface ISpotlightJson {
   initialPrecision: number;
   startAdjusted: boolean;
   guardSteps: number;
-  guardHalvings: number;
   kernelWeights: number[];
   history: {
     objective: number[];
@@ -104,7 +103,6 @@ export function toJson(result: ISpotlightResult): ISearchResultJson {
       initialPrecision: s.initialPrecision,
       startAdjusted: s.startAdjusted,
       guardSteps: s.guardSteps,
-      guardHalvings: s.guardHalvings,
       kernelWeights: f32(s.kernelWeights),
       history: {
         objective: f32(s.history.objective),
@@ -198,7 +196,6 @@ export const RESULT_SCHEMA = {
           'initialPrecision',
           'startAdjusted',
           'guardSteps',
-          'guardHalvings',
           'kernelWeights',
           'history'
         ],
@@ -230,9 +227,8 @@ export const RESULT_SCHEMA = {
             type: 'integer',
             minimum: 0,
             description:
-              'steps at which the collapse guard shortened an Adam step that would have left K < S'
+              'steps the collapse guard rejected: each would have left the total weight K below the spotlight size S'
           },
-          guardHalvings: { type: 'integer', minimum: 0 },
           kernelWeights: {
             type: 'array',
             items: { type: 'number', minimum: 0, maximum: 1 },

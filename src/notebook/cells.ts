@@ -191,7 +191,7 @@ export function findingMarkdown(finding: IFinding): string {
       ? `; ${s.weightedLoss.toFixed(4)} on the damped losses it optimised\n`
       : '\n';
   if (finding.guardSteps) {
-    md += `- **Collapse guard:** acted at ${finding.guardSteps.toLocaleString('en-US')} of ${p.steps.toLocaleString('en-US')} steps (the search kept shrinking the ball below the spotlight size around a few very-high-loss examples; the guard held K ≥ S)\n`;
+    md += `- **Collapse guard:** acted at ${finding.guardSteps.toLocaleString('en-US')} of ${p.steps.toLocaleString('en-US')} steps (the search kept shrinking the ball below the spotlight size around a few very-high-loss examples; the guard rejected those steps to keep K ≥ S)\n`;
   }
   if (s.accuracy !== null && s.overallAccuracy !== null) {
     md += `- **Accuracy:** ${pct(s.accuracy)} inside vs ${pct(s.overallAccuracy)} overall\n`;

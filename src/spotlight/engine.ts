@@ -19,6 +19,7 @@ import {
 } from './kernel';
 import { HostKernel } from './hostKernel';
 import {
+  copyMoments,
   createMoments,
   evaluateObjective,
   IObjectiveKernel,
@@ -47,9 +48,10 @@ import { resolveOptions, validateInput } from './validate';
  * examples with losses of 10–15 nats gains more than that by shrinking, and an
  * Adam step (each coordinate moves by about the learning rate, whatever the
  * gradient's size) lands the centre beyond the last point: K = 0 and the
- * weighted loss is undefined. The guard backtracks such a step as a line
- * search does: a step that would leave K < S is halved, towards the θ it
- * started from, until K ≥ S.
+ * weighted loss is undefined. The guard rejects such a step: when the step
+ * would leave K < S (or, while K is still below S, lower it), θ stays where it
+ * was for that step; Adam's moments move on, so the next step differs. A
+ * rejected step costs nothing extra: the moments at the kept θ are reused.
  *
  * Why S: the method defines S as the minimum total kernel weight of a
  * spotlight (the barrier enforces it softly and ends at K ≈ 1.05 S), so the
@@ -68,9 +70,6 @@ import { resolveOptions, validateInput } from './validate';
 export function collapseFloor(size: number): number {
   return size;
 }
-
-/** Most halvings of one guarded step (2⁻⁴⁰ of the step is below float64 noise). */
-const MAX_HALVINGS = 40;
 
 /**
  * Find spotlights: regions of embedding space where the loss is high.
@@ -315,11 +314,11 @@ namespace Private {
           totalWeight: new Float32Array(p.steps),
           learningRate: new Float32Array(p.steps)
         };
-        // θ before the last Adam update, for the collapse guard.
+        // θ before the last Adam update and its moments, for the guard.
         const previous = new Float64Array(d + 1);
+        const previousMoments = createMoments(d);
         let updated = false;
         let guardSteps = 0;
-        let guardHalvings = 0;
         let lastProgress = -Infinity;
         for (let t = 0; t < p.steps; t++) {
           throwIfAborted(signal);
@@ -328,23 +327,18 @@ namespace Private {
             throw precisionError(j, t, p, theta[d]);
           }
           kernel.moments(center, tau, moments);
-          // The collapse guard (see COLLAPSE_FLOOR): a step that left less
-          // than one example's weight in the ball is halved, back towards
-          // the θ it started from, until the ball holds K ≥ 1 again.
-          if (!(moments.totalWeight >= floor) && updated) {
+          // The collapse guard (see collapseFloor): a step that would leave
+          // K < S (or lower a K still below S) is rejected; θ stays where it
+          // was, with the moments already computed there.
+          if (
+            updated &&
+            moments.totalWeight < floor &&
+            moments.totalWeight < previousMoments.totalWeight
+          ) {
             guardSteps += 1;
-            for (
-              let h = 0;
-              h < MAX_HALVINGS && !(moments.totalWeight >= floor);
-              h++
-            ) {
-              for (let i = 0; i <= d; i++) {
-                theta[i] = previous[i] + (theta[i] - previous[i]) / 2;
-              }
-              guardHalvings += 1;
-              tau = Math.exp(theta[d]);
-              kernel.moments(center, tau, moments);
-            }
+            theta.set(previous);
+            tau = Math.exp(theta[d]);
+            copyMoments(previousMoments, moments);
           }
           const value = evaluateObjective(
             moments,
@@ -366,6 +360,7 @@ namespace Private {
             );
           }
           previous.set(theta);
+          copyMoments(moments, previousMoments);
           updated = true;
           adam.update(theta, grad, rule.learningRate);
           const lr = rule.observe(-value.objective);
@@ -398,22 +393,22 @@ namespace Private {
         const weights = new Float32Array(n);
         let center32 = Float32Array.from(center);
         let precision = Math.exp(theta[d]);
-        for (let h = 0; ; h++) {
+        for (let attempt = 0; attempt < 2; attempt++) {
           if (!(precision > 0 && precision < Infinity)) {
             throw precisionError(j, p.steps, p, theta[d]);
           }
           await finalWeights(center32, precision, weights);
           const total = weights.reduce((sum, k) => sum + k, 0);
-          if (total >= floor || !updated || h >= MAX_HALVINGS) {
+          if (
+            attempt > 0 ||
+            !updated ||
+            total >= floor ||
+            total >= previousMoments.totalWeight
+          ) {
             break;
           }
-          if (h === 0) {
-            guardSteps += 1;
-          }
-          guardHalvings += 1;
-          for (let i = 0; i <= d; i++) {
-            theta[i] = previous[i] + (theta[i] - previous[i]) / 2;
-          }
+          guardSteps += 1;
+          theta.set(previous);
           center32 = Float32Array.from(center);
           precision = Math.exp(theta[d]);
         }
@@ -445,7 +440,6 @@ namespace Private {
           initialPrecision: tau0,
           startAdjusted,
           guardSteps,
-          guardHalvings,
           history,
           timeMs,
           stats: {
@@ -539,8 +533,8 @@ namespace Private {
       'zero-weight',
       `Spotlight ${j + 1} lost every example ${when}: its total weight K fell to ${K} (radius ${(1 / Math.sqrt(tau)).toPrecision(3)}), so its weighted loss is undefined` +
         (guarded
-          ? `, even after the collapse guard shortened the step ${MAX_HALVINGS} times. ` +
-            'A step that small cannot empty the ball unless the embeddings are too large or too close together for float arithmetic: ' +
+          ? ', although the collapse guard rejects every step that lowers K below S. ' +
+            'That can only happen when the embeddings are too large or too close together for float arithmetic: ' +
             'rescale them (e.g. divide by their standard deviation) and search again.'
           : '. The collapse guard was off (collapseGuard: false): an Adam step shrank the ball past its last example. ' +
             'Turn the guard back on (the default); it keeps K ≥ S without changing runs that never come near a collapse.')

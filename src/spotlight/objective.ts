@@ -65,6 +65,21 @@ export function createMoments(d: number): IMoments {
   };
 }
 
+/**
+ * Copy moments.
+ *
+ * @param from - The moments to copy.
+ * @param to - Overwritten with them (same D).
+ */
+export function copyMoments(from: IMoments, to: IMoments): void {
+  to.lossMoment.set(from.lossMoment);
+  to.activeMoment.set(from.activeMoment);
+  to.activeLoss = from.activeLoss;
+  to.activeCount = from.activeCount;
+  to.totalWeight = from.totalWeight;
+  to.weightedLossSum = from.weightedLossSum;
+}
+
 /** What computes the moments: a backend-specific pass over X. */
 export interface IObjectiveKernel {
   /** Set the losses ℓ (N) the next evaluations use. */

@@ -48,8 +48,8 @@ export type SpotlightOptions = {
   pruning?: boolean;
   /**
    * The collapse guard (engine.ts, `collapseFloor`): an Adam step that would
-   * leave the total weight K below the spotlight size S is halved until
-   * K ≥ S. Default true; false is the paper's optimiser as published, which
+   * leave the total weight K below the spotlight size S is rejected (θ stays
+   * where it was for that step). Default true; false is the paper's optimiser as published, which
    * loses every example when a compact group has very high loss (kept for
    * comparisons and tests).
    */
@@ -165,13 +165,11 @@ export interface ISpotlight {
   /** True when τ₀ was lowered because the requested one gave K₀ = 0. */
   startAdjusted: boolean;
   /**
-   * Steps at which the collapse guard acted: an Adam step that would have
-   * left the ball with total weight K < 1 was shortened (halved until
-   * K ≥ 1). 0 for every run that never comes near a collapse.
+   * Steps the collapse guard rejected: an Adam step that would have left the
+   * ball with total weight K below the spotlight size S (engine.ts,
+   * `collapseFloor`). 0 for every run that never comes near a collapse.
    */
   guardSteps: number;
-  /** Halvings the collapse guard made over all its steps (≥ guardSteps). */
-  guardHalvings: number;
   /** The optimisation history. */
   history: ISpotlightHistory;
   /** Wall-clock time of this spotlight, in milliseconds. */

@@ -568,7 +568,7 @@ export class SpotlightPanel extends Widget {
           guardSteps.toLocaleString('en-US')
         );
         guard.title = trans.__(
-          'The search kept shrinking this spotlight below the spotlight size around a few examples with very high loss; the guard shortened those steps to keep its total weight K at least S. The region is compact: its loss comes from its heaviest examples.'
+          'The search kept shrinking this spotlight below the spotlight size around a few examples with very high loss; the guard rejected those steps to keep its total weight K at least S. The region is compact: its loss comes from its heaviest examples.'
         );
         facts.appendChild(guard);
       }
