@@ -6,30 +6,26 @@ import type { ISessionContext } from '@jupyterlab/apputils';
 import type { IDisposable } from '@lumino/disposable';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
-import * as CRC32 from 'crc-32';
 
 import { ITransferProgress, KernelBridge } from './kernel/bridge';
 import { abortError, isAbortError } from './kernel/errors';
 import type { Transport } from './kernel/protocol';
-import { base64ToFloat32, IFinding } from './notebook/cells';
+import type { IFinding } from './notebook/cells';
+import { DefaultAuditPipeline } from './pipeline';
 import {
-  findSpotlights,
   ISpotlight,
   ISpotlightProgress,
   ISpotlightResult,
-  kernelWeights,
   SpotlightRunError,
   spotlightSizeFromFraction
 } from './spotlight';
-import { IMapPoint, projectRows, sampleRows } from './summaries/projection';
-import {
-  IRegionSummary,
-  regionOverlap,
-  summarizeRegion
-} from './summaries/stats';
+import type { IMapPoint } from './summaries/projection';
+import type { IRegionSummary } from './summaries/stats';
 import {
   DEFAULT_OPTIONS,
   IAuditOptions,
+  IAuditPipeline,
+  IFetchProgress,
   IPanelSettings,
   ISelection,
   IVariable,
@@ -174,6 +170,8 @@ export class SpotlightModel implements IDisposable {
       ...SpotlightModel.DEFAULT_SETTINGS,
       ...options.settings
     };
+    this._pipelineFactory =
+      options.pipeline ?? (bridge => new DefaultAuditPipeline(bridge));
   }
 
   /** Emitted on any change of state, variables, selection, options or result. */
@@ -266,6 +264,7 @@ export class SpotlightModel implements IDisposable {
     this._listAbort?.abort();
     this._bridge?.dispose();
     this._bridge = null;
+    this._pipeline = null;
     Signal.clearData(this);
   }
 
@@ -287,6 +286,7 @@ export class SpotlightModel implements IDisposable {
     this._sessionContext = sessionContext;
     this._notebookLabel = label;
     this._bridge = sessionContext ? new KernelBridge({ sessionContext }) : null;
+    this._pipeline = this._bridge ? this._pipelineFactory(this._bridge) : null;
     this._bridge?.kernelReset.connect(this._onKernelReset, this);
     this._bridge?.waitingChanged.connect(
       () => this._changed.emit('waiting'),
@@ -433,6 +433,10 @@ export class SpotlightModel implements IDisposable {
   /**
    * Run an audit on the chosen variables.
    *
+   * The previous result stays until this run succeeds: the regions of this
+   * run replace it as each is found, and a failure or a cancel brings it
+   * back.
+   *
    * @param overrides - Options for this run only.
    * @returns The result; rejects with the error shown in the panel (an
    *   `AbortError` when cancelled).
@@ -444,15 +448,21 @@ export class SpotlightModel implements IDisposable {
       );
     }
     const bridge = this._bridge;
+    const pipeline = this._pipeline;
     const sel = { ...this._selection };
     const options = { ...this._options, ...overrides };
+    const maxMapPoints = this._settings.maxMapPoints;
     const abort = new AbortController();
     this._abort = abort;
     const signal = abort.signal;
     const started = performance.now();
+    const previous = {
+      result: this._result,
+      selectedRegion: this._selectedRegion
+    };
     this._error = null;
     try {
-      if (!bridge) {
+      if (!bridge || !pipeline) {
         throw new Error(
           'Open a notebook whose kernel holds your embeddings and losses.'
         );
@@ -460,59 +470,100 @@ export class SpotlightModel implements IDisposable {
       if (!sel.embeddings || !sel.losses) {
         throw new Error('Choose the embeddings and the losses first.');
       }
-      this._result = null;
-      this._selectedRegion = -1;
-      this._changed.emit('result');
       this._setProgress('fetching', 0, 'checking the variables');
-      const { n, d } = await Private.check(bridge, sel, signal);
-      const fetched = await this._fetchAll(bridge, sel, n, d, signal);
+      const shape = await pipeline.check(sel, signal);
+      this._throwIfAborted(signal);
+      const data = await pipeline.fetch(sel, shape, {
+        maxBytes: this._settings.transferBudgetBytes,
+        signal,
+        onProgress: p => this._onFetchProgress(p)
+      });
+      this._throwIfAborted(signal);
       const fetchMs = performance.now() - started;
 
       this._setProgress('searching', 0, 'starting');
       const searchStarted = performance.now();
       const found: ISpotlight[] = [];
+      // Regions shown so far: a partial result is shown only if it has more.
+      let shown = 0;
       let failure: string | undefined;
-      const search = await findSpotlights(
-        { embeddings: fetched.embeddings, losses: fetched.losses, n, d },
-        {
-          spotlightSize: options.spotlightSize,
-          count: options.count,
-          steps: options.steps,
-          learningRate: options.learningRate,
-          barrierScale: options.barrierScale,
-          backend: options.backend
-        },
-        {
+      const search = await pipeline
+        .search(data, options, {
           signal,
           onProgress: p => this._onSearchProgress(p),
           // Show each region as soon as it is found, while the next is searched.
           onSpotlight: (spotlight, j) => {
             found.push(spotlight);
-            if (j + 1 < options.count) {
-              this._showPartial(fetched, found, sel, n, d, options);
+            if (j + 1 >= options.count) {
+              return;
             }
+            const spotlights = [...found];
+            pipeline
+              .summarise(
+                {
+                  names: sel,
+                  data,
+                  search: Private.partialSearch(spotlights, data.n, data.d),
+                  options,
+                  maxMapPoints,
+                  complete: false,
+                  finishedAt: new Date().toISOString()
+                },
+                signal
+              )
+              .then(
+                partial => {
+                  if (
+                    this._abort !== abort ||
+                    this._isDisposed ||
+                    this._progress.stage !== 'searching' ||
+                    spotlights.length <= shown
+                  ) {
+                    return;
+                  }
+                  this._showPartial(partial, shown === 0);
+                  shown = spotlights.length;
+                },
+                reason => {
+                  if (!isAbortError(reason)) {
+                    console.error(
+                      'Spotlight: summarising the regions found so far failed',
+                      reason
+                    );
+                  }
+                }
+              );
           }
-        }
-      ).catch(reason => {
-        // A later spotlight failed: keep the regions found before it.
-        const kept = keptSpotlights(reason, options.count);
-        if (!kept) {
-          throw reason;
-        }
-        failure = kept.failure;
-        return kept.partial;
-      });
+        })
+        .catch(reason => {
+          // A later spotlight failed: keep the regions found before it.
+          const kept = keptSpotlights(reason, options.count);
+          if (!kept) {
+            throw reason;
+          }
+          failure = kept.failure;
+          return kept.partial;
+        });
       const searchMs = performance.now() - searchStarted;
       this._throwIfAborted(signal);
 
       this._setProgress('summarising', 0, 'region statistics and map');
       await new Promise(resolve => setTimeout(resolve, 0));
+      this._throwIfAborted(signal);
       const summaryStarted = performance.now();
-      const result = this._summarise(fetched, search, sel, n, d, options);
-      if (failure) {
-        result.failure = failure;
-        result.warnings.unshift(failure);
-      }
+      const result = await pipeline.summarise(
+        {
+          names: sel,
+          data,
+          search,
+          options,
+          maxMapPoints,
+          complete: true,
+          finishedAt: new Date().toISOString(),
+          failure
+        },
+        signal
+      );
       const summaryMs = performance.now() - summaryStarted;
       result.timings = {
         fetchMs,
@@ -523,9 +574,14 @@ export class SpotlightModel implements IDisposable {
       this._throwIfAborted(signal);
       this._abort = null;
       this._result = result;
-      this._selectedRegion = result.regions.length
-        ? Math.min(Math.max(0, this._selectedRegion), result.regions.length - 1)
-        : -1;
+      this._selectedRegion = !result.regions.length
+        ? -1
+        : shown
+          ? Math.min(
+              Math.max(0, this._selectedRegion),
+              result.regions.length - 1
+            )
+          : 0;
       this._setProgress(
         'done',
         1,
@@ -535,7 +591,7 @@ export class SpotlightModel implements IDisposable {
       this._changed.emit('result');
       return result;
     } catch (reason) {
-      throw this._fail(reason, abort, 'the audit failed');
+      throw this._fail(reason, abort, 'the audit failed', bridge, previous);
     } finally {
       if (this._abort === abort) {
         this._abort = null;
@@ -606,78 +662,58 @@ export class SpotlightModel implements IDisposable {
       throw new Error('This notebook has no saved Spotlight findings.');
     }
     const bridge = this._bridge;
+    const pipeline = this._pipeline;
     const first = findings[0];
     const sel = { ...first.names };
     const abort = new AbortController();
     this._abort = abort;
+    const signal = abort.signal;
     const started = performance.now();
+    const previous = {
+      result: this._result,
+      selectedRegion: this._selectedRegion
+    };
     this._error = null;
     try {
-      if (!bridge) {
+      if (!bridge || !pipeline) {
         throw new Error(
           'Open the notebook whose kernel holds the data of these findings.'
         );
       }
       this._setProgress('fetching', 0, 'checking the variables');
-      const { n, d } = await Private.check(bridge, sel, abort.signal);
+      const { n, d } = await pipeline.check(sel, signal);
+      this._throwIfAborted(signal);
       if (n !== first.n || d !== first.d) {
         throw new Error(
           `The saved findings were made on ${first.n.toLocaleString('en-US')} × ${first.d} embeddings but '${sel.embeddings}' is now ${n.toLocaleString('en-US')} × ${d}. Re-run the cells that compute it, or run a new audit.`
         );
       }
-      const fetched = await this._fetchAll(bridge, sel, n, d, abort.signal);
-      const fetchMs = performance.now() - started;
-      const spotlights: ISpotlight[] = findings.map(f => {
-        const center = base64ToFloat32(f.center);
-        const k = kernelWeights(fetched.embeddings, n, d, center, f.precision);
-        let K = 0;
-        let support = 0;
-        let kl = 0;
-        for (let i = 0; i < n; i++) {
-          K += k[i];
-          kl += k[i] * fetched.losses[i];
-          support += k[i] > 0 ? 1 : 0;
-        }
-        return {
-          center,
-          precision: f.precision,
-          radius: 1 / Math.sqrt(f.precision),
-          kernelWeights: k,
-          normalizedWeights: k.map(v => v / K),
-          totalWeight: K,
-          supportSize: support,
-          weightedLoss: f.summary.weightedLoss,
-          weightedLossOriginal: kl / K,
-          initialPrecision: NaN,
-          startAdjusted: false,
-          guardSteps: f.guardSteps ?? 0,
-          history: {
-            objective: Float32Array.from(f.history.objective),
-            totalWeight: Float32Array.from(f.history.totalWeight),
-            learningRate: new Float32Array(f.history.objective.length)
-          },
-          timeMs: 0
-        };
-      });
-      const search: ISpotlightResult = {
-        version: 1,
-        backend: first.backend as ISpotlightResult['backend'],
-        backendReason: `reopened from the notebook (the search ran on ${first.backend} on ${first.date})`,
-        n,
-        d,
-        parameters: {} as ISpotlightResult['parameters'],
-        spotlights,
-        timings: { totalMs: 0, perSpotlightMs: spotlights.map(() => 0) }
-      };
-      const result = this._summarise(
-        fetched,
-        search,
+      const data = await pipeline.fetch(
         sel,
-        n,
-        d,
-        first.parameters
+        { n, d },
+        {
+          maxBytes: this._settings.transferBudgetBytes,
+          signal,
+          onProgress: p => this._onFetchProgress(p)
+        }
       );
-      result.finishedAt = first.date;
+      this._throwIfAborted(signal);
+      const fetchMs = performance.now() - started;
+      const search = await pipeline.reconstruct(findings, data, signal);
+      this._throwIfAborted(signal);
+      const result = await pipeline.summarise(
+        {
+          names: sel,
+          data,
+          search,
+          options: first.parameters,
+          maxMapPoints: this._settings.maxMapPoints,
+          complete: true,
+          finishedAt: first.date
+        },
+        signal
+      );
+      this._throwIfAborted(signal);
       result.timings = {
         fetchMs,
         searchMs: 0,
@@ -693,12 +729,18 @@ export class SpotlightModel implements IDisposable {
       this._setProgress(
         'done',
         1,
-        `${spotlights.length} saved region(s) reopened`
+        `${search.spotlights.length} saved region(s) reopened`
       );
       this._changed.emit('result');
       return result;
     } catch (reason) {
-      throw this._fail(reason, abort, 'reopening findings failed');
+      throw this._fail(
+        reason,
+        abort,
+        'reopening findings failed',
+        bridge,
+        previous
+      );
     } finally {
       if (this._abort === abort) {
         this._abort = null;
@@ -737,134 +779,27 @@ export class SpotlightModel implements IDisposable {
     };
   }
 
-  private async _fetchAll(
-    bridge: KernelBridge,
-    sel: ISelection,
-    n: number,
-    d: number,
-    signal: AbortSignal
-  ) {
-    const roles = (
-      ['embeddings', 'losses', 'labels', 'predictions', 'metadata'] as Role[]
-    ).filter(r => sel[r]);
-    const estimate = (role: Role) =>
-      role === 'embeddings' ? n * d * 4 : n * 4;
-    const total = roles.reduce((a, r) => a + estimate(r), 0);
-    let done = 0;
-    const out: Partial<
-      Record<Role, { data: Float32Array | Int32Array; categories?: string[] }>
-    > = {};
-    const transports: Partial<Record<Role, Transport>> = {};
-    for (const role of roles) {
-      const name = sel[role]!;
-      const array = await bridge.fetch(name, role, {
-        maxBytes: this._settings.transferBudgetBytes,
-        signal,
-        onProgress: p => {
-          this._setProgress(
-            'fetching',
-            total ? (done + p.bytes) / total : 1,
-            fetchDetail(role, name, done, total, p)
-          );
-        }
-      });
-      done += array.data.byteLength;
-      out[role] = { data: array.data, categories: array.categories };
-      transports[role] = array.transport;
-    }
-    const embeddings = out.embeddings!.data as Float32Array;
-    const losses = out.losses!.data as Float32Array;
-    const labels = out.labels ? (out.labels.data as Int32Array) : null;
-    let predictions: Int32Array | null = null;
-    if (out.predictions) {
-      predictions = Private.toLabelCodes(
-        out.predictions.data,
-        out.predictions.categories,
-        out.labels?.categories
-      );
-    }
-    return {
-      embeddings,
-      losses,
-      labels,
-      labelNames: out.labels?.categories ?? null,
-      predictions,
-      metadata: out.metadata ? (out.metadata.data as Int32Array) : null,
-      metadataNames: out.metadata?.categories ?? null,
-      transports
-    };
-  }
-
-  private _summarise(
-    fetched: Awaited<ReturnType<SpotlightModel['_fetchAll']>>,
-    search: ISpotlightResult,
-    names: ISelection,
-    n: number,
-    d: number,
-    options: IAuditOptions
-  ): IAuditResult {
-    const regions = search.spotlights.map((s, j) =>
-      summarizeRegion(j, s.kernelWeights, s.weightedLoss, {
-        losses: fetched.losses,
-        labels: fetched.labels,
-        labelNames: fetched.labelNames,
-        predictions: fetched.predictions,
-        metadata: fetched.metadata,
-        metadataNames: fetched.metadataNames
-      })
-    );
-    const weights = search.spotlights.map(s => s.kernelWeights);
-    const overlaps = weights.map(a => weights.map(b => regionOverlap(a, b)));
-    const rows = sampleRows(n, this._settings.maxMapPoints, weights);
-    const map = projectRows(fetched.embeddings, d, rows);
-    return {
-      names,
-      n,
-      d,
-      ...fetched,
-      search,
-      regions,
-      overlaps,
-      map,
-      fingerprint: fingerprint(fetched.embeddings, fetched.losses),
-      warnings: Private.convergenceWarnings(search),
-      complete: true,
-      options,
-      finishedAt: new Date().toISOString(),
-      timings: { fetchMs: 0, searchMs: 0, summaryMs: 0, totalMs: 0 }
-    };
-  }
-
   /**
    * Show the regions found so far (the search goes on): summaries and a map
    * of what is known, marked incomplete.
+   *
+   * @param result - The partial result.
+   * @param first - Whether it is the run's first: region 1 is selected.
    */
-  private _showPartial(
-    fetched: Awaited<ReturnType<SpotlightModel['_fetchAll']>>,
-    spotlights: ISpotlight[],
-    names: ISelection,
-    n: number,
-    d: number,
-    options: IAuditOptions
-  ): void {
-    const partial: ISpotlightResult = {
-      version: 1,
-      backend:
-        this._result?.search.backend ?? ('' as ISpotlightResult['backend']),
-      backendReason: '',
-      n,
-      d,
-      parameters: {} as ISpotlightResult['parameters'],
-      spotlights: [...spotlights],
-      timings: { totalMs: 0, perSpotlightMs: [] }
-    };
-    const result = this._summarise(fetched, partial, names, n, d, options);
-    result.complete = false;
+  private _showPartial(result: IAuditResult, first: boolean): void {
     this._result = result;
-    if (this._selectedRegion < 0) {
+    if (first || this._selectedRegion < 0) {
       this._selectedRegion = 0;
     }
     this._changed.emit('result');
+  }
+
+  private _onFetchProgress(p: IFetchProgress): void {
+    this._setProgress(
+      'fetching',
+      p.total ? (p.done + p.transfer.bytes) / p.total : 1,
+      fetchDetail(p.role, p.name, p.done, p.total, p.transfer)
+    );
   }
 
   private _onSearchProgress(p: ISpotlightProgress): void {
@@ -889,18 +824,25 @@ export class SpotlightModel implements IDisposable {
   }
 
   /**
-   * Leave the running state after a failure or a cancel, and show why.
+   * Leave the running state after a failure or a cancel, and show why. The
+   * result from before the run is shown again (the regions of the failed
+   * run that were shown while it searched are dropped), unless the panel
+   * moved to another notebook meanwhile.
    *
    * @param caught - What the run threw.
    * @param abort - The run's controller.
    * @param what - For the console, e.g. "the audit failed".
+   * @param bridge - The bridge the run started with.
+   * @param previous - The result and the selected region before the run.
    * @returns The error to rethrow: a kernel restart during the run becomes
    *   an Error that says so, a plain cancel stays an AbortError.
    */
   private _fail(
     caught: unknown,
     abort: AbortController,
-    what: string
+    what: string,
+    bridge: KernelBridge | null,
+    previous: { result: IAuditResult | null; selectedRegion: number }
   ): unknown {
     let reason = caught;
     if (this._abort === abort) {
@@ -910,14 +852,21 @@ export class SpotlightModel implements IDisposable {
       reason = new Error(this._interruption);
     }
     this._interruption = null;
-    if (!this._isDisposed) {
-      if (isAbortError(reason)) {
-        this._setProgress('idle', 0, 'cancelled');
-      } else {
-        console.error(`Spotlight: ${what}`, reason);
-        this._error = (reason as Error).message ?? String(reason);
-        this._setProgress('error', 0, '');
-      }
+    if (this._isDisposed) {
+      return reason;
+    }
+    if (bridge === this._bridge && this._result !== previous.result) {
+      this._result = previous.result;
+      this._selectedRegion = previous.selectedRegion;
+      this._changed.emit('result');
+    }
+    const kept = this._result ? 'showing the previous results' : '';
+    if (isAbortError(reason)) {
+      this._setProgress('idle', 0, kept ? `cancelled — ${kept}` : 'cancelled');
+    } else {
+      console.error(`Spotlight: ${what}`, reason);
+      this._error = (reason as Error).message ?? String(reason);
+      this._setProgress('error', 0, kept);
     }
     return reason;
   }
@@ -968,6 +917,8 @@ export class SpotlightModel implements IDisposable {
   private _sessionContext: ISessionContext | null = null;
   private _notebookLabel = '';
   private _bridge: KernelBridge | null = null;
+  private _pipelineFactory: SpotlightModel.PipelineFactory;
+  private _pipeline: IAuditPipeline | null = null;
   private _variables: IVariable[] = [];
   private _listed = false;
   private _selection: ISelection = {
@@ -1016,24 +967,7 @@ export function fetchDetail(
   return `${role} '${name}' · ${mb.toFixed(1)} of ${(total / 1e6).toFixed(1)} MB · ${progress.megabytesPerSecond.toFixed(0)} MB/s · via ${progress.transport}`;
 }
 
-/**
- * The data fingerprint saved with findings: CRC-32 (zlib) of the embeddings'
- * float32 bytes continued over the losses' float32 bytes, as 8 hex digits.
- * In Python: `zlib.crc32(L.tobytes(), zlib.crc32(X.tobytes()))`.
- *
- * @param embeddings - Row-major N × D float32 embeddings.
- * @param losses - N float32 losses.
- * @returns Lower-case hex, zero-padded to 8 digits.
- */
-export function fingerprint(
-  embeddings: Float32Array,
-  losses: Float32Array
-): string {
-  const bytes = (a: Float32Array) =>
-    new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const crc = CRC32.buf(bytes(losses), CRC32.buf(bytes(embeddings)));
-  return (crc >>> 0).toString(16).padStart(8, '0');
-}
+export { fingerprint } from './pipeline';
 
 /** The SpotlightModel's namespace. */
 export namespace SpotlightModel {
@@ -1054,7 +988,16 @@ export namespace SpotlightModel {
     options?: Partial<IAuditOptions>;
     /** Panel settings. */
     settings?: Partial<IPanelSettings>;
+    /**
+     * Make the pipeline that runs the audits of a notebook, given its kernel
+     * bridge (called on each notebook change). Default: a
+     * {@link DefaultAuditPipeline} on the bridge.
+     */
+    pipeline?: PipelineFactory;
   }
+
+  /** Makes the audit pipeline of a notebook from its kernel bridge. */
+  export type PipelineFactory = (bridge: KernelBridge) => IAuditPipeline;
 
   /** Default panel settings. */
   export const DEFAULT_SETTINGS: IPanelSettings = {
@@ -1065,46 +1008,24 @@ export namespace SpotlightModel {
 
 namespace Private {
   /**
-   * Check the chosen variables fit together (lengths, dims) before fetching.
+   * The search so far while the spotlights after these are searched: only
+   * the spotlights, no backend, parameters or timings yet.
    */
-  export function check(
-    bridge: KernelBridge,
-    sel: ISelection,
-    signal: AbortSignal
-  ): Promise<{ n: number; d: number }> {
-    const { embeddings, losses, labels, predictions, metadata } = sel;
-    return bridge.check(
-      { embeddings, losses, labels, predictions, metadata },
-      signal
-    );
-  }
-
-  /**
-   * Spotlights whose total weight stayed far above the spotlight size: the
-   * schedule ends near K ≈ 1.05·S (d'Eon et al. 2021), so K > 1.5·1.05·S
-   * means too few steps (or too small a learning rate) for this data.
-   */
-  export function convergenceWarnings(search: ISpotlightResult): string[] {
-    const size = search.parameters?.size;
-    if (!size) {
-      return [];
-    }
-    const warnings: string[] = [];
-    search.spotlights.forEach((s, j) => {
-      if (s.guardSteps > 0) {
-        warnings.push(
-          `Region ${j + 1}: the collapse guard acted at ${s.guardSteps.toLocaleString('en-US')} of ${search.parameters.steps.toLocaleString('en-US')} steps. ` +
-            `The search kept shrinking the ball below the spotlight size (S = ${size}) around a few examples with very high loss, and the guard rejected those steps to keep K ≥ S: ` +
-            'the region is compact and its loss comes from its heaviest examples; look at them first.'
-        );
-      }
-      if (s.totalWeight > 1.5 * 1.05 * size) {
-        warnings.push(
-          `Region ${j + 1} did not shrink to the spotlight size (K = ${s.totalWeight.toFixed(0)} vs S = ${size}): it is not a meaningful region. Run more steps (the paper used 5,000) or a larger learning rate.`
-        );
-      }
-    });
-    return warnings;
+  export function partialSearch(
+    spotlights: ISpotlight[],
+    n: number,
+    d: number
+  ): ISpotlightResult {
+    return {
+      version: 1,
+      backend: '' as ISpotlightResult['backend'],
+      backendReason: '',
+      n,
+      d,
+      parameters: {} as ISpotlightResult['parameters'],
+      spotlights,
+      timings: { totalMs: 0, perSpotlightMs: [] }
+    };
   }
 
   const HINTS: Record<Role, RegExp> = {
@@ -1140,28 +1061,5 @@ namespace Private {
     return role === 'embeddings' || role === 'losses'
       ? (candidates[0]?.name ?? null)
       : null;
-  }
-
-  /**
-   * Predictions in the labels' coding: float class ids are rounded; string
-   * predictions are mapped through the label categories.
-   */
-  export function toLabelCodes(
-    data: Float32Array | Int32Array,
-    categories: string[] | undefined,
-    labelCategories: string[] | undefined
-  ): Int32Array {
-    const codes = new Int32Array(data.length);
-    if (categories && labelCategories) {
-      const index = new Map(labelCategories.map((c, i) => [c, i]));
-      for (let i = 0; i < data.length; i++) {
-        codes[i] = index.get(categories[data[i]]) ?? -1;
-      }
-      return codes;
-    }
-    for (let i = 0; i < data.length; i++) {
-      codes[i] = Math.round(data[i]);
-    }
-    return codes;
   }
 }

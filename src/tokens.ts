@@ -1,3 +1,13 @@
+import type { ITransferProgress } from './kernel/bridge';
+import type { Transport } from './kernel/protocol';
+import type { IAuditResult } from './model';
+import type { IFinding } from './notebook/cells';
+import type {
+  ISpotlight,
+  ISpotlightProgress,
+  ISpotlightResult
+} from './spotlight';
+
 /** The roles a kernel variable can play in an audit. */
 export type Role =
   'embeddings' | 'losses' | 'labels' | 'predictions' | 'examples' | 'metadata';
@@ -73,3 +83,182 @@ export const DEFAULT_OPTIONS: IAuditOptions = {
   barrierScale: 1,
   backend: 'auto'
 };
+
+/**
+ * The arrays of one audit as fetched from the kernel and converted for the
+ * engine and the summaries. Plain data: it can be posted to a Web Worker.
+ */
+export interface IAuditData {
+  /** Number of examples N. */
+  n: number;
+  /** Embedding width D. */
+  d: number;
+  /** Row-major N × D float32 embeddings. */
+  embeddings: Float32Array;
+  /** Per-example losses, float32, length N. */
+  losses: Float32Array;
+  /** Label codes, int32, length N, or null. */
+  labels: Int32Array | null;
+  /** Names of the label codes (when labels were strings), or null. */
+  labelNames: string[] | null;
+  /**
+   * Predictions in the labels' coding, int32, length N, or null: float class
+   * ids are rounded, string predictions mapped through the label names (−1
+   * for a name the labels lack).
+   */
+  predictions: Int32Array | null;
+  /** Metadata codes, int32, length N, or null. */
+  metadata: Int32Array | null;
+  /** Names of the metadata codes, or null. */
+  metadataNames: string[] | null;
+  /** How each fetched array came from the kernel (a file over HTTP, or the comm). */
+  transports: Partial<Record<Role, Transport>>;
+}
+
+/** Progress of the fetch stage of an audit. */
+export interface IFetchProgress {
+  /** The role being fetched. */
+  role: Role;
+  /** Its variable name. */
+  name: string;
+  /** Bytes of the arrays fetched before this one. */
+  done: number;
+  /** Bytes of all the arrays of the audit (an estimate: 4 bytes a value). */
+  total: number;
+  /** This array's transfer. */
+  transfer: ITransferProgress;
+}
+
+/** What {@link IAuditPipeline.summarise} turns into a result. */
+export interface ISummariseInput {
+  /** The variable names the audit used. */
+  names: ISelection;
+  /** The fetched data. */
+  data: IAuditData;
+  /** The engine's output (or the regions found so far, or reconstructed). */
+  search: ISpotlightResult;
+  /** The options the search ran with. */
+  options: IAuditOptions;
+  /** Maximum number of points of the 2-D map. */
+  maxMapPoints: number;
+  /** False while the search goes on and only the first regions are known. */
+  complete: boolean;
+  /** When the audit finished (ISO 8601). */
+  finishedAt: string;
+  /**
+   * When a later spotlight failed: why. It becomes `result.failure` and the
+   * first warning.
+   */
+  failure?: string;
+}
+
+/**
+ * The stages of an audit, apart from the panel's state: what runs on the
+ * data. The {@link SpotlightModel} keeps the state and the signals and calls
+ * a pipeline for the work; the default one (`DefaultAuditPipeline`) uses the
+ * notebook's kernel bridge, the engine and the summaries on the main thread.
+ *
+ * Every stage takes an `AbortSignal` and rejects with an error named
+ * `AbortError` once it is aborted (see `isAbortError`). Inputs and outputs are
+ * plain data (names, typed arrays, options), so that the stages can run in a
+ * Web Worker.
+ */
+export interface IAuditPipeline {
+  /**
+   * Check that the chosen variables fit together before anything moves.
+   *
+   * @param names - The chosen variables; `embeddings` and `losses` are set.
+   *   `examples` is not checked (it is never fetched).
+   * @param signal - Cancels the check.
+   * @returns N (rows of every chosen array) and D (embedding width).
+   * @throws {KernelBridgeError} a variable is missing, of the wrong shape or
+   *   dtype, lengths differ, or the kernel cannot be reached.
+   * @throws AbortError when cancelled.
+   */
+  check(
+    names: ISelection,
+    signal: AbortSignal
+  ): Promise<{ n: number; d: number }>;
+
+  /**
+   * Fetch the chosen arrays from the kernel, in the order embeddings, losses,
+   * labels, predictions, metadata (the chosen ones only).
+   *
+   * @param names - The chosen variables; `embeddings` and `losses` are set.
+   * @param shape - N and D as {@link check} returned them.
+   * @param options - `maxBytes`: refuse an array whose converted size exceeds
+   *   it; `signal` cancels; `onProgress` is called as bytes arrive.
+   * @returns The arrays: float32 embeddings (N × D, row-major) and losses,
+   *   int32 labels, predictions (in the labels' coding) and metadata.
+   * @throws {KernelBridgeError} an array is too large, changed since the
+   *   check, or the kernel cannot be reached.
+   * @throws AbortError when cancelled.
+   */
+  fetch(
+    names: ISelection,
+    shape: { n: number; d: number },
+    options: {
+      maxBytes: number;
+      signal: AbortSignal;
+      onProgress?: (progress: IFetchProgress) => void;
+    }
+  ): Promise<IAuditData>;
+
+  /**
+   * Search for spotlights (`findSpotlights`).
+   *
+   * @param data - The fetched data (embeddings and losses are used).
+   * @param options - The search options (`count` spotlights of
+   *   `spotlightSize`·N, `steps` Adam steps each, …).
+   * @param control - `signal` cancels; `onProgress` is called every few
+   *   steps; `onSpotlight` with each spotlight as soon as it is found
+   *   (index from 0), before the next is searched.
+   * @returns The engine's result, one spotlight per `count`.
+   * @throws {SpotlightRunError} a spotlight failed; its `partial` holds the
+   *   spotlights found before it (see `keptSpotlights`).
+   * @throws {SpotlightInputError} invalid options or data (e.g. S ≥ N, a
+   *   non-finite loss).
+   * @throws AbortError when cancelled.
+   */
+  search(
+    data: IAuditData,
+    options: IAuditOptions,
+    control: {
+      signal: AbortSignal;
+      onProgress?: (progress: ISpotlightProgress) => void;
+      onSpotlight?: (spotlight: ISpotlight, index: number) => void;
+    }
+  ): Promise<ISpotlightResult>;
+
+  /**
+   * Summarise the regions of a search: statistics, overlaps, the 2-D map and
+   * the fingerprint (see `assembleResult`, which it must equal).
+   *
+   * @param input - The data, the search and what to record with them.
+   * @param signal - Cancels the summaries.
+   * @returns The result, with zero timings (the caller measures them).
+   * @throws AbortError when cancelled.
+   */
+  summarise(input: ISummariseInput, signal: AbortSignal): Promise<IAuditResult>;
+
+  /**
+   * Rebuild the search of saved findings without searching: each region's
+   * kernel weights are recomputed on the data from its saved centre and
+   * precision.
+   *
+   * @param findings - Findings of one audit (same names and parameters),
+   *   at least one.
+   * @param data - The data fetched by the findings' names; N and D equal
+   *   the findings'.
+   * @param signal - Cancels the reconstruction.
+   * @returns A search result whose backend is the saved one and whose
+   *   `backendReason` says it was reopened.
+   * @throws AbortError when cancelled. (A centre of the wrong length is not
+   *   detected: check N and D first.)
+   */
+  reconstruct(
+    findings: IFinding[],
+    data: IAuditData,
+    signal: AbortSignal
+  ): Promise<ISpotlightResult>;
+}

@@ -462,9 +462,41 @@ export class SpotlightPanel extends Widget {
     this._warningBox.hidden = running || warnings.length === 0;
     this._runButton.disabled = running || this._runButton.disabled;
     this._cancelButton.hidden = !running && !m.waitingForKernel;
+    this._renderResultsTitle();
     if (!running) {
       this._renderInputs();
     }
+  }
+
+  /**
+   * The results' title. While an audit runs and has found no region yet,
+   * the results shown are the previous audit's: the title says so.
+   */
+  private _renderResultsTitle(): void {
+    const m = this.model;
+    const result = m.result;
+    const trans = this._trans;
+    if (!result) {
+      return;
+    }
+    this._resultsTitle.textContent = !result.complete
+      ? trans.__(
+          '%1 of %2 regions so far…',
+          result.regions.length,
+          result.options.count
+        )
+      : m.isRunning
+        ? trans.__(
+            'Previous results: %1 regions · backend %2',
+            result.regions.length,
+            result.search.backend
+          )
+        : trans.__(
+            '%1 regions · backend %2',
+            result.regions.length,
+            result.search.backend
+          );
+    this._resultsTitle.title = result.search.backendReason;
   }
 
   private _renderResults(): void {
@@ -476,18 +508,7 @@ export class SpotlightPanel extends Widget {
     if (!result) {
       return;
     }
-    this._resultsTitle.textContent = result.complete
-      ? trans.__(
-          '%1 regions · backend %2',
-          result.regions.length,
-          result.search.backend
-        )
-      : trans.__(
-          '%1 of %2 regions so far…',
-          result.regions.length,
-          result.options.count
-        );
-    this._resultsTitle.title = result.search.backendReason;
+    this._renderResultsTitle();
     result.regions.forEach((r, j) => {
       const li = el('li', 'jp-SpotlightRegion');
       li.id = `jp-SpotlightRegion-${j}`;

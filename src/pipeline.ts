@@ -1,0 +1,358 @@
+/**
+ * The default audit pipeline: the stages of an audit (check, fetch, search,
+ * summarise, reconstruct) on the main thread, through the notebook's kernel
+ * bridge, the engine and the summaries. The model keeps the state.
+ */
+import * as CRC32 from 'crc-32';
+
+import type { KernelBridge } from './kernel/bridge';
+import { abortError } from './kernel/errors';
+import type { Transport } from './kernel/protocol';
+import type { IAuditResult } from './model';
+import { base64ToFloat32, IFinding } from './notebook/cells';
+import {
+  findSpotlights,
+  ISpotlight,
+  ISpotlightProgress,
+  ISpotlightResult,
+  kernelWeights
+} from './spotlight';
+import { projectRows, sampleRows } from './summaries/projection';
+import { regionOverlap, summarizeRegion } from './summaries/stats';
+import type {
+  IAuditData,
+  IAuditOptions,
+  IAuditPipeline,
+  IFetchProgress,
+  ISelection,
+  ISummariseInput,
+  Role
+} from './tokens';
+
+/**
+ * The pipeline of one notebook: its kernel bridge for the check and the
+ * fetch, `findSpotlights` for the search, and {@link assembleResult} and
+ * {@link reconstructSearch} for the rest, all on the main thread.
+ */
+export class DefaultAuditPipeline implements IAuditPipeline {
+  /**
+   * @param bridge - The notebook's kernel bridge (borrowed, not disposed).
+   */
+  constructor(bridge: KernelBridge) {
+    this._bridge = bridge;
+  }
+
+  /** {@inheritDoc IAuditPipeline.check} */
+  check(
+    names: ISelection,
+    signal: AbortSignal
+  ): Promise<{ n: number; d: number }> {
+    const { embeddings, losses, labels, predictions, metadata } = names;
+    return this._bridge.check(
+      { embeddings, losses, labels, predictions, metadata },
+      signal
+    );
+  }
+
+  /** {@inheritDoc IAuditPipeline.fetch} */
+  async fetch(
+    names: ISelection,
+    shape: { n: number; d: number },
+    options: {
+      maxBytes: number;
+      signal: AbortSignal;
+      onProgress?: (progress: IFetchProgress) => void;
+    }
+  ): Promise<IAuditData> {
+    const { n, d } = shape;
+    const { maxBytes, signal, onProgress } = options;
+    const roles = (
+      ['embeddings', 'losses', 'labels', 'predictions', 'metadata'] as Role[]
+    ).filter(r => names[r]);
+    const estimate = (role: Role) =>
+      role === 'embeddings' ? n * d * 4 : n * 4;
+    const total = roles.reduce((a, r) => a + estimate(r), 0);
+    let done = 0;
+    const out: Partial<
+      Record<Role, { data: Float32Array | Int32Array; categories?: string[] }>
+    > = {};
+    const transports: Partial<Record<Role, Transport>> = {};
+    for (const role of roles) {
+      const name = names[role]!;
+      const before = done;
+      const array = await this._bridge.fetch(name, role, {
+        maxBytes,
+        signal,
+        onProgress: transfer =>
+          onProgress?.({ role, name, done: before, total, transfer })
+      });
+      done += array.data.byteLength;
+      out[role] = { data: array.data, categories: array.categories };
+      transports[role] = array.transport;
+    }
+    let predictions: Int32Array | null = null;
+    if (out.predictions) {
+      predictions = Private.toLabelCodes(
+        out.predictions.data,
+        out.predictions.categories,
+        out.labels?.categories
+      );
+    }
+    return {
+      n,
+      d,
+      embeddings: out.embeddings!.data as Float32Array,
+      losses: out.losses!.data as Float32Array,
+      labels: out.labels ? (out.labels.data as Int32Array) : null,
+      labelNames: out.labels?.categories ?? null,
+      predictions,
+      metadata: out.metadata ? (out.metadata.data as Int32Array) : null,
+      metadataNames: out.metadata?.categories ?? null,
+      transports
+    };
+  }
+
+  /** {@inheritDoc IAuditPipeline.search} */
+  search(
+    data: IAuditData,
+    options: IAuditOptions,
+    control: {
+      signal: AbortSignal;
+      onProgress?: (progress: ISpotlightProgress) => void;
+      onSpotlight?: (spotlight: ISpotlight, index: number) => void;
+    }
+  ): Promise<ISpotlightResult> {
+    const { embeddings, losses, n, d } = data;
+    return findSpotlights(
+      { embeddings, losses, n, d },
+      {
+        spotlightSize: options.spotlightSize,
+        count: options.count,
+        steps: options.steps,
+        learningRate: options.learningRate,
+        barrierScale: options.barrierScale,
+        backend: options.backend
+      },
+      control
+    );
+  }
+
+  /** {@inheritDoc IAuditPipeline.summarise} */
+  async summarise(
+    input: ISummariseInput,
+    signal: AbortSignal
+  ): Promise<IAuditResult> {
+    Private.throwIfAborted(signal);
+    const result = assembleResult(input);
+    Private.throwIfAborted(signal);
+    return result;
+  }
+
+  /** {@inheritDoc IAuditPipeline.reconstruct} */
+  async reconstruct(
+    findings: IFinding[],
+    data: IAuditData,
+    signal: AbortSignal
+  ): Promise<ISpotlightResult> {
+    Private.throwIfAborted(signal);
+    const search = reconstructSearch(findings, data);
+    Private.throwIfAborted(signal);
+    return search;
+  }
+
+  private _bridge: KernelBridge;
+}
+
+/**
+ * Summarise the regions of a search into an audit result: one summary per
+ * region, their overlaps, the 2-D map, the fingerprint and the warnings.
+ * A pure function of its input (no clock, no randomness).
+ *
+ * @param input - The data, the search and what to record with them.
+ * @returns The result, with zero timings.
+ */
+export function assembleResult(input: ISummariseInput): IAuditResult {
+  const { names, data, search, options, maxMapPoints } = input;
+  const { n, d } = data;
+  const regions = search.spotlights.map((s, j) =>
+    summarizeRegion(j, s.kernelWeights, s.weightedLoss, {
+      losses: data.losses,
+      labels: data.labels,
+      labelNames: data.labelNames,
+      predictions: data.predictions,
+      metadata: data.metadata,
+      metadataNames: data.metadataNames
+    })
+  );
+  const weights = search.spotlights.map(s => s.kernelWeights);
+  const overlaps = weights.map(a => weights.map(b => regionOverlap(a, b)));
+  const rows = sampleRows(n, maxMapPoints, weights);
+  const map = projectRows(data.embeddings, d, rows);
+  const warnings = Private.convergenceWarnings(search);
+  const result: IAuditResult = {
+    names,
+    n,
+    d,
+    embeddings: data.embeddings,
+    losses: data.losses,
+    labels: data.labels,
+    labelNames: data.labelNames,
+    predictions: data.predictions,
+    metadata: data.metadata,
+    metadataNames: data.metadataNames,
+    transports: data.transports,
+    search,
+    regions,
+    overlaps,
+    map,
+    fingerprint: fingerprint(data.embeddings, data.losses),
+    warnings,
+    complete: input.complete,
+    options,
+    finishedAt: input.finishedAt,
+    timings: { fetchMs: 0, searchMs: 0, summaryMs: 0, totalMs: 0 }
+  };
+  if (input.failure) {
+    result.failure = input.failure;
+    warnings.unshift(input.failure);
+  }
+  return result;
+}
+
+/**
+ * Rebuild the search of saved findings: each region's kernel weights are
+ * recomputed on the data from its saved centre and precision; its weighted
+ * loss is the saved one, its history the saved (down-sampled) one.
+ *
+ * @param findings - Findings of one audit, at least one.
+ * @param data - The data fetched by the findings' names.
+ * @returns The reconstructed search.
+ */
+export function reconstructSearch(
+  findings: IFinding[],
+  data: IAuditData
+): ISpotlightResult {
+  const { n, d } = data;
+  const first = findings[0];
+  const spotlights: ISpotlight[] = findings.map(f => {
+    const center = base64ToFloat32(f.center);
+    const k = kernelWeights(data.embeddings, n, d, center, f.precision);
+    let K = 0;
+    let support = 0;
+    let kl = 0;
+    for (let i = 0; i < n; i++) {
+      K += k[i];
+      kl += k[i] * data.losses[i];
+      support += k[i] > 0 ? 1 : 0;
+    }
+    return {
+      center,
+      precision: f.precision,
+      radius: 1 / Math.sqrt(f.precision),
+      kernelWeights: k,
+      normalizedWeights: k.map(v => v / K),
+      totalWeight: K,
+      supportSize: support,
+      weightedLoss: f.summary.weightedLoss,
+      weightedLossOriginal: kl / K,
+      initialPrecision: NaN,
+      startAdjusted: false,
+      guardSteps: f.guardSteps ?? 0,
+      history: {
+        objective: Float32Array.from(f.history.objective),
+        totalWeight: Float32Array.from(f.history.totalWeight),
+        learningRate: new Float32Array(f.history.objective.length)
+      },
+      timeMs: 0
+    };
+  });
+  return {
+    version: 1,
+    backend: first.backend as ISpotlightResult['backend'],
+    backendReason: `reopened from the notebook (the search ran on ${first.backend} on ${first.date})`,
+    n,
+    d,
+    parameters: {} as ISpotlightResult['parameters'],
+    spotlights,
+    timings: { totalMs: 0, perSpotlightMs: spotlights.map(() => 0) }
+  };
+}
+
+/**
+ * The data fingerprint saved with findings: CRC-32 (zlib) of the embeddings'
+ * float32 bytes continued over the losses' float32 bytes, as 8 hex digits.
+ * In Python: `zlib.crc32(L.tobytes(), zlib.crc32(X.tobytes()))`.
+ *
+ * @param embeddings - Row-major N × D float32 embeddings.
+ * @param losses - N float32 losses.
+ * @returns Lower-case hex, zero-padded to 8 digits.
+ */
+export function fingerprint(
+  embeddings: Float32Array,
+  losses: Float32Array
+): string {
+  const bytes = (a: Float32Array) =>
+    new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const crc = CRC32.buf(bytes(losses), CRC32.buf(bytes(embeddings)));
+  return (crc >>> 0).toString(16).padStart(8, '0');
+}
+
+namespace Private {
+  /** Throw an AbortError when the stage was cancelled. */
+  export function throwIfAborted(signal: AbortSignal): void {
+    if (signal.aborted) {
+      throw abortError('The audit');
+    }
+  }
+
+  /**
+   * Spotlights whose total weight stayed far above the spotlight size: the
+   * schedule ends near K ≈ 1.05·S (d'Eon et al. 2021), so K > 1.5·1.05·S
+   * means too few steps (or too small a learning rate) for this data.
+   */
+  export function convergenceWarnings(search: ISpotlightResult): string[] {
+    const size = search.parameters?.size;
+    if (!size) {
+      return [];
+    }
+    const warnings: string[] = [];
+    search.spotlights.forEach((s, j) => {
+      if (s.guardSteps > 0) {
+        warnings.push(
+          `Region ${j + 1}: the collapse guard acted at ${s.guardSteps.toLocaleString('en-US')} of ${search.parameters.steps.toLocaleString('en-US')} steps. ` +
+            `The search kept shrinking the ball below the spotlight size (S = ${size}) around a few examples with very high loss, and the guard rejected those steps to keep K ≥ S: ` +
+            'the region is compact and its loss comes from its heaviest examples; look at them first.'
+        );
+      }
+      if (s.totalWeight > 1.5 * 1.05 * size) {
+        warnings.push(
+          `Region ${j + 1} did not shrink to the spotlight size (K = ${s.totalWeight.toFixed(0)} vs S = ${size}): it is not a meaningful region. Run more steps (the paper used 5,000) or a larger learning rate.`
+        );
+      }
+    });
+    return warnings;
+  }
+
+  /**
+   * Predictions in the labels' coding: float class ids are rounded; string
+   * predictions are mapped through the label categories.
+   */
+  export function toLabelCodes(
+    data: Float32Array | Int32Array,
+    categories: string[] | undefined,
+    labelCategories: string[] | undefined
+  ): Int32Array {
+    const codes = new Int32Array(data.length);
+    if (categories && labelCategories) {
+      const index = new Map(labelCategories.map((c, i) => [c, i]));
+      for (let i = 0; i < data.length; i++) {
+        codes[i] = index.get(categories[data[i]]) ?? -1;
+      }
+      return codes;
+    }
+    for (let i = 0; i < data.length; i++) {
+      codes[i] = Math.round(data[i]);
+    }
+    return codes;
+  }
+}
