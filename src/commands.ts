@@ -68,7 +68,7 @@ export function registerCommands(context: ICommandContext): void {
   commands.addCommand(CommandIds.run, {
     label: trans.__('Find Spotlights in the Current Notebook'),
     caption: trans.__(
-      'Args: {embeddings, losses, labels?, predictions?, examples?, metadata?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?}'
+      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?}'
     ),
     execute: async (
       args: ReadonlyPartialJSONObject
@@ -109,6 +109,23 @@ export function registerCommands(context: ICommandContext): void {
 
       if (typeof args.backend === 'string') {
         overrides.backend = args.backend as IAuditOptions['backend'];
+      }
+      if (args.direction !== undefined) {
+        if (
+          args.direction !== 'regression' &&
+          args.direction !== 'improvement'
+        ) {
+          throw notifyError(
+            trans,
+            new TypeError(
+              trans.__(
+                "direction must be 'regression' (where model B is worse) or 'improvement' (got %1).",
+                JSON.stringify(args.direction)
+              )
+            )
+          );
+        }
+        overrides.direction = args.direction;
       }
       try {
         await model.run(overrides);

@@ -29,6 +29,7 @@ import {
   IPanelSettings,
   ISelection,
   IVariable,
+  kernelRole,
   Role,
   ROLES
 } from './tokens';
@@ -59,6 +60,10 @@ export interface IAuditResult {
   embeddings: Float32Array;
   /** Per-example losses, length N. */
   losses: Float32Array;
+  /** Model A's losses when two models are compared, else null. */
+  referenceLosses: Float32Array | null;
+  /** Model A's predictions in the labels' coding, or null. */
+  referencePredictions: Int32Array | null;
   /** Label codes, length N, or null. */
   labels: Int32Array | null;
   /** Names of the label codes (when labels were strings), or null. */
@@ -120,6 +125,12 @@ export interface IAuditSummary {
     precision: number;
     /** Steps at which the collapse guard acted (0: never). */
     guardSteps: number;
+    /** When comparing: model A's weighted mean loss in the region. */
+    weightedLossReference?: number;
+    /** When comparing: the weighted mean of ℓ_B − ℓ_A in the region. */
+    weightedLossDifference?: number;
+    /** When comparing with both models' predictions: model A's weighted accuracy. */
+    accuracyReference?: number;
     topIndices: number[];
   }[];
   /** When a later spotlight failed after these regions were found: why. */
@@ -403,6 +414,14 @@ export class SpotlightModel implements IDisposable {
     }
     if (!this._selection.losses) {
       problems.losses = 'Choose the per-example losses (N).';
+    }
+    const { losses, referenceLosses, referencePredictions } = this._selection;
+    if (referenceLosses && referenceLosses === losses) {
+      problems.referenceLosses = `'${referenceLosses}' is also the losses: choose model A's losses here, model B's above.`;
+    }
+    if (referencePredictions && !referenceLosses) {
+      problems.referencePredictions =
+        "Reference predictions need model A's reference losses too.";
     }
     for (const role of ROLES) {
       const name = this._selection[role];
@@ -773,6 +792,15 @@ export class SpotlightModel implements IDisposable {
         weightedLossOriginal: r.weightedLossOriginal,
         precision: result.search.spotlights[j].precision,
         guardSteps: result.search.spotlights[j].guardSteps,
+        ...(r.comparison
+          ? {
+              weightedLossReference: r.comparison.weightedLossReference,
+              weightedLossDifference: r.comparison.weightedLossDifference,
+              ...(r.comparison.accuracyReference !== null
+                ? { accuracyReference: r.comparison.accuracyReference }
+                : {})
+            }
+          : {}),
         topIndices: r.topIndices
       })),
       ...(result.failure ? { failure: result.failure } : {})
@@ -924,8 +952,10 @@ export class SpotlightModel implements IDisposable {
   private _selection: ISelection = {
     embeddings: null,
     losses: null,
+    referenceLosses: null,
     labels: null,
     predictions: null,
+    referencePredictions: null,
     examples: null,
     metadata: null
   };
@@ -1034,7 +1064,10 @@ namespace Private {
     labels: /label|^y$|^y_|target|true/i,
     predictions: /pred|yhat|y_hat/i,
     examples: /image|img|text|example|raw|pixel/i,
-    metadata: /meta|group|attr|domain/i
+    metadata: /meta|group|attr|domain/i,
+    // A comparison is the user's choice: never pre-selected.
+    referenceLosses: /(?!)/,
+    referencePredictions: /(?!)/
   };
 
   /**
@@ -1050,7 +1083,7 @@ namespace Private {
     const n = variables.find(v => v.name === chosen.embeddings)?.length ?? null;
     const candidates = variables.filter(
       v =>
-        v.roles.includes(role) &&
+        v.roles.includes(kernelRole(role)) &&
         !taken.has(v.name) &&
         (role === 'embeddings' || n === null || v.length === n)
     );

@@ -28,6 +28,7 @@ import type {
   ISummariseInput,
   Role
 } from './tokens';
+import { kernelRole } from './tokens';
 
 /**
  * The pipeline of one notebook: its kernel bridge for the check and the
@@ -42,16 +43,38 @@ export class DefaultAuditPipeline implements IAuditPipeline {
     this._bridge = bridge;
   }
 
-  /** {@inheritDoc IAuditPipeline.check} */
-  check(
+  /**
+   * {@inheritDoc IAuditPipeline.check}
+   *
+   * Model A's losses and predictions, when given, are checked as losses and
+   * predictions of the same length in a second request.
+   */
+  async check(
     names: ISelection,
     signal: AbortSignal
   ): Promise<{ n: number; d: number }> {
     const { embeddings, losses, labels, predictions, metadata } = names;
-    return this._bridge.check(
+    if (names.referencePredictions && !names.referenceLosses) {
+      throw new Error(
+        `Reference predictions '${names.referencePredictions}' were chosen without reference losses: choose model A's per-example losses too, or clear the reference predictions.`
+      );
+    }
+    const shape = await this._bridge.check(
       { embeddings, losses, labels, predictions, metadata },
       signal
     );
+    if (names.referenceLosses) {
+      await this._bridge.check(
+        {
+          embeddings,
+          losses: names.referenceLosses,
+          labels,
+          predictions: names.referencePredictions
+        },
+        signal
+      );
+    }
+    return shape;
   }
 
   /** {@inheritDoc IAuditPipeline.fetch} */
@@ -67,7 +90,15 @@ export class DefaultAuditPipeline implements IAuditPipeline {
     const { n, d } = shape;
     const { maxBytes, signal, onProgress } = options;
     const roles = (
-      ['embeddings', 'losses', 'labels', 'predictions', 'metadata'] as Role[]
+      [
+        'embeddings',
+        'losses',
+        'referenceLosses',
+        'labels',
+        'predictions',
+        'referencePredictions',
+        'metadata'
+      ] as Role[]
     ).filter(r => names[r]);
     const estimate = (role: Role) =>
       role === 'embeddings' ? n * d * 4 : n * 4;
@@ -80,7 +111,7 @@ export class DefaultAuditPipeline implements IAuditPipeline {
     for (const role of roles) {
       const name = names[role]!;
       const before = done;
-      const array = await this._bridge.fetch(name, role, {
+      const array = await this._bridge.fetch(name, kernelRole(role), {
         maxBytes,
         signal,
         onProgress: transfer =>
@@ -90,22 +121,38 @@ export class DefaultAuditPipeline implements IAuditPipeline {
       out[role] = { data: array.data, categories: array.categories };
       transports[role] = array.transport;
     }
-    let predictions: Int32Array | null = null;
-    if (out.predictions) {
-      predictions = Private.toLabelCodes(
-        out.predictions.data,
-        out.predictions.categories,
-        out.labels?.categories
+    const codes = (fetched?: {
+      data: Float32Array | Int32Array;
+      categories?: string[];
+    }) =>
+      fetched
+        ? Private.toLabelCodes(
+            fetched.data,
+            fetched.categories,
+            out.labels?.categories
+          )
+        : null;
+    const losses = out.losses!.data as Float32Array;
+    const referenceLosses =
+      (out.referenceLosses?.data as Float32Array | undefined) ?? null;
+    if (referenceLosses) {
+      Private.checkComparable(
+        losses,
+        referenceLosses,
+        names.losses!,
+        names.referenceLosses!
       );
     }
     return {
       n,
       d,
       embeddings: out.embeddings!.data as Float32Array,
-      losses: out.losses!.data as Float32Array,
+      losses,
+      referenceLosses,
+      referencePredictions: codes(out.referencePredictions),
       labels: out.labels ? (out.labels.data as Int32Array) : null,
       labelNames: out.labels?.categories ?? null,
-      predictions,
+      predictions: codes(out.predictions),
       metadata: out.metadata ? (out.metadata.data as Int32Array) : null,
       metadataNames: out.metadata?.categories ?? null,
       transports
@@ -122,7 +169,11 @@ export class DefaultAuditPipeline implements IAuditPipeline {
       onSpotlight?: (spotlight: ISpotlight, index: number) => void;
     }
   ): Promise<ISpotlightResult> {
-    const { embeddings, losses, n, d } = data;
+    const { embeddings, n, d } = data;
+    const comparing = data.referenceLosses !== null;
+    const losses = comparing
+      ? lossDifferences(data.losses, data.referenceLosses!, options.direction)
+      : data.losses;
     return findSpotlights(
       { embeddings, losses, n, d },
       {
@@ -131,7 +182,8 @@ export class DefaultAuditPipeline implements IAuditPipeline {
         steps: options.steps,
         learningRate: options.learningRate,
         barrierScale: options.barrierScale,
-        backend: options.backend
+        backend: options.backend,
+        signedLosses: comparing
       },
       control
     );
@@ -164,6 +216,29 @@ export class DefaultAuditPipeline implements IAuditPipeline {
 }
 
 /**
+ * The per-example loss differences a comparison of two models searches:
+ * d_i = ℓ_B,i − ℓ_A,i for `regression` (where model B is worse), the
+ * negation for `improvement` (where B is better).
+ *
+ * @param losses - Model B's losses, float32, length N.
+ * @param reference - Model A's losses, float32, length N.
+ * @param direction - Which way to look.
+ * @returns The differences, float32, length N.
+ */
+export function lossDifferences(
+  losses: Float32Array,
+  reference: Float32Array,
+  direction: IAuditOptions['direction']
+): Float32Array {
+  const sign = direction === 'improvement' ? -1 : 1;
+  const out = new Float32Array(losses.length);
+  for (let i = 0; i < losses.length; i++) {
+    out[i] = sign * (losses[i] - reference[i]);
+  }
+  return out;
+}
+
+/**
  * Summarise the regions of a search into an audit result: one summary per
  * region, their overlaps, the 2-D map, the fingerprint and the warnings.
  * A pure function of its input (no clock, no randomness).
@@ -181,7 +256,9 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
       labelNames: data.labelNames,
       predictions: data.predictions,
       metadata: data.metadata,
-      metadataNames: data.metadataNames
+      metadataNames: data.metadataNames,
+      referenceLosses: data.referenceLosses,
+      referencePredictions: data.referencePredictions
     })
   );
   const weights = search.spotlights.map(s => s.kernelWeights);
@@ -195,6 +272,8 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
     d,
     embeddings: data.embeddings,
     losses: data.losses,
+    referenceLosses: data.referenceLosses,
+    referencePredictions: data.referencePredictions,
     labels: data.labels,
     labelNames: data.labelNames,
     predictions: data.predictions,
@@ -331,6 +410,33 @@ namespace Private {
       }
     });
     return warnings;
+  }
+
+  /**
+   * Refuse a comparison that cannot find anything: losses of different
+   * lengths, or identical losses.
+   *
+   * @throws Error naming both variables and what to do.
+   */
+  export function checkComparable(
+    losses: Float32Array,
+    reference: Float32Array,
+    name: string,
+    referenceName: string
+  ): void {
+    if (losses.length !== reference.length) {
+      throw new Error(
+        `Losses '${name}' (model B) have ${losses.length.toLocaleString('en-US')} values but reference losses '${referenceName}' (model A) have ${reference.length.toLocaleString('en-US')}: both models must be scored on the same examples, in the same order.`
+      );
+    }
+    for (let i = 0; i < losses.length; i++) {
+      if (losses[i] !== reference[i]) {
+        return;
+      }
+    }
+    throw new Error(
+      `The two models' losses are identical: '${name}' (model B) and '${referenceName}' (model A) agree on every example, so there is no difference to find. Choose the losses of two different models.`
+    );
   }
 
   /**

@@ -8,19 +8,52 @@ import type {
   ISpotlightResult
 } from './spotlight';
 
-/** The roles a kernel variable can play in an audit. */
+/**
+ * The roles a kernel variable can play in an audit. `referenceLosses` and
+ * `referencePredictions` are model A's when two models are compared (the
+ * kernel converts and checks them as `losses` and `predictions`).
+ */
 export type Role =
-  'embeddings' | 'losses' | 'labels' | 'predictions' | 'examples' | 'metadata';
+  | 'embeddings'
+  | 'losses'
+  | 'referenceLosses'
+  | 'labels'
+  | 'predictions'
+  | 'referencePredictions'
+  | 'examples'
+  | 'metadata';
+
+/** The roles the kernel helper knows (protocol v1). */
+export type KernelRole = Exclude<
+  Role,
+  'referenceLosses' | 'referencePredictions'
+>;
 
 /** All roles, in the order the panel shows their pickers. */
 export const ROLES: readonly Role[] = [
   'embeddings',
   'losses',
+  'referenceLosses',
   'labels',
   'predictions',
+  'referencePredictions',
   'examples',
   'metadata'
 ];
+
+/**
+ * The kernel role that converts and checks a variable for `role`.
+ *
+ * @param role - A panel role.
+ * @returns The role the kernel helper knows.
+ */
+export function kernelRole(role: Role): KernelRole {
+  return role === 'referenceLosses'
+    ? 'losses'
+    : role === 'referencePredictions'
+      ? 'predictions'
+      : role;
+}
 
 /** One variable of the kernel's user namespace, as listed by the helper. */
 export interface IVariable {
@@ -43,9 +76,14 @@ export interface IVariable {
 /** The variable names chosen for an audit. */
 export interface ISelection {
   embeddings: string | null;
+  /** Per-example losses (of model B when two models are compared). */
   losses: string | null;
+  /** Model A's per-example losses: compare where B is worse (or better) than A. */
+  referenceLosses: string | null;
   labels: string | null;
   predictions: string | null;
+  /** Model A's predictions (with `referenceLosses`). */
+  referencePredictions: string | null;
   examples: string | null;
   metadata: string | null;
 }
@@ -64,6 +102,11 @@ export interface IAuditOptions {
   barrierScale: number;
   /** tfjs backend preference. */
   backend: 'auto' | 'webgl' | 'wasm' | 'cpu';
+  /**
+   * With reference losses: `regression` finds where model B's loss exceeds
+   * model A's (d = ℓ_B − ℓ_A), `improvement` where it is lower (d = ℓ_A − ℓ_B).
+   */
+  direction: 'regression' | 'improvement';
 }
 
 /** Panel-wide settings that are not search options. */
@@ -81,7 +124,8 @@ export const DEFAULT_OPTIONS: IAuditOptions = {
   steps: 5000,
   learningRate: 0.01,
   barrierScale: 1,
-  backend: 'auto'
+  backend: 'auto',
+  direction: 'regression'
 };
 
 /**
@@ -95,8 +139,12 @@ export interface IAuditData {
   d: number;
   /** Row-major N × D float32 embeddings. */
   embeddings: Float32Array;
-  /** Per-example losses, float32, length N. */
+  /** Per-example losses, float32, length N (model B's when comparing). */
   losses: Float32Array;
+  /** Model A's per-example losses, float32, length N, or null. */
+  referenceLosses: Float32Array | null;
+  /** Model A's predictions in the labels' coding, int32, length N, or null. */
+  referencePredictions: Int32Array | null;
   /** Label codes, int32, length N, or null. */
   labels: Int32Array | null;
   /** Names of the label codes (when labels were strings), or null. */

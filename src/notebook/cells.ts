@@ -190,6 +190,18 @@ export function findingMarkdown(finding: IFinding): string {
     finding.region > 1
       ? `; ${s.weightedLoss.toFixed(4)} on the damped losses it optimised\n`
       : '\n';
+  const c = s.comparison;
+  if (c && names.referenceLosses) {
+    const direction =
+      p.direction === 'improvement'
+        ? 'where model B is better than A'
+        : 'where model B is worse than A';
+    md += `- **Two models compared** (${direction}): model B ${code(names.losses)} loss ${s.weightedLossOriginal.toFixed(4)} vs model A ${code(names.referenceLosses)} ${c.weightedLossReference.toFixed(4)} in this region (overall ${s.overallLoss.toFixed(4)} vs ${c.overallLossReference.toFixed(4)})`;
+    md +=
+      c.accuracyReference !== null && s.accuracy !== null
+        ? `; accuracy ${pct(s.accuracy)} vs ${pct(c.accuracyReference)}\n`
+        : '\n';
+  }
   if (finding.guardSteps) {
     md += `- **Collapse guard:** acted at ${finding.guardSteps.toLocaleString('en-US')} of ${p.steps.toLocaleString('en-US')} steps (the search kept shrinking the ball below the spotlight size around a few very-high-loss examples; the guard rejected those steps to keep K ≥ S)\n`;
   }
@@ -244,6 +256,13 @@ export function findingCode(finding: IFinding, chart: VegaLiteSpec): string {
     `${v}_top = _np.argsort(-${v}, kind="stable")[:100]`,
     `print(f"Spotlight region ${finding.region}: K = {${v}.sum():.1f}, support {int((${v} > 0).sum())}, "`,
     `      f"weighted loss {(${v} * _L).sum() / ${v}.sum():.4f} vs {_L.mean():.4f} overall")`,
+    ...(finding.names.referenceLosses
+      ? [
+          `_LA = _np.asarray(${finding.names.referenceLosses}, dtype=_np.float64).reshape(-1)`,
+          `print(f"  model B (${loss}) loss {(${v} * _L).sum() / ${v}.sum():.4f} vs model A (${finding.names.referenceLosses}) "`,
+          `      f"{(${v} * _LA).sum() / ${v}.sum():.4f} in this region (overall {_L.mean():.4f} vs {_LA.mean():.4f})")`
+        ]
+      : []),
     `_display({"application/vnd.vegalite.v5+json": ${pythonLiteral(chart)}, "text/plain": "<Spotlight region ${finding.region}: loss distribution>"}, raw=True)`
   ].join('\n');
 }

@@ -54,6 +54,15 @@ export type SpotlightOptions = {
    * comparisons and tests).
    */
   collapseGuard?: boolean;
+  /**
+   * Accept negative values in `losses` (default false): for comparing two
+   * models, the search maximises the kernel-weighted mean of the per-example
+   * loss differences d_i = ℓ_B,i − ℓ_A,i. The objective, its gradient and the
+   * damping ℓ ⊙ (1 − k / max k) are the same formulas; damping shrinks the
+   * differences of a found region towards 0 ("no difference"), from either
+   * side, so the next spotlight looks elsewhere (docs/method.md).
+   */
+  signedLosses?: boolean;
 };
 
 /** Every option, resolved. */
@@ -73,7 +82,8 @@ export const DEFAULT_SPOTLIGHT_OPTIONS: Readonly<IResolvedOptions> =
     initialPrecision: 1e-4,
     backend: 'auto' as BackendChoice,
     pruning: true,
-    collapseGuard: true
+    collapseGuard: true,
+    signedLosses: false
   });
 
 /** Adam's constants (β1, β2 as PyTorch's defaults; ε passed explicitly). */

@@ -95,6 +95,11 @@ export function resolveOptions(
       `The pruning option must be true or false (got ${String(o.pruning)}).`
     );
   }
+  if (typeof o.signedLosses !== 'boolean') {
+    fail(
+      `The signedLosses option must be true or false (got ${String(o.signedLosses)}).`
+    );
+  }
   if (typeof o.collapseGuard !== 'boolean') {
     fail(
       `The collapseGuard option must be true or false (got ${String(o.collapseGuard)}).`
@@ -193,7 +198,9 @@ export function validateInput(
       `The losses contain ${badLoss.count} NaN or infinite value${badLoss.count === 1 ? '' : 's'} (first at index ${badLoss.first.join(', ')}): drop or repair those examples (e.g. clip the model's probabilities before taking the log).`
     );
   }
-  const negative = scanNegative(losses);
+  const negative = options.signedLosses
+    ? { count: 0, first: [] }
+    : scanNegative(losses);
   if (negative.count > 0) {
     throw new SpotlightInputError(
       'negative-losses',
@@ -206,10 +213,11 @@ export function validateInput(
     lowest = Math.min(lowest, losses[i]);
     highest = Math.max(highest, losses[i]);
   }
-  if (highest > MAX_LOSS) {
+  if (Math.max(highest, -lowest) > MAX_LOSS) {
+    const extreme = highest > -lowest ? highest : lowest;
     throw new SpotlightInputError(
       'huge-losses',
-      `The losses reach ${highest.toExponential(2)}: losses above ${MAX_LOSS.toExponential(0)} overflow the search's arithmetic. Cap them (e.g. np.minimum(losses, 100)) or drop those examples.`
+      `The losses reach ${extreme.toExponential(2)}: losses above ${MAX_LOSS.toExponential(0)} overflow the search's arithmetic. Cap them (e.g. np.minimum(losses, 100)) or drop those examples.`
     );
   }
   if (lowest === highest) {

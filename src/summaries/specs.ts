@@ -153,6 +153,95 @@ export function lossDistributionSpec(
 }
 
 /**
+ * Both models' losses in a region (kernel-weighted histograms on shared
+ * bins), when two models are compared.
+ *
+ * @param losses - Model B's losses, length N.
+ * @param reference - Model A's losses, length N.
+ * @param weights - The region's kernel weights, length N.
+ * @param theme - Chart colours.
+ * @param options - Number of bins (default 30) and width in pixels.
+ * @returns An overlaid bar spec of the weighted fraction per bin, one colour
+ *   per model.
+ */
+export function modelLossSpec(
+  losses: ArrayLike<number>,
+  reference: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  theme: IChartTheme,
+  options: { bins?: number; width?: number } = {}
+): VegaLiteSpec {
+  const bins = options.bins ?? 30;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < losses.length; i++) {
+    if (weights[i] > 0) {
+      lo = Math.min(lo, losses[i], reference[i]);
+      hi = Math.max(hi, losses[i], reference[i]);
+    }
+  }
+  if (!(hi > lo)) {
+    lo = Number.isFinite(lo) ? lo : 0;
+    hi = lo + 1;
+  }
+  const edges = Array.from(
+    { length: bins + 1 },
+    (_, i) => lo + ((hi - lo) * i) / bins
+  );
+  const b = histogram(losses, edges, weights);
+  const a = histogram(reference, edges, weights);
+  const values: Record<string, unknown>[] = [];
+  for (let k = 0; k < bins; k++) {
+    const start = round(edges[k]);
+    const end = round(edges[k + 1]);
+    values.push({ start, end, group: 'model B', fraction: round(b[k]) });
+    values.push({ start, end, group: 'model A', fraction: round(a[k]) });
+  }
+  return {
+    ...base(
+      theme,
+      'Loss in the region: model B vs model A',
+      options.width ?? 260
+    ),
+    height: 110,
+    data: { values },
+    mark: { type: 'bar', opacity: 0.65, binSpacing: 0 },
+    encoding: {
+      x: {
+        field: 'start',
+        type: 'quantitative',
+        bin: { binned: true },
+        title: 'loss'
+      },
+      x2: { field: 'end' },
+      y: {
+        field: 'fraction',
+        type: 'quantitative',
+        stack: null,
+        title: 'weighted fraction (√ scale)',
+        scale: { type: 'sqrt' }
+      },
+      color: {
+        field: 'group',
+        type: 'nominal',
+        title: null,
+        legend: { orient: 'top', direction: 'horizontal' },
+        scale: {
+          domain: ['model B', 'model A'],
+          range: [theme.region, theme.overall]
+        }
+      },
+      tooltip: [
+        { field: 'group', type: 'nominal' },
+        { field: 'start', type: 'quantitative', title: 'from' },
+        { field: 'end', type: 'quantitative', title: 'to' },
+        { field: 'fraction', type: 'quantitative', format: '.1%' }
+      ]
+    }
+  };
+}
+
+/**
  * Category mix (labels, predictions or metadata) in a region against all data.
  *
  * @param shares - Shares from `categoryShares`, most enriched first.

@@ -30,6 +30,28 @@ export interface IRegionContext {
   metadata?: Int32Array | null;
   /** Names of the metadata codes. */
   metadataNames?: string[] | null;
+  /** Model A's losses when two models are compared (`losses` are model B's). */
+  referenceLosses?: Float32Array | null;
+  /** Model A's predictions (same coding as labels). */
+  referencePredictions?: Int32Array | null;
+}
+
+/** Both models in a region, when two models are compared. */
+export interface IComparison {
+  /** Weighted mean of model A's losses in the region. */
+  weightedLossReference: number;
+  /** Mean of model A's losses over all examples. */
+  overallLossReference: number;
+  /** Weighted mean of ℓ_B − ℓ_A in the region (> 0: B is worse there). */
+  weightedLossDifference: number;
+  /** Mean of ℓ_B − ℓ_A over all examples. */
+  overallLossDifference: number;
+  /** Model A's weighted accuracy in the region, or null without labels and reference predictions. */
+  accuracyReference: number | null;
+  /** Model A's accuracy over all examples, or null. */
+  overallAccuracyReference: number | null;
+  /** Weighted share of the region where the two models predict differently, or null. */
+  disagreement: number | null;
 }
 
 /** The statistics shown on a region's card and saved into the notebook. */
@@ -60,6 +82,8 @@ export interface IRegionSummary {
   predictions: ICategoryShare[];
   /** Metadata shares, most enriched first (empty without metadata). */
   metadata: ICategoryShare[];
+  /** Model A next to model B, when two models are compared; else absent. */
+  comparison?: IComparison;
 }
 
 /**
@@ -159,6 +183,54 @@ export function categoryShares(
 }
 
 /**
+ * Model A next to model B in a region (kernel-weighted, like the rest of the
+ * summary).
+ *
+ * @param weights - The region's kernel weights, length N.
+ * @param context - Model B's losses and predictions, the labels, model A's predictions.
+ * @param reference - Model A's losses, length N.
+ * @returns The comparison.
+ */
+export function compareModels(
+  weights: ArrayLike<number>,
+  context: IRegionContext,
+  reference: Float32Array
+): IComparison {
+  const { losses, labels, predictions, referencePredictions } = context;
+  const difference = new Float32Array(losses.length);
+  for (let i = 0; i < losses.length; i++) {
+    difference[i] = losses[i] - reference[i];
+  }
+  let accuracyReference: number | null = null;
+  let overallAccuracyReference: number | null = null;
+  if (labels && referencePredictions) {
+    const correct = new Float32Array(labels.length);
+    for (let i = 0; i < labels.length; i++) {
+      correct[i] = labels[i] === referencePredictions[i] ? 1 : 0;
+    }
+    accuracyReference = weightedMean(correct, weights);
+    overallAccuracyReference = mean(correct);
+  }
+  let disagreement: number | null = null;
+  if (predictions && referencePredictions) {
+    const differs = new Float32Array(predictions.length);
+    for (let i = 0; i < predictions.length; i++) {
+      differs[i] = predictions[i] !== referencePredictions[i] ? 1 : 0;
+    }
+    disagreement = weightedMean(differs, weights);
+  }
+  return {
+    weightedLossReference: weightedMean(reference, weights),
+    overallLossReference: mean(reference),
+    weightedLossDifference: weightedMean(difference, weights),
+    overallLossDifference: mean(difference),
+    accuracyReference,
+    overallAccuracyReference,
+    disagreement
+  };
+}
+
+/**
  * Summarise one region.
  *
  * @param index - The region's position in the search order.
@@ -195,6 +267,11 @@ export function summarizeRegion(
     overallAccuracy = mean(correct);
   }
   return {
+    ...(context.referenceLosses
+      ? {
+          comparison: compareModels(weights, context, context.referenceLosses)
+        }
+      : {}),
     index,
     totalWeight,
     supportSize,

@@ -11,6 +11,7 @@ import {
   categoryMixSpec,
   historySpec,
   lossDistributionSpec,
+  modelLossSpec,
   regionMapSpec,
   VegaLiteSpec
 } from '../summaries/specs';
@@ -137,6 +138,37 @@ export class RegionDetail extends Widget {
         )
       );
     }
+    const c = r.comparison;
+    if (c) {
+      facts.splice(
+        0,
+        1,
+        trans.__(
+          'model B loss %1 vs model A %2 in this region (overall %3 vs %4)',
+          r.weightedLossOriginal.toFixed(3),
+          c.weightedLossReference.toFixed(3),
+          r.overallLoss.toFixed(3),
+          c.overallLossReference.toFixed(3)
+        )
+      );
+      if (c.accuracyReference !== null && c.overallAccuracyReference !== null) {
+        facts.push(
+          trans.__(
+            'model A accuracy %1 vs %2 overall',
+            `${(c.accuracyReference * 100).toFixed(1)}%`,
+            `${(c.overallAccuracyReference * 100).toFixed(1)}%`
+          )
+        );
+      }
+      if (c.disagreement !== null) {
+        facts.push(
+          trans.__(
+            'the models disagree on %1% of it',
+            (c.disagreement * 100).toFixed(0)
+          )
+        );
+      }
+    }
     this._facts.textContent = facts.join(' · ');
     if (this.isVisible) {
       void this._renderCharts();
@@ -149,7 +181,9 @@ export class RegionDetail extends Widget {
         losses: result.losses,
         labels: result.labels,
         predictions: result.predictions,
-        labelNames: result.labelNames
+        labelNames: result.labelNames,
+        referenceLosses: result.referenceLosses,
+        referencePredictions: result.referencePredictions
       });
     }
   }
@@ -181,6 +215,18 @@ export class RegionDetail extends Widget {
         )
       }
     ];
+    if (result.referenceLosses) {
+      specs.push({
+        label: trans.__('Both models'),
+        spec: modelLossSpec(
+          result.losses,
+          result.referenceLosses,
+          spotlight.kernelWeights,
+          theme,
+          { width }
+        )
+      });
+    }
     if (region.labels.length) {
       specs.push({
         label: trans.__('Labels'),

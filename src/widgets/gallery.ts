@@ -24,6 +24,30 @@ export interface IGallerySource {
   predictions: Int32Array | null;
   /** Names of label codes, or null. */
   labelNames: string[] | null;
+  /** Model A's losses when two models are compared, or null. */
+  referenceLosses?: Float32Array | null;
+  /** Model A's prediction codes, or null. */
+  referencePredictions?: Int32Array | null;
+}
+
+/**
+ * The order a region's examples are shown in: by kernel weight, heaviest
+ * first; when both models' predictions are known, the examples where they
+ * disagree come first (each group still by weight).
+ *
+ * @param source - The region and its per-example data.
+ * @returns Indices of the examples with k > 0.
+ */
+export function galleryOrder(source: IGallerySource): number[] {
+  const ranked = rankByWeight(source.weights, Number.MAX_SAFE_INTEGER);
+  const a = source.referencePredictions;
+  const b = source.predictions;
+  if (!a || !b) {
+    return ranked;
+  }
+  const disagree = ranked.filter(i => a[i] !== b[i]);
+  const agree = ranked.filter(i => a[i] === b[i]);
+  return [...disagree, ...agree];
 }
 
 /**
@@ -86,7 +110,7 @@ export class Gallery {
    */
   show(source: IGallerySource): void {
     this._source = source;
-    this._ranked = rankByWeight(source.weights, Number.MAX_SAFE_INTEGER);
+    this._ranked = galleryOrder(source);
     this._page = 0;
     void this._render();
   }
@@ -137,7 +161,11 @@ export class Gallery {
     grid.className = 'jp-SpotlightGallery-grid';
     grid.setAttribute(
       'aria-label',
-      trans.__('Examples ranked by kernel weight')
+      source.referencePredictions && source.predictions
+        ? trans.__(
+            "Examples where the two models' predictions differ first, each group ranked by kernel weight"
+          )
+        : trans.__('Examples ranked by kernel weight')
     );
     grid.start = start + 1;
     const items = indices.map(index => {
@@ -151,7 +179,9 @@ export class Gallery {
       const parts = [
         `#${index}`,
         `${trans.__('weight')} ${source.weights[index].toFixed(3)}`,
-        `${trans.__('loss')} ${source.losses[index].toFixed(3)}`
+        source.referenceLosses
+          ? `${trans.__('loss B')} ${source.losses[index].toFixed(3)} · ${trans.__('A')} ${source.referenceLosses[index].toFixed(3)}`
+          : `${trans.__('loss')} ${source.losses[index].toFixed(3)}`
       ];
       const name = (code: number) => source.labelNames?.[code] ?? String(code);
       if (source.labels) {
@@ -159,6 +189,11 @@ export class Gallery {
       }
       if (source.predictions) {
         parts.push(`${trans.__('pred')} ${name(source.predictions[index])}`);
+      }
+      if (source.referencePredictions) {
+        parts.push(
+          `${trans.__('pred A')} ${name(source.referencePredictions[index])}`
+        );
       }
       caption.textContent = parts.join(' · ');
       li.append(body, caption);

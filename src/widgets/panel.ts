@@ -11,7 +11,7 @@ import { Widget } from '@lumino/widgets';
 import { CommandIds } from '../commandIds';
 import { SpotlightModel } from '../model';
 import { spotlightSizeFromFraction } from '../spotlight';
-import { IAuditOptions, Role, ROLES } from '../tokens';
+import { IAuditOptions, kernelRole, Role, ROLES } from '../tokens';
 
 /**
  * The panel widget.
@@ -224,6 +224,28 @@ export class SpotlightPanel extends Widget {
     );
     backendRow.append(backendLabel, this._backend);
     opts.appendChild(backendRow);
+    const directionRow = el('div', 'jp-SpotlightPanel-field');
+    const directionLabel = el('label') as HTMLLabelElement;
+    directionLabel.htmlFor = 'jp-Spotlight-opt-direction';
+    directionLabel.textContent = trans.__('Compare (with reference losses)');
+    this._direction = el('select', 'jp-mod-styled') as HTMLSelectElement;
+    this._direction.id = 'jp-Spotlight-opt-direction';
+    for (const [value, text] of [
+      ['regression', trans.__('where model B is worse than A')],
+      ['improvement', trans.__('where model B is better than A')]
+    ]) {
+      const o = el('option') as HTMLOptionElement;
+      o.value = value;
+      o.textContent = text;
+      this._direction.appendChild(o);
+    }
+    this._direction.addEventListener('change', () =>
+      this.model.setOptions({
+        direction: this._direction.value as IAuditOptions['direction']
+      })
+    );
+    directionRow.append(directionLabel, this._direction);
+    opts.appendChild(directionRow);
 
     const actions = el('div', 'jp-SpotlightPanel-actions');
     this._runButton = el(
@@ -363,7 +385,9 @@ export class SpotlightPanel extends Widget {
     for (const role of ROLES) {
       const { select, problem } = this._pickers.get(role)!;
       const current = m.selection[role];
-      const options = m.variables.filter(v => v.roles.includes(role));
+      const options = m.variables.filter(v =>
+        v.roles.includes(kernelRole(role))
+      );
       select.replaceChildren();
       const none = el('option') as HTMLOptionElement;
       none.value = '';
@@ -395,6 +419,11 @@ export class SpotlightPanel extends Widget {
       }
     }
     this._backend.value = m.options.backend;
+    this._direction.value = m.options.direction;
+    this._direction.disabled = !m.selection.referenceLosses;
+    this._direction.title = m.selection.referenceLosses
+      ? ''
+      : trans.__('Choose reference losses (model A) to compare two models.');
     const o = m.options;
     this._setupSummary.textContent = trans.__(
       'Set-up: %1 · %2 · %3 spotlights × %4 steps',
@@ -518,10 +547,23 @@ export class SpotlightPanel extends Widget {
       const name = el('span', 'jp-SpotlightRegion-name');
       name.textContent = trans.__('Region %1', j + 1);
       const lift = el('span', 'jp-SpotlightRegion-lift');
-      lift.textContent = trans.__('%1× mean loss', r.lift.toFixed(2));
-      lift.title = trans.__(
-        'Weighted mean loss in the region divided by the overall mean loss'
-      );
+      const c = r.comparison;
+      if (c) {
+        const diff = c.weightedLossDifference;
+        lift.textContent = trans.__(
+          'B %1 loss vs A',
+          `${diff >= 0 ? '+' : '−'}${Math.abs(diff).toFixed(2)}`
+        );
+        lift.title = trans.__(
+          "Kernel-weighted mean of model B's loss minus model A's in the region (over all examples: %1)",
+          c.overallLossDifference.toFixed(3)
+        );
+      } else {
+        lift.textContent = trans.__('%1× mean loss', r.lift.toFixed(2));
+        lift.title = trans.__(
+          'Weighted mean loss in the region divided by the overall mean loss'
+        );
+      }
       const save = el(
         'button',
         'jp-Button jp-mod-styled jp-mod-minimal jp-SpotlightRegion-save'
@@ -538,17 +580,40 @@ export class SpotlightPanel extends Widget {
       });
       head.append(name, lift, save);
       const facts = el('div', 'jp-SpotlightRegion-facts');
-      const lines = [
-        trans.__(
-          'loss %1 vs %2 overall · K %3 · support %4',
-          r.weightedLossOriginal.toFixed(3),
-          r.overallLoss.toFixed(3),
-          r.totalWeight.toFixed(1),
-          r.supportSize.toLocaleString('en-US')
-        )
-      ];
+      const lines = c
+        ? [
+            trans.__(
+              'model B loss %1 vs model A %2 in this region (overall %3 vs %4)',
+              r.weightedLossOriginal.toFixed(2),
+              c.weightedLossReference.toFixed(2),
+              r.overallLoss.toFixed(2),
+              c.overallLossReference.toFixed(2)
+            ),
+            trans.__(
+              'K %1 · support %2',
+              r.totalWeight.toFixed(1),
+              r.supportSize.toLocaleString('en-US')
+            )
+          ]
+        : [
+            trans.__(
+              'loss %1 vs %2 overall · K %3 · support %4',
+              r.weightedLossOriginal.toFixed(3),
+              r.overallLoss.toFixed(3),
+              r.totalWeight.toFixed(1),
+              r.supportSize.toLocaleString('en-US')
+            )
+          ];
       const second: string[] = [];
-      if (r.accuracy !== null && r.overallAccuracy !== null) {
+      if (c && c.accuracyReference !== null && r.accuracy !== null) {
+        second.push(
+          trans.__(
+            'accuracy B %1 vs A %2',
+            `${(r.accuracy * 100).toFixed(1)}%`,
+            `${(c.accuracyReference * 100).toFixed(1)}%`
+          )
+        );
+      } else if (r.accuracy !== null && r.overallAccuracy !== null) {
         second.push(
           trans.__(
             'accuracy %1 vs %2',
@@ -564,6 +629,11 @@ export class SpotlightPanel extends Widget {
             r.labels[0].value,
             (r.labels[0].region * 100).toFixed(0)
           )
+        );
+      }
+      if (c && c.disagreement !== null) {
+        second.push(
+          trans.__('models disagree on %1%', (c.disagreement * 100).toFixed(0))
         );
       }
       if (second.length) {
@@ -685,6 +755,7 @@ export class SpotlightPanel extends Widget {
   private _optionInputs = new Map<keyof IAuditOptions, HTMLInputElement>();
   private _sizeHint!: HTMLElement;
   private _backend!: HTMLSelectElement;
+  private _direction!: HTMLSelectElement;
   private _runButton!: HTMLButtonElement;
   private _cancelButton!: HTMLButtonElement;
   private _status!: HTMLElement;
@@ -732,10 +803,14 @@ namespace Private {
         return trans.__('Embeddings (N × D)');
       case 'losses':
         return trans.__('Losses (N)');
+      case 'referenceLosses':
+        return trans.__('Reference losses (model A, optional)');
       case 'labels':
         return trans.__('Labels (optional)');
       case 'predictions':
         return trans.__('Predictions (optional)');
+      case 'referencePredictions':
+        return trans.__('Reference predictions (model A, optional)');
       case 'examples':
         return trans.__('Examples (optional)');
       case 'metadata':
