@@ -110,3 +110,36 @@ export function toFortran(
   }
   return out;
 }
+
+/**
+ * The float16 bit pattern nearest to a number (ties away from zero: enough
+ * for test data; NaN → 0x7e00, beyond 65504 → ±inf).
+ *
+ * @param x - Any number.
+ * @returns The 16-bit pattern.
+ */
+export function float16Bits(x: number): number {
+  if (Number.isNaN(x)) {
+    return 0x7e00;
+  }
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const a = Math.abs(x);
+  if (a >= 65520) {
+    return sign | 0x7c00;
+  }
+  if (a < 2 ** -14) {
+    return sign | Math.round(a * 2 ** 24); // subnormal (0x0400 is 2^-14)
+  }
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) {
+    e--;
+  } else if (2 ** (e + 1) <= a) {
+    e++;
+  }
+  let m = Math.round((a / 2 ** e - 1) * 1024);
+  if (m === 1024) {
+    m = 0;
+    e++;
+  }
+  return sign | ((e + 15) << 10) | m;
+}
