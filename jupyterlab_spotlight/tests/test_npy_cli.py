@@ -32,7 +32,8 @@ const { readNpy, NpyError } = require(process.argv[1]);
 for (const file of JSON.parse(fs.readFileSync(process.argv[2], 'utf8'))) {
   try {
     const a = readNpy(fs.readFileSync(file), '--losses ' + file);
-    fs.writeFileSync(file + '.f32', Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength));
+    const d = a.data;
+    fs.writeFileSync(file + '.f32', Buffer.from(d.buffer, d.byteOffset, d.byteLength));
     fs.writeFileSync(file + '.json', JSON.stringify({ shape: a.shape }));
   } catch (e) {
     if (!(e instanceof NpyError)) throw e;
@@ -90,11 +91,14 @@ def values(dtype: np.dtype, rng: np.random.Generator, count: int) -> np.ndarray:
                 # float32's largest, smallest normal and subnormal, ties,
                 # and values that flush to ±0 in float32.
                 edge = [v for v in edge if abs(v) < 3.4e38 or v == 0]
-                edge += [3.4028234e38, -3.4028234e38, 1.17549435e-38, 1.4e-45, 7e-46, -7e-46, 1e-50, -1e-50]
+                edge += [3.4028234e38, -3.4028234e38, 1.17549435e-38, 1.4e-45, 1e-50, -1e-50]
+                # Half float32's least subnormal: a tie (to 0), and just above.
+                edge += [2.0**-150, -(2.0**-150), 2.0**-150 * (1 + 2.0**-52), 7e-46]
                 edge += [1 + 2.0**-24, 1 + 3 * 2.0**-24, 1 + 2.0**-24 + 2.0**-50, 0.1, -1e30]
             edge += [np.inf, -np.inf, np.nan]
             random = rng.normal(0, 1, count) * 10.0 ** rng.integers(-40, 38, count)
-        return np.concatenate([np.array(edge, dtype=dtype), np.asarray(random).astype(dtype)])[:count]
+        edge_arr = np.array(edge, dtype=dtype)
+        return np.concatenate([edge_arr, np.asarray(random).astype(dtype)])[:count]
     info = np.iinfo(dtype)
     edge = [0, 1, info.max, info.max - 1, info.min, info.min + 1]
     if dtype.kind == "i":
@@ -178,8 +182,9 @@ def test_every_variant_is_astype_float32_bit_for_bit(reader: Path, tmp_path: Pat
 
 
 def test_refusals_name_the_file_the_dtype_and_the_fix(reader: Path, tmp_path: Path) -> None:
+    save = "np.save(path, np.asarray(x, dtype=np.float32))"
     cases = {
-        "object": (np.array([1.0, "a", None], dtype=object), r"'|O'", "np.save(path, np.asarray(x, dtype=np.float32))"),
+        "object": (np.array([1.0, "a", None], dtype=object), "'|O'", save),
         "structured": (
             np.zeros(3, dtype=[("a", "<f4"), ("b", "<i8")]),
             "('a', '<f4')",
@@ -187,9 +192,9 @@ def test_refusals_name_the_file_the_dtype_and_the_fix(reader: Path, tmp_path: Pa
         ),
         "complex64": (np.ones(3, dtype=np.complex64), "'<c8'", "np.abs(x).astype(np.float32)"),
         "complex128": (np.ones((2, 2), dtype=">c16"), "'>c16'", "np.abs(x).astype(np.float32)"),
-        "unicode": (np.array(["a", "bc"]), "'<U2'", "np.save(path, np.asarray(x, dtype=np.float32))"),
-        "bytes": (np.array([b"a", b"bc"]), "'|S2'", "np.save(path, np.asarray(x, dtype=np.float32))"),
-        "datetime": (np.array(["2020-01-01"], dtype="datetime64[D]"), "'<M8[D]'", "astype('int64')"),
+        "unicode": (np.array(["a", "bc"]), "'<U2'", save),
+        "bytes": (np.array([b"a", b"bc"]), "'|S2'", save),
+        "datetime": (np.array(["2020-01-01"], dtype="M8[D]"), "'<M8[D]'", "astype('int64')"),
         "overflow": (np.array([1.0, 1e39]), "1e+39", "rescale"),
     }
     files = []
@@ -197,7 +202,8 @@ def test_refusals_name_the_file_the_dtype_and_the_fix(reader: Path, tmp_path: Pa
         path = tmp_path / f"{name}.npy"
         np.save(path, arr, allow_pickle=True)
         files.append(path)
-    for (name, (_, dtype, fix)), path, result in zip(cases.items(), files, read_all(reader, tmp_path, files)):
+    results = read_all(reader, tmp_path, files)
+    for (name, (_, dtype, fix)), path, result in zip(cases.items(), files, results):
         message = result.get("error", "")
         assert f"--losses {path}" in message, (name, message)
         assert dtype in message, (name, message)
