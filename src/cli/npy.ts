@@ -368,7 +368,7 @@ namespace Private {
    * @returns The float32 value, as a number.
    */
   export function bigToFloat32(x: bigint): number {
-    if (x >= -SAFE && x <= SAFE) {
+    if (x >= MINUS_SAFE && x <= SAFE) {
       return Math.fround(Number(x));
     }
     const negative = x < BigInt(0);
@@ -384,6 +384,8 @@ namespace Private {
 
   /** 2^53: integers up to this size are exact in a double. */
   const SAFE = BigInt(2) ** BigInt(53);
+  /** -2^53. */
+  const MINUS_SAFE = -SAFE;
 
   /**
    * Copy an .npy file so that its data starts at a multiple of the item size
