@@ -3,7 +3,11 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  IThemeManager,
+  Notification
+} from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -139,8 +143,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
           apply();
           settings.changed.connect(apply);
         })
-        .catch(reason => {
+        .catch((reason: unknown) => {
+          // A missing or invalid schema (e.g. a broken install): say so where
+          // the user looks, and go on with the defaults.
           console.error('Spotlight: failed to load settings', reason);
+          Notification.warning(
+            trans.__(
+              'Spotlight: its settings (%1) could not be loaded: %2. The panel still works, with the default options; changes made in the Settings Editor will not apply (reinstalling the extension restores its schema).',
+              PLUGIN_ID,
+              reason instanceof Error ? reason.message : String(reason)
+            ),
+            { autoClose: false }
+          );
         });
     }
   }

@@ -287,11 +287,11 @@ namespace Private {
       )
       .option(
         '--embeddings <file>',
-        'N × D embeddings, .npy (float32 or float64, C or Fortran order)'
+        'N × D embeddings, .npy as np.save writes it: float16/32/64, (u)int8–64 or bool, either byte order, C or Fortran order; converted to float32 as astype(np.float32) does'
       )
       .option(
         '--losses <file>',
-        'N per-example losses ≥ 0, .npy (float32 or float64)'
+        'N per-example losses ≥ 0, .npy (same dtypes as --embeddings), shape (N,) or (N, 1)'
       )
       .option(
         '--spotlight-size <fraction>',

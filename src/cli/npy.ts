@@ -1,8 +1,9 @@
 /**
  * Reading NumPy .npy arrays for the command line, through the maintained
- * `npyjs` parser (header and typed view), plus what it leaves to the caller:
- * Fortran-order transposition, float64 → float32 conversion, byte-order and
- * size checks. Node-free: takes the file's bytes.
+ * `npyjs` parser (header, typed view, float16 decoding), plus what it leaves
+ * to the caller: byte-swapping big-endian files, Fortran-order
+ * transposition, exact conversion to float32 (int64/uint64 included), dtype
+ * refusals worded for the user, size checks. Node-free: takes the file's bytes.
  */
 import { parse } from 'npyjs';
 
@@ -17,55 +18,88 @@ export class NpyError extends Error {
   }
 }
 
+/**
+ * The stored dtypes that are read (without the byte-order mark): floats of 2,
+ * 4 and 8 bytes, signed and unsigned integers of 1 to 8 bytes, and bool.
+ */
+export type NpyDtype =
+  | 'f2'
+  | 'f4'
+  | 'f8'
+  | 'i1'
+  | 'i2'
+  | 'i4'
+  | 'i8'
+  | 'u1'
+  | 'u2'
+  | 'u4'
+  | 'u8'
+  | 'b1';
+
 /** A float32 array in C (row-major) order with its shape. */
 export interface INpyArray {
   /** Row-major values. */
   data: Float32Array;
   /** The shape, e.g. [N, D]. */
   shape: number[];
-  /** The stored dtype (`f4` or `f8`). */
-  dtype: 'f4' | 'f8';
+  /** The stored dtype, without byte order (e.g. `f4`, `f2`, `i8`). */
+  dtype: NpyDtype;
+  /** Whether the file was big-endian (its bytes were swapped). */
+  bigEndian: boolean;
   /** Whether the file was in Fortran (column-major) order. */
   fortranOrder: boolean;
 }
 
 /**
- * Parse an .npy file holding float32 or float64 values, C or Fortran order.
+ * Parse an .npy file as NumPy writes it (`np.save`) and convert its values to
+ * float32 exactly as `arr.astype(np.float32)` does (round to nearest, ties to
+ * even), in row-major order.
+ *
+ * Read: float16, float32, float64; int8, int16, int32, int64; uint8, uint16,
+ * uint32, uint64 (int64/uint64 beyond 2^24 correctly rounded, like NumPy);
+ * bool (as 0/1); little- or big-endian; C or Fortran order; format versions
+ * 1–3. float16 is decoded exactly (subnormals, ±0, ±inf; NaN stays NaN, its
+ * payload is not kept).
+ *
+ * Refused, with a message naming `label`, the dtype and the fix: object
+ * (pickled) arrays, structured/record, complex, string/bytes, datetime and
+ * timedelta dtypes, extended-precision floats. float64 values beyond the
+ * float32 range are refused too (where `astype` would give ±inf), since the
+ * search rejects non-finite input anyway: the message asks to rescale.
  *
  * @param bytes - The file's contents.
  * @param label - What the file is, for messages (e.g. "--embeddings E.npy").
  * @returns The values as float32 in row-major order, with the shape.
- * @throws NpyError naming the problem (not .npy, dtype, byte order, truncated, float32 overflow).
+ * @throws NpyError naming the problem (not .npy, dtype, truncated, float32 overflow).
  */
 export function readNpy(bytes: Uint8Array, label: string): INpyArray {
-  // A private copy: Node's Buffers may share a pooled ArrayBuffer.
-  const buffer = bytes.buffer.slice(
+  // A private copy: Node's Buffers may share a pooled ArrayBuffer, and
+  // big-endian data is swapped in place.
+  const copy = bytes.buffer.slice(
     bytes.byteOffset,
     bytes.byteOffset + bytes.byteLength
   );
-  const descr = Private.descr(new Uint8Array(buffer), label);
-  if (descr.startsWith('>')) {
-    throw new NpyError(
-      `${label} is big-endian ('${descr}'): save it little-endian, e.g. np.save(path, arr.astype('<f4')).`
-    );
-  }
-  const code = descr.replace(/^[<|=]/, '');
-  if (code !== 'f4' && code !== 'f8') {
-    throw new NpyError(
-      `${label} has dtype '${descr}', but only float32 and float64 are read: save it with np.save(path, arr.astype(np.float32)).`
-    );
-  }
-  const width = code === 'f4' ? 4 : 8;
-  const payload =
-    buffer.byteLength - Private.dataOffset(new Uint8Array(buffer));
+  const header = Private.header(new Uint8Array(copy), label);
+  const { order, dtype, width } = Private.classify(header.descr, label);
+  const payload = copy.byteLength - header.dataOffset;
   if (payload < 0 || payload % width !== 0) {
     throw new NpyError(
       `${label} is truncated or damaged: its data is ${Math.max(0, payload)} bytes, not a whole number of ${width}-byte values.`
     );
   }
+  const buffer = Private.realign(copy, width);
+  const bigEndian = order === '>' && width > 1;
+  if (order === '>' || order === '=') {
+    // npyjs reads only little-endian ('<', '|'): swap the values and say so
+    // in the header ('=' is the writer's native order, taken as little).
+    if (bigEndian) {
+      Private.swap(buffer, Private.dataOffset(new Uint8Array(buffer)), width);
+    }
+    new Uint8Array(buffer)[header.descrAt] = 0x3c; // '<'
+  }
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(Private.realign(buffer, width));
+    parsed = parse(buffer);
   } catch (error) {
     throw new NpyError(
       `${label} is not a readable .npy file (${Private.message(error)}).`
@@ -76,71 +110,172 @@ export function readNpy(bytes: Uint8Array, label: string): INpyArray {
     throw new NpyError(`${label} has an invalid shape (${shape.join(', ')}).`);
   }
   const size = shape.reduce((a, b) => a * b, 1);
-  const raw = parsed.data as Float32Array | Float64Array;
+  const raw = parsed.data as Private.Raw;
   if (raw.length < size) {
     throw new NpyError(
       `${label} is truncated: its header announces ${size} values of shape (${shape.join(', ')}) but the file holds ${raw.length}.`
     );
   }
-  const values = raw.length === size ? raw : raw.subarray(0, size);
-  let data: Float32Array;
-  if (code === 'f4') {
-    data = new Float32Array(values);
-  } else {
-    data = new Float32Array(size);
-    for (let i = 0; i < size; i++) {
-      const x = values[i];
-      const y = Math.fround(x);
-      if (Number.isFinite(x) && !Number.isFinite(y)) {
-        throw new NpyError(
-          `${label} holds ${x} at flat index ${i}, beyond the float32 range the search computes in: rescale the array.`
-        );
-      }
-      data[i] = y;
-    }
-  }
+  let data = Private.toFloat32(raw, size, label);
   if (parsed.fortranOrder && shape.length >= 2) {
     data = Private.toRowMajor(data, shape);
   }
   return {
     data,
     shape: [...shape],
-    dtype: code,
+    dtype,
+    bigEndian,
     fortranOrder: parsed.fortranOrder
   };
 }
 
 /** Helpers. */
 namespace Private {
+  /** What npyjs returns for the dtypes that are read. */
+  export type Raw =
+    | Float32Array
+    | Float64Array
+    | Int8Array
+    | Int16Array
+    | Int32Array
+    | Uint8Array
+    | Uint16Array
+    | Uint32Array
+    | BigInt64Array
+    | BigUint64Array
+    | boolean[];
+
+  /** Item sizes of the dtypes that are read. */
+  const WIDTHS: { [code in NpyDtype]: number } = {
+    f2: 2,
+    f4: 4,
+    f8: 8,
+    i1: 1,
+    i2: 2,
+    i4: 4,
+    i8: 8,
+    u1: 1,
+    u2: 2,
+    u4: 4,
+    u8: 8,
+    b1: 1
+  };
+
+  /** How to save an array so that it is read. */
+  const SAVE = 'np.save(path, np.asarray(x, dtype=np.float32))';
+
+  /** The parts of an .npy header that matter here. */
+  export interface IHeader {
+    /** The descr string, e.g. `<f4`. */
+    descr: string;
+    /** Byte offset in the file of the descr's first character. */
+    descrAt: number;
+    /** Byte offset of the first value. */
+    dataOffset: number;
+  }
+
   /**
-   * Read the `descr` of an .npy header (npyjs drops the byte-order mark).
+   * Read the header of an .npy file (npyjs drops the byte-order mark and
+   * does not recognise object or structured dtypes).
    *
    * @param bytes - The file.
    * @param label - For messages.
-   * @returns The descr string, e.g. `<f4`.
+   * @returns The descr, where it is, and where the data starts.
+   * @throws NpyError for a non-.npy file or a structured/missing dtype.
    */
-  export function descr(bytes: Uint8Array, label: string): string {
+  export function header(bytes: Uint8Array, label: string): IHeader {
     const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
     if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) {
       throw new NpyError(
         `${label} is not an .npy file (no \\x93NUMPY magic): save it with np.save.`
       );
     }
-    const major = bytes[6];
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const headerLength =
-      major <= 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-    const start = major <= 1 ? 10 : 12;
-    const header = new TextDecoder('latin1').decode(
-      bytes.subarray(start, start + headerLength)
+    const start = bytes[6] <= 1 ? 10 : 12;
+    const offset = dataOffset(bytes);
+    const text = new TextDecoder('latin1').decode(
+      bytes.subarray(start, offset)
     );
-    const match = /'descr'\s*:\s*'([^']+)'/.exec(header);
+    const match = /'descr'\s*:\s*'([^']+)'/.exec(text);
     if (!match) {
+      if (/'descr'\s*:\s*\[/.test(text)) {
+        throw new NpyError(
+          `${label} holds a structured (record) array, dtype ${structured(text)}: save one plain numeric field or a stacked float array, e.g. np.save(path, np.asarray(x['field'], dtype=np.float32)).`
+        );
+      }
       throw new NpyError(
-        `${label} has no dtype in its header (structured arrays are not supported): save a plain float array.`
+        `${label} has no dtype in its header: save a plain numeric array with ${SAVE}.`
       );
     }
-    return match[1];
+    const descrAt = start + match.index + match[0].length - match[1].length - 1;
+    return { descr: match[1], descrAt, dataOffset: offset };
+  }
+
+  /**
+   * The structured dtype as written in a header, shortened for a message.
+   *
+   * @param text - The header.
+   * @returns E.g. `[('a', '<f4'), ('b', '<i8')]`.
+   */
+  export function structured(text: string): string {
+    const match = /'descr'\s*:\s*(\[.*?\])\s*,\s*'/.exec(text);
+    const descr = match ? match[1] : '[...]';
+    return descr.length > 80 ? `${descr.slice(0, 77)}...` : descr;
+  }
+
+  /**
+   * Check that a descr is one that is read.
+   *
+   * @param descr - E.g. `<f4`, `>i8`, `|b1`, `|O`.
+   * @param label - For messages.
+   * @returns The byte order mark, the dtype code and its item size.
+   * @throws NpyError naming the dtype and how to save the array instead.
+   */
+  export function classify(
+    descr: string,
+    label: string
+  ): { order: string; dtype: NpyDtype; width: number } {
+    const match = /^([<>|=]?)([a-zA-Z])(\d*)(.*)$/.exec(descr);
+    const order = match ? match[1] : '';
+    const kind = match ? match[2] : '';
+    const code = match ? `${kind}${match[3]}` : '';
+    if (match && match[4] === '' && code in WIDTHS) {
+      const dtype = code as NpyDtype;
+      return { order, dtype, width: WIDTHS[dtype] };
+    }
+    const is = `${label} has dtype '${descr}'`;
+    switch (kind) {
+      case 'O':
+        throw new NpyError(
+          `${is} (Python objects, pickled), which is not read: convert it to a numeric array and save that, e.g. ${SAVE}.`
+        );
+      case 'c':
+        throw new NpyError(
+          `${is} (complex), which is not read: save real values, e.g. np.save(path, np.abs(x).astype(np.float32)) or x.real.`
+        );
+      case 'U':
+      case 'S':
+      case 'a':
+        throw new NpyError(
+          `${is} (strings), which is not read: convert the values to numbers and save them with ${SAVE}.`
+        );
+      case 'V':
+        throw new NpyError(
+          `${is} (raw or structured records), which is not read: save a plain numeric array with ${SAVE}.`
+        );
+      case 'M':
+      case 'm':
+        throw new NpyError(
+          `${is} (datetime or timedelta), which is not read: convert to numbers (e.g. x.astype('int64')) and save them with ${SAVE}.`
+        );
+      case 'f':
+        throw new NpyError(
+          `${is} (extended-precision float), which is not read: save it as float32 or float64 with ${SAVE}.`
+        );
+      default:
+        throw new NpyError(
+          `${is}, which is not read (float16/32/64, int8–int64, uint8–uint64 and bool are): save it with ${SAVE}.`
+        );
+    }
   }
 
   /**
@@ -156,6 +291,101 @@ namespace Private {
       ? 10 + view.getUint16(8, true)
       : 12 + view.getUint32(8, true);
   }
+
+  /**
+   * Reverse the bytes of each value, in place (big- to little-endian).
+   *
+   * @param buffer - The file.
+   * @param offset - Where the data starts (a multiple of `width`).
+   * @param width - Item size in bytes (2, 4 or 8).
+   */
+  export function swap(
+    buffer: ArrayBuffer,
+    offset: number,
+    width: number
+  ): void {
+    const bytes = new Uint8Array(buffer, offset);
+    for (let i = 0; i + width <= bytes.length; i += width) {
+      for (let a = i, b = i + width - 1; a < b; a++, b--) {
+        const t = bytes[a];
+        bytes[a] = bytes[b];
+        bytes[b] = t;
+      }
+    }
+  }
+
+  /**
+   * The first `size` values as float32, rounded as NumPy's
+   * `astype(np.float32)` rounds (to nearest, ties to even).
+   *
+   * @param raw - The typed values from npyjs (float16 already decoded).
+   * @param size - How many values the shape holds.
+   * @param label - For messages.
+   * @returns A new Float32Array of length `size`.
+   * @throws NpyError for a float64 value beyond the float32 range.
+   */
+  export function toFloat32(
+    raw: Raw,
+    size: number,
+    label: string
+  ): Float32Array {
+    const data = new Float32Array(size);
+    if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) {
+      for (let i = 0; i < size; i++) {
+        data[i] = bigToFloat32(raw[i]);
+      }
+    } else if (Array.isArray(raw)) {
+      for (let i = 0; i < size; i++) {
+        data[i] = raw[i] ? 1 : 0;
+      }
+    } else if (raw instanceof Float64Array) {
+      for (let i = 0; i < size; i++) {
+        const x = raw[i];
+        const y = Math.fround(x);
+        if (Number.isFinite(x) && !Number.isFinite(y)) {
+          throw new NpyError(
+            `${label} holds ${x} at flat index ${i}, beyond the float32 range the search computes in: rescale the array.`
+          );
+        }
+        data[i] = y;
+      }
+    } else {
+      // Every value of these types is exact in a double; the Float32Array
+      // store rounds it to nearest-even.
+      data.set(raw.length === size ? raw : raw.subarray(0, size));
+    }
+    return data;
+  }
+
+  /**
+   * A 64-bit integer rounded to the nearest float32 (ties to even), exactly:
+   * `Math.fround(Number(x))` would round twice and can miss by one unit.
+   * Beyond 2^53 the value is first cut to 53 significant bits with the lost
+   * bits folded into the last one (round to odd), which a double holds
+   * exactly and which then rounds to float32 as the exact value would.
+   *
+   * @param x - An int64 or uint64 value.
+   * @returns The float32 value, as a number.
+   */
+  export function bigToFloat32(x: bigint): number {
+    if (x >= MINUS_SAFE && x <= SAFE) {
+      return Math.fround(Number(x));
+    }
+    const negative = x < BigInt(0);
+    const a = negative ? -x : x;
+    const shift = BigInt(a.toString(2).length - 53);
+    let high = a >> shift;
+    if (high << shift !== a) {
+      high |= BigInt(1);
+    }
+    const y = Number(high) * 2 ** Number(shift);
+    return Math.fround(negative ? -y : y);
+  }
+
+  /** 2^53: integers up to this size are exact in a double. */
+  const SAFE = BigInt(2) ** BigInt(53);
+  /** -2^53. */
+  const MINUS_SAFE = -SAFE;
 
   /**
    * Copy an .npy file so that its data starts at a multiple of the item size

@@ -1,6 +1,8 @@
 /**
  * The `spotlight-search` command, run in-process on in-memory files.
  */
+import { float16ToFloat32 } from 'npyjs';
+
 import { EXIT, ICliIO, run } from '../../cli/main';
 import { RESULT_SCHEMA } from '../../cli/schema';
 import { kernelWeights } from '../../spotlight';
@@ -10,7 +12,7 @@ import {
   topIndices,
   twoCompactGroups
 } from '../spotlight/planted';
-import { npy, toFortran } from './npyfile';
+import { float16Bits, npy, toFortran } from './npyfile';
 
 jest.setTimeout(120000);
 
@@ -157,6 +159,55 @@ describe('spotlight-search', () => {
     expect(m.stderr()).toBe('');
   });
 
+  it('reads big-endian float16 embeddings and int64 losses as numpy wrote them', async () => {
+    const half = Array.from(data.embeddings, float16Bits);
+    const halfValues = half.map(float16ToFloat32);
+    const intLosses = Array.from(data.losses, x => Math.round(1000 * x));
+    const typed = {
+      'E16.npy': npy(half, [data.n, data.d], { descr: '>f2' }),
+      'Li8.npy': npy(
+        intLosses.map(x => BigInt(x)),
+        [data.n],
+        { descr: '<i8' }
+      ),
+      // The same values stored as float32.
+      'E16as32.npy': npy(halfValues, [data.n, data.d]),
+      'Li8as32.npy': npy(intLosses, [data.n])
+    };
+    const args = [
+      '--spotlight-size',
+      '0.04',
+      '--count',
+      '1',
+      '--steps',
+      '300',
+      '--backend',
+      'cpu',
+      '--quiet'
+    ];
+    const m = memoryIO(typed);
+    expect(
+      await run(
+        ['--embeddings', 'E16.npy', '--losses', 'Li8.npy', ...args],
+        m.io
+      )
+    ).toBe(0);
+    const m2 = memoryIO(typed);
+    expect(
+      await run(
+        ['--embeddings', 'E16as32.npy', '--losses', 'Li8as32.npy', ...args],
+        m2.io
+      )
+    ).toBe(0);
+    // The same result, bar the timings.
+    const untimed = (text: string) =>
+      text.replace(/"timeMs":\s*[-\d.e+]+/g, '"timeMs": 0');
+    expect(JSON.parse(untimed(m.stdout())).spotlights).toEqual(
+      JSON.parse(untimed(m2.stdout())).spotlights
+    );
+    expect(m.stderr()).toBe('');
+  });
+
   it('prints its schema and its help', async () => {
     let m = memoryIO({});
     expect(await run(['--schema'], m.io)).toBe(0);
@@ -252,10 +303,10 @@ describe('spotlight-search', () => {
       /number of steps/
     ],
     [
-      'an integer dtype',
-      ['--embeddings', 'E.npy', '--losses', 'int.npy'],
-      { ...files, 'int.npy': npy([1, 2], [2], { descr: '<i8' }) },
-      /dtype '<i8'/
+      'a complex dtype',
+      ['--embeddings', 'E.npy', '--losses', 'c.npy'],
+      { ...files, 'c.npy': npy([1, 2], [2], { descr: '<c8' }) },
+      /--losses c.npy has dtype '<c8' \(complex\)/
     ]
   ];
   for (const [name, args, fs, pattern] of bad) {
