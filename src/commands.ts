@@ -68,7 +68,7 @@ export function registerCommands(context: ICommandContext): void {
   commands.addCommand(CommandIds.run, {
     label: trans.__('Find Spotlights in the Current Notebook'),
     caption: trans.__(
-      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?}'
+      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?, permutations?, alpha?, holdout?, seed?}'
     ),
     execute: async (
       args: ReadonlyPartialJSONObject
@@ -89,7 +89,10 @@ export function registerCommands(context: ICommandContext): void {
         'count',
         'steps',
         'learningRate',
-        'barrierScale'
+        'barrierScale',
+        'permutations',
+        'alpha',
+        'seed'
       ] as const) {
         if (args[key] === undefined) {
           continue;
@@ -109,6 +112,20 @@ export function registerCommands(context: ICommandContext): void {
 
       if (typeof args.backend === 'string') {
         overrides.backend = args.backend as IAuditOptions['backend'];
+      }
+      if (args.holdout !== undefined) {
+        if (typeof args.holdout !== 'boolean') {
+          throw notifyError(
+            trans,
+            new TypeError(
+              trans.__(
+                'holdout must be true or false (got %1).',
+                JSON.stringify(args.holdout)
+              )
+            )
+          );
+        }
+        overrides.holdout = args.holdout;
       }
       if (args.direction !== undefined) {
         if (

@@ -11,7 +11,7 @@ import { ITransferProgress, KernelBridge } from './kernel/bridge';
 import { abortError, isAbortError } from './kernel/errors';
 import type { Transport } from './kernel/protocol';
 import type { IFinding } from './notebook/cells';
-import { DefaultAuditPipeline } from './pipeline';
+import { DefaultAuditPipeline, withSignificance } from './pipeline';
 import {
   ISpotlight,
   ISpotlightProgress,
@@ -23,6 +23,7 @@ import type { IMapPoint } from './summaries/projection';
 import type { IRegionSummary } from './summaries/stats';
 import {
   DEFAULT_OPTIONS,
+  IAuditData,
   IAuditOptions,
   IAuditPipeline,
   IFetchProgress,
@@ -36,7 +37,13 @@ import {
 
 /** Stages of an audit. */
 export type AuditStage =
-  'idle' | 'fetching' | 'searching' | 'summarising' | 'done' | 'error';
+  | 'idle'
+  | 'fetching'
+  | 'searching'
+  | 'summarising'
+  | 'testing'
+  | 'done'
+  | 'error';
 
 /** What the progress bar shows. */
 export interface IAuditProgress {
@@ -106,6 +113,16 @@ export interface IAuditResult {
    * it are kept (nothing found is thrown away).
    */
   failure?: string;
+  /** The permutation test, once it has run (its p-values are on the regions). */
+  significance?: {
+    permutations: number;
+    alpha: number;
+    /** The null maxima (first-spotlight weighted losses). */
+    nulls: number[];
+    scheme: 'permute' | 'sign-flip';
+    /** How long the test took, in ms. */
+    timeMs?: number;
+  };
 }
 
 /** Compact JSON summary of an audit, as the `run` command returns it. */
@@ -125,6 +142,26 @@ export interface IAuditSummary {
     precision: number;
     /** Steps at which the collapse guard acted (0: never). */
     guardSteps: number;
+    /** Permutation-test p-value; null when untested. */
+    pValue: number | null;
+    /** pValue ≤ α; null when untested. */
+    significant: boolean | null;
+    /** Weighted mean loss / mean loss (on the evaluation half with holdout). */
+    lift: number;
+    /** 95 % bootstrap interval of the lift. */
+    liftInterval: [number, number] | null;
+    /** 'holdout' or 'in-sample'. */
+    liftIntervalKind: 'holdout' | 'in-sample' | null;
+    /** Whether the spotlight converged. */
+    converged: boolean | null;
+    /** Weight spread over more than a quarter of the data. */
+    diffuse: boolean | null;
+    /** The fewest examples carrying 80 % of its weighted loss, and their share. */
+    concentration: { examples: number; share: number } | null;
+    /** The earlier region (from 0) it mostly repeats, or null. */
+    repeatOf: number | null;
+    /** What to make of it, or null. */
+    note: string | null;
     /** When comparing: model A's weighted mean loss in the region. */
     weightedLossReference?: number;
     /** When comparing: the weighted mean of ℓ_B − ℓ_A in the region. */
@@ -135,6 +172,13 @@ export interface IAuditSummary {
   }[];
   /** When a later spotlight failed after these regions were found: why. */
   failure?: string;
+  /** The permutation test that ran, or null (off, cancelled or not yet run). */
+  significance: {
+    permutations: number;
+    alpha: number;
+    scheme: 'permute' | 'sign-flip';
+    timeMs: number | null;
+  } | null;
 }
 
 /**
@@ -601,16 +645,96 @@ export class SpotlightModel implements IDisposable {
               result.regions.length - 1
             )
           : 0;
-      this._setProgress(
-        'done',
-        1,
+      const doneText =
         `${result.regions.length} regions · ${search.backend}` +
-          (failure ? ` · spotlight ${result.regions.length + 1} failed` : '')
-      );
+        (failure ? ` · spotlight ${result.regions.length + 1} failed` : '');
+      this._setProgress('done', 1, doneText);
       this._changed.emit('result');
+      if (options.permutations > 0 && result.regions.length) {
+        // The regions are on screen; the test updates them when it ends.
+        return await this._testSignificance(
+          pipeline,
+          data,
+          options,
+          result,
+          doneText
+        );
+      }
       return result;
     } catch (reason) {
       throw this._fail(reason, abort, 'the audit failed', bridge, previous);
+    } finally {
+      if (this._abort === abort) {
+        this._abort = null;
+      }
+    }
+  }
+
+  /**
+   * The permutation test of a finished audit (spotlight/significance.ts),
+   * with its own progress and cancel. A cancel or a failure keeps the
+   * regions, untested.
+   *
+   * @returns The result with p-values, or the untested one.
+   */
+  private async _testSignificance(
+    pipeline: IAuditPipeline,
+    data: IAuditData,
+    options: IAuditOptions,
+    result: IAuditResult,
+    doneText: string
+  ): Promise<IAuditResult> {
+    const abort = new AbortController();
+    this._abort = abort;
+    const started = performance.now();
+    const total = options.permutations;
+    const perSearch = result.search.timings.perSpotlightMs[0] ?? 0;
+    this._setProgress(
+      'testing',
+      0,
+      `${total} null searches, about ${Private.duration(total * perSearch)}`
+    );
+    try {
+      const nulls = await pipeline.nullDistribution(data, options, {
+        signal: abort.signal,
+        onProgress: (done, all) => {
+          const left = ((performance.now() - started) / done) * (all - done);
+          this._setProgress(
+            'testing',
+            done / all,
+            `${done} of ${all} null searches · about ${Private.duration(left)} left`
+          );
+        }
+      });
+      if (this._result !== result || this._isDisposed) {
+        return result;
+      }
+      const tested = withSignificance(result, nulls, options.alpha);
+      tested.significance!.timeMs = performance.now() - started;
+      const significant = tested.regions.filter(r => r.significant).length;
+      this._result = tested;
+      this._setProgress(
+        'done',
+        1,
+        `${doneText} · ${significant} of ${tested.regions.length} significant (p ≤ ${options.alpha})`
+      );
+      this._changed.emit('result');
+      return tested;
+    } catch (reason) {
+      if (this._result === result && !this._isDisposed) {
+        if (isAbortError(reason)) {
+          this._setProgress(
+            'done',
+            1,
+            `${doneText} · significance test cancelled`
+          );
+        } else {
+          console.error('Spotlight: the significance test failed', reason);
+          this._error = `The significance test failed (the regions are kept, untested): ${(reason as Error).message}`;
+          this._setProgress('done', 1, doneText);
+        }
+      }
+      return result;
     } finally {
       if (this._abort === abort) {
         this._abort = null;
@@ -792,6 +916,16 @@ export class SpotlightModel implements IDisposable {
         weightedLossOriginal: r.weightedLossOriginal,
         precision: result.search.spotlights[j].precision,
         guardSteps: result.search.spotlights[j].guardSteps,
+        pValue: r.pValue ?? null,
+        significant: r.significant ?? null,
+        lift: r.lift,
+        liftInterval: r.liftInterval ?? null,
+        liftIntervalKind: r.liftIntervalKind ?? null,
+        converged: r.converged ?? null,
+        diffuse: r.diffuse ?? null,
+        concentration: r.concentration ?? null,
+        repeatOf: r.repeatOf ?? null,
+        note: r.note ?? null,
         ...(r.comparison
           ? {
               weightedLossReference: r.comparison.weightedLossReference,
@@ -803,7 +937,15 @@ export class SpotlightModel implements IDisposable {
           : {}),
         topIndices: r.topIndices
       })),
-      ...(result.failure ? { failure: result.failure } : {})
+      ...(result.failure ? { failure: result.failure } : {}),
+      significance: result.significance
+        ? {
+            permutations: result.significance.permutations,
+            alpha: result.significance.alpha,
+            scheme: result.significance.scheme,
+            timeMs: result.significance.timeMs ?? null
+          }
+        : null
     };
   }
 
@@ -1056,6 +1198,17 @@ namespace Private {
       spotlights,
       timings: { totalMs: 0, perSpotlightMs: [] }
     };
+  }
+
+  /**
+   * A rough duration for progress texts.
+   *
+   * @param ms - Milliseconds.
+   * @returns E.g. "4 s", "3 min".
+   */
+  export function duration(ms: number): string {
+    const s = Math.max(1, Math.round(ms / 1000));
+    return s < 90 ? `${s} s` : `${Math.round(s / 60)} min`;
   }
 
   const HINTS: Record<Role, RegExp> = {

@@ -15,10 +15,26 @@ import {
   ISpotlight,
   ISpotlightProgress,
   ISpotlightResult,
-  kernelWeights
+  kernelWeights,
+  nullDistribution,
+  permutationPValue,
+  SpotlightOptions
 } from './spotlight';
 import { projectRows, sampleRows } from './summaries/projection';
-import { regionOverlap, summarizeRegion } from './summaries/stats';
+import {
+  IRegionSummary,
+  regionOverlap,
+  summarizeRegion
+} from './summaries/stats';
+import {
+  concentration,
+  convergence,
+  DIFFUSE_FRACTION,
+  effectiveSize,
+  holdoutSplit,
+  liftWithInterval,
+  REPEAT_OVERLAP
+} from './summaries/trust';
 import type {
   IAuditData,
   IAuditOptions,
@@ -159,8 +175,29 @@ export class DefaultAuditPipeline implements IAuditPipeline {
     };
   }
 
+  /** {@inheritDoc IAuditPipeline.nullDistribution} */
+  nullDistribution(
+    data: IAuditData,
+    options: IAuditOptions,
+    control: {
+      signal: AbortSignal;
+      onProgress?: (done: number, total: number) => void;
+    }
+  ): Promise<Float64Array> {
+    return nullDistribution(
+      searchInput(data, options),
+      engineOptions(data, options),
+      {
+        permutations: options.permutations,
+        seed: options.seed,
+        scheme: data.referenceLosses ? 'sign-flip' : 'permute'
+      },
+      control
+    );
+  }
+
   /** {@inheritDoc IAuditPipeline.search} */
-  search(
+  async search(
     data: IAuditData,
     options: IAuditOptions,
     control: {
@@ -169,24 +206,22 @@ export class DefaultAuditPipeline implements IAuditPipeline {
       onSpotlight?: (spotlight: ISpotlight, index: number) => void;
     }
   ): Promise<ISpotlightResult> {
-    const { embeddings, n, d } = data;
-    const comparing = data.referenceLosses !== null;
-    const losses = comparing
-      ? lossDifferences(data.losses, data.referenceLosses!, options.direction)
-      : data.losses;
-    return findSpotlights(
-      { embeddings, losses, n, d },
-      {
-        spotlightSize: options.spotlightSize,
-        count: options.count,
-        steps: options.steps,
-        learningRate: options.learningRate,
-        barrierScale: options.barrierScale,
-        backend: options.backend,
-        signedLosses: comparing
-      },
-      control
-    );
+    const input = searchInput(data, options);
+    if (input.n === data.n) {
+      return findSpotlights(input, engineOptions(data, options), control);
+    }
+    // Holdout: found on the search half, shown on all examples.
+    const search = await findSpotlights(input, engineOptions(data, options), {
+      ...control,
+      onSpotlight: control.onSpotlight
+        ? (s, j) => control.onSpotlight!(Private.onAllExamples(s, data), j)
+        : undefined
+    });
+    return {
+      ...search,
+      n: data.n,
+      spotlights: search.spotlights.map(s => Private.onAllExamples(s, data))
+    };
   }
 
   /** {@inheritDoc IAuditPipeline.summarise} */
@@ -213,6 +248,63 @@ export class DefaultAuditPipeline implements IAuditPipeline {
   }
 
   private _bridge: KernelBridge;
+}
+
+/**
+ * What the engine searches: all examples, or the search half with
+ * `holdout`; their losses, or the signed loss differences of two models.
+ *
+ * @param data - The fetched data.
+ * @param options - The audit's options.
+ * @returns The engine's input.
+ */
+export function searchInput(
+  data: IAuditData,
+  options: IAuditOptions
+): { embeddings: Float32Array; losses: Float32Array; n: number; d: number } {
+  const { n, d } = data;
+  const losses = data.referenceLosses
+    ? lossDifferences(data.losses, data.referenceLosses, options.direction)
+    : data.losses;
+  if (!options.holdout) {
+    return { embeddings: data.embeddings, losses, n, d };
+  }
+  const mask = holdoutSplit(n, data.labels, options.seed);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    m += mask[i];
+  }
+  const embeddings = new Float32Array(m * d);
+  const half = new Float32Array(m);
+  for (let i = 0, r = 0; i < n; i++) {
+    if (mask[i]) {
+      embeddings.set(data.embeddings.subarray(i * d, (i + 1) * d), r * d);
+      half[r++] = losses[i];
+    }
+  }
+  return { embeddings, losses: half, n: m, d };
+}
+
+/**
+ * The engine's options for an audit.
+ *
+ * @param data - The fetched data (signed losses when comparing).
+ * @param options - The audit's options.
+ * @returns The options.
+ */
+function engineOptions(
+  data: IAuditData,
+  options: IAuditOptions
+): SpotlightOptions {
+  return {
+    spotlightSize: options.spotlightSize,
+    count: options.count,
+    steps: options.steps,
+    learningRate: options.learningRate,
+    barrierScale: options.barrierScale,
+    backend: options.backend,
+    signedLosses: data.referenceLosses !== null
+  };
 }
 
 /**
@@ -265,7 +357,16 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
   const overlaps = weights.map(a => weights.map(b => regionOverlap(a, b)));
   const rows = sampleRows(n, maxMapPoints, weights);
   const map = projectRows(data.embeddings, d, rows);
-  const warnings = Private.convergenceWarnings(search);
+  const evaluation = options.holdout
+    ? holdoutSplit(n, data.labels, options.seed ?? 0).map(v => 1 - v)
+    : null;
+  regions.forEach((region, j) =>
+    Object.assign(
+      region,
+      Private.trust(j, search, data, overlaps, evaluation, options)
+    )
+  );
+  const warnings = Private.convergenceWarnings(search, regions);
   const result: IAuditResult = {
     names,
     n,
@@ -296,6 +397,41 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
     warnings.unshift(input.failure);
   }
   return result;
+}
+
+/**
+ * The result with each region's permutation-test p-value: region j's
+ * weighted loss on the losses it was found on against the null of the
+ * first spotlight's maximum (spotlight/significance.ts).
+ *
+ * @param result - The audit result.
+ * @param nulls - The P null maxima.
+ * @param alpha - The significance level α.
+ * @returns A new result (regions copied) with `pValue` and `significant`,
+ *   and `significance` recording the test.
+ */
+export function withSignificance(
+  result: IAuditResult,
+  nulls: Float64Array,
+  alpha: number
+): IAuditResult {
+  const regions = result.regions.map((r, j) => {
+    const pValue = permutationPValue(
+      result.search.spotlights[j].weightedLoss,
+      nulls
+    );
+    return { ...r, pValue, significant: pValue <= alpha };
+  });
+  return {
+    ...result,
+    regions,
+    significance: {
+      permutations: nulls.length,
+      alpha,
+      nulls: Array.from(nulls),
+      scheme: result.referenceLosses ? 'sign-flip' : 'permute'
+    }
+  };
 }
 
 /**
@@ -385,11 +521,90 @@ namespace Private {
   }
 
   /**
-   * Spotlights whose total weight stayed far above the spotlight size: the
-   * schedule ends near K ≈ 1.05·S (d'Eon et al. 2021), so K > 1.5·1.05·S
-   * means too few steps (or too small a learning rate) for this data.
+   * Whether region j is real: its lift and interval (on the evaluation half
+   * with `holdout`, else in-sample), convergence, diffuseness, loss
+   * concentration and whether it repeats an earlier region. The p-value is
+   * left untested (null) for `withSignificance`.
    */
-  export function convergenceWarnings(search: ISpotlightResult): string[] {
+  export function trust(
+    j: number,
+    search: ISpotlightResult,
+    data: IAuditData,
+    overlaps: number[][],
+    evaluation: Uint8Array | null,
+    options: IAuditOptions
+  ): Partial<IRegionSummary> {
+    const s = search.spotlights[j];
+    const k = s.kernelWeights;
+    const { lift, interval } = liftWithInterval(
+      data.losses,
+      k,
+      evaluation,
+      (options.seed ?? 0) + 7919 * (j + 1)
+    );
+    const size = search.parameters?.size;
+    const steps = s.history.totalWeight.length;
+    const finalK = evaluation
+      ? s.history.totalWeight[steps - 1]
+      : s.totalWeight;
+    const check = size
+      ? convergence(finalK, size, s.history.learningRate)
+      : { converged: true, reason: null };
+    const ess = effectiveSize(k);
+    const diffuse = ess > DIFFUSE_FRACTION * data.n;
+    const concentrated = concentration(data.losses, k);
+    let repeatOf: number | null = null;
+    for (let e = 0; e < j && repeatOf === null; e++) {
+      if (overlaps[j][e] >= REPEAT_OVERLAP) {
+        repeatOf = e;
+      }
+    }
+    const notes: string[] = [];
+    if (repeatOf !== null) {
+      notes.push(
+        `Mostly repeats region ${repeatOf + 1} (${(overlaps[j][repeatOf] * 100).toFixed(0)} % of its weight overlaps).`
+      );
+    }
+    if (diffuse) {
+      notes.push(
+        `Its weight is spread over ${((ess / data.n) * 100).toFixed(0)} % of the data: it isolates nothing. Fewer dimensions help (e.g. the embeddings' top principal components).`
+      );
+    }
+    if (
+      concentrated.examples > 0 &&
+      concentrated.examples <= Math.max(2, 0.1 * s.totalWeight)
+    ) {
+      notes.push(
+        `${concentrated.examples} example${concentrated.examples === 1 ? ' carries' : 's carry'} ${(concentrated.share * 100).toFixed(0)} % of its loss.`
+      );
+    }
+    if (!check.converged) {
+      notes.push(`Did not converge: ${check.reason}.`);
+    }
+    return {
+      ...(Number.isFinite(lift) ? { lift } : {}),
+      liftInterval: interval,
+      liftIntervalKind: evaluation ? 'holdout' : 'in-sample',
+      converged: check.converged,
+      convergenceNote: check.reason,
+      effectiveSize: ess,
+      diffuse,
+      concentration: concentrated,
+      repeatOf,
+      pValue: null,
+      significant: null,
+      note: notes.length ? notes.join(' ') : null
+    };
+  }
+
+  /**
+   * What the user should know about the search: the collapse guard acted,
+   * or a spotlight did not converge (summaries/trust.ts `convergence`).
+   */
+  export function convergenceWarnings(
+    search: ISpotlightResult,
+    regions: IRegionSummary[]
+  ): string[] {
     const size = search.parameters?.size;
     if (!size) {
       return [];
@@ -403,13 +618,39 @@ namespace Private {
             'the region is compact and its loss comes from its heaviest examples; look at them first.'
         );
       }
-      if (s.totalWeight > 1.5 * 1.05 * size) {
+      if (regions[j]?.converged === false) {
         warnings.push(
-          `Region ${j + 1} did not shrink to the spotlight size (K = ${s.totalWeight.toFixed(0)} vs S = ${size}): it is not a meaningful region. Run more steps (the paper used 5,000) or a larger learning rate.`
+          `Region ${j + 1} did not converge: ${regions[j].convergenceNote}.`
         );
       }
     });
     return warnings;
+  }
+
+  /**
+   * A spotlight found on the search half, with its kernel weights (and K,
+   * support, w) recomputed on all examples from its centre and precision;
+   * its weighted loss stays the one it optimised on the search half.
+   */
+  export function onAllExamples(s: ISpotlight, data: IAuditData): ISpotlight {
+    const { n, d } = data;
+    const k = kernelWeights(data.embeddings, n, d, s.center, s.precision);
+    let K = 0;
+    let support = 0;
+    let kl = 0;
+    for (let i = 0; i < n; i++) {
+      K += k[i];
+      kl += k[i] * data.losses[i];
+      support += k[i] > 0 ? 1 : 0;
+    }
+    return {
+      ...s,
+      kernelWeights: k,
+      normalizedWeights: k.map(v => v / K),
+      totalWeight: K,
+      supportSize: support,
+      weightedLossOriginal: kl / K
+    };
   }
 
   /**

@@ -107,6 +107,21 @@ export interface IAuditOptions {
    * model A's (d = ℓ_B − ℓ_A), `improvement` where it is lower (d = ℓ_A − ℓ_B).
    */
   direction: 'regression' | 'improvement';
+  /**
+   * Null searches of the permutation test (0 = off). Each re-runs the
+   * search for one spotlight on permuted losses (sign-flipped differences
+   * when comparing); region p-values are (1 + #{null ≥ observed}) / (P + 1).
+   */
+  permutations: number;
+  /** Significance level α of the test. */
+  alpha: number;
+  /**
+   * Search on a random half of the examples (stratified by label) and
+   * measure each region's lift and its interval on the other half.
+   */
+  holdout: boolean;
+  /** Seed of the permutations, the holdout split and the bootstrap. */
+  seed: number;
 }
 
 /** Panel-wide settings that are not search options. */
@@ -125,7 +140,11 @@ export const DEFAULT_OPTIONS: IAuditOptions = {
   learningRate: 0.01,
   barrierScale: 1,
   backend: 'auto',
-  direction: 'regression'
+  direction: 'regression',
+  permutations: 49,
+  alpha: 0.05,
+  holdout: false,
+  seed: 0
 };
 
 /**
@@ -309,4 +328,26 @@ export interface IAuditPipeline {
     data: IAuditData,
     signal: AbortSignal
   ): Promise<ISpotlightResult>;
+
+  /**
+   * Sample the permutation test's null: `options.permutations` searches for
+   * one spotlight on the losses the search used, permuted across examples
+   * (sign-flipped differences when two models are compared), seeded by
+   * `options.seed`, on the same examples (the search half with `holdout`).
+   *
+   * @param data - The fetched data.
+   * @param options - The search's options.
+   * @param control - Cancel, and progress after each null search.
+   * @returns The null maxima (first-spotlight weighted losses), float64,
+   *   length P.
+   * @throws AbortError when cancelled; the engine's errors otherwise.
+   */
+  nullDistribution(
+    data: IAuditData,
+    options: IAuditOptions,
+    control: {
+      signal: AbortSignal;
+      onProgress?: (done: number, total: number) => void;
+    }
+  ): Promise<Float64Array>;
 }

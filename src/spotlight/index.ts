@@ -57,3 +57,11 @@ export {
   selectBackend
 } from './backend';
 export { findSpotlights } from './engine';
+export {
+  INullControl,
+  INullOptions,
+  nullDistribution,
+  permutationPValue,
+  permuteInto,
+  signFlipInto
+} from './significance';

@@ -84,6 +84,35 @@ export interface IRegionSummary {
   metadata: ICategoryShare[];
   /** Model A next to model B, when two models are compared; else absent. */
   comparison?: IComparison;
+  /**
+   * Permutation-test p-value (spotlight/significance.ts): null while the
+   * test has not run (or `permutations` is 0); absent in findings saved
+   * before the test existed.
+   */
+  pValue?: number | null;
+  /** pValue ≤ α; null when untested. */
+  significant?: boolean | null;
+  /**
+   * 95 % bootstrap interval of the lift; holdout: measured on the
+   * evaluation half, in-sample: weighted bootstrap on all data.
+   */
+  liftInterval?: [number, number];
+  /** Where the lift and its interval were measured. */
+  liftIntervalKind?: 'holdout' | 'in-sample';
+  /** Whether the spotlight converged (summaries/trust.ts `convergence`). */
+  converged?: boolean;
+  /** Why it did not converge, with what to change; null when it did. */
+  convergenceNote?: string | null;
+  /** Effective sample size (Σk)² / Σk² of its weights. */
+  effectiveSize?: number;
+  /** Weight spread over more than DIFFUSE_FRACTION of the data. */
+  diffuse?: boolean;
+  /** The fewest examples carrying 80 % of its weighted loss. */
+  concentration?: { examples: number; share: number };
+  /** The earlier region (from 0) it mostly repeats, or null. */
+  repeatOf?: number | null;
+  /** One sentence on what to make of the region, or null. */
+  note?: string | null;
 }
 
 /**

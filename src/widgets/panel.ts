@@ -205,6 +205,11 @@ export class SpotlightPanel extends Widget {
       min: '0',
       step: 'any'
     });
+    numberField(
+      'permutations',
+      trans.__('Significance test: null searches (0 = off)'),
+      { min: '0', max: '10000', step: '1' }
+    );
     const backendRow = el('div', 'jp-SpotlightPanel-field');
     const backendLabel = el('label') as HTMLLabelElement;
     backendLabel.htmlFor = 'jp-Spotlight-opt-backend';
@@ -473,6 +478,7 @@ export class SpotlightPanel extends Widget {
       fetching: trans.__('Fetching'),
       searching: trans.__('Searching'),
       summarising: trans.__('Summarising'),
+      testing: trans.__('Significance test'),
       done: trans.__('Done'),
       error: ''
     };
@@ -650,6 +656,47 @@ export class SpotlightPanel extends Widget {
         const div = el('div');
         div.textContent = line;
         facts.appendChild(div);
+      }
+      const trust = el('div', 'jp-SpotlightRegion-trust');
+      const parts: string[] = [];
+      if (r.pValue !== undefined && r.pValue !== null) {
+        const p = r.pValue < 0.001 ? '< 0.001' : `= ${r.pValue.toFixed(3)}`;
+        parts.push(
+          r.significant
+            ? trans.__('p %1', p)
+            : trans.__('not significant (p %1)', p)
+        );
+      } else if (m.progress.stage === 'testing') {
+        parts.push(trans.__('testing…'));
+      }
+      if (r.liftInterval) {
+        parts.push(
+          trans.__(
+            'lift %1× (95 % interval %2–%3, %4)',
+            r.lift.toFixed(2),
+            r.liftInterval[0].toFixed(2),
+            r.liftInterval[1].toFixed(2),
+            r.liftIntervalKind === 'holdout'
+              ? trans.__('held out')
+              : trans.__('in-sample')
+          )
+        );
+      }
+      trust.textContent = parts.join(' · ');
+      trust.title = trans.__(
+        "p: the share of %1 searches on permuted losses (no link between embedding and loss) whose best region was at least this bad: a small p means the region is unlikely to be selection bias alone. The lift interval is a 95 % bootstrap interval; 'in-sample' intervals come from the same data that chose the region and lean high, 'held out' ones are measured on examples the search never saw.",
+        String(result.significance?.permutations ?? m.options.permutations)
+      );
+      if (parts.length) {
+        facts.appendChild(trust);
+      }
+      if (r.significant === false) {
+        li.classList.add('jp-mod-notSignificant');
+      }
+      if (r.note) {
+        const note = el('div', 'jp-SpotlightRegion-note');
+        note.textContent = r.note;
+        facts.appendChild(note);
       }
       const guardSteps = result.search.spotlights[j]?.guardSteps ?? 0;
       if (guardSteps > 0) {

@@ -27,7 +27,13 @@ import type {
 } from '../../tokens';
 import { DEFAULT_OPTIONS } from '../../tokens';
 
-type Stage = 'check' | 'fetch' | 'search' | 'summarise' | 'reconstruct';
+type Stage =
+  | 'check'
+  | 'fetch'
+  | 'search'
+  | 'summarise'
+  | 'reconstruct'
+  | 'nullDistribution';
 
 const N = 20;
 const D = 2;
@@ -46,6 +52,8 @@ function data(): IAuditData {
     d: D,
     embeddings,
     losses,
+    referenceLosses: null,
+    referencePredictions: null,
     labels: null,
     labelNames: null,
     predictions: null,
@@ -220,6 +228,22 @@ class FakePipeline implements IAuditPipeline {
     return reconstructSearch(findings, input);
   }
 
+  /** The null maxima the test answers with. */
+  nulls = new Float64Array([0.1, 0.2, 0.3, 5]);
+
+  async nullDistribution(
+    input: IAuditData,
+    options: IAuditOptions,
+    control: {
+      signal: AbortSignal;
+      onProgress?: (done: number, total: number) => void;
+    }
+  ): Promise<Float64Array> {
+    await this._enter('nullDistribution', control.signal);
+    control.onProgress?.(this.nulls.length, this.nulls.length);
+    return this.nulls;
+  }
+
   private async _enter(stage: Stage, signal: AbortSignal): Promise<void> {
     this.calls.push(stage);
     if (stage in this.failures) {
@@ -274,7 +298,7 @@ describe('SpotlightModel through a fake pipeline', () => {
     session = new FakeSession();
     const bridges: unknown[] = [];
     model = new SpotlightModel({
-      options: { count: 2, steps: 100 },
+      options: { count: 2, steps: 100, permutations: 0 },
       settings: { transferBudgetBytes: 12345, maxMapPoints: 100 },
       pipeline: bridge => {
         bridges.push(bridge);
@@ -311,6 +335,69 @@ describe('SpotlightModel through a fake pipeline', () => {
     stages = [];
     return result;
   }
+
+  it('runs the significance test after the regions are shown and puts p-values on them', async () => {
+    pipeline.nulls = new Float64Array([0.1, 0.2, 0.3, 0.7]);
+    let shownUntested = false;
+    model.changed.connect((_, change) => {
+      if (change === 'result' && model.stage === 'done' && !shownUntested) {
+        shownUntested = model.result!.regions.every(r => r.pValue === null);
+      }
+    });
+    const result = await model.run({ permutations: 4, alpha: 0.25 });
+    expect(shownUntested).toBe(true);
+    expect(pipeline.calls[pipeline.calls.length - 1]).toBe('nullDistribution');
+    expect(stages).toEqual([
+      'fetching',
+      'searching',
+      'summarising',
+      'done',
+      'testing',
+      'done'
+    ]);
+    // Region 1 (weighted loss 0.85): no null ≥ it → p = 1 / 5; region 2
+    // (0.6): one null (0.7) ≥ it → p = 2 / 5.
+    expect(result.regions.map(r => r.pValue)).toEqual([0.2, 0.4]);
+    expect(result.regions.map(r => r.significant)).toEqual([true, false]);
+    expect(result.significance).toMatchObject({
+      permutations: 4,
+      alpha: 0.25,
+      scheme: 'permute'
+    });
+    expect(model.result).toBe(result);
+    expect(model.progress.detail).toBe(
+      '2 regions · cpu · 1 of 2 significant (p ≤ 0.25)'
+    );
+    const summary = model.summary()!;
+    expect(summary.regions[0].pValue).toBe(0.2);
+    expect(summary.significance).toMatchObject({ permutations: 4 });
+  });
+
+  it('a cancelled or failed significance test keeps the regions, untested', async () => {
+    pipeline.hold = 'nullDistribution';
+    const run = model.run({ permutations: 4 });
+    await pipeline.entered.promise;
+    expect(model.stage).toBe('testing');
+    expect(model.isRunning).toBe(true);
+    expect(model.result!.regions).toHaveLength(2);
+    model.cancel();
+    const result = await run;
+    expect(result.regions.map(r => r.pValue)).toEqual([null, null]);
+    expect(model.progress.detail).toBe(
+      '2 regions · cpu · significance test cancelled'
+    );
+    expect(model.isRunning).toBe(false);
+    expect(model.error).toBeNull();
+
+    pipeline.hold = null;
+    pipeline.failures.nullDistribution = new Error('out of memory');
+    const failed = await model.run({ permutations: 4 });
+    expect(failed.regions).toHaveLength(2);
+    expect(model.result).toBe(failed);
+    expect(model.error).toBe(
+      'The significance test failed (the regions are kept, untested): out of memory'
+    );
+  });
 
   it('runs the stages in order and shows the result', async () => {
     const progress: string[] = [];
@@ -617,8 +704,10 @@ describe('assembleResult', () => {
     names: {
       embeddings: 'emb',
       losses: 'loss',
+      referenceLosses: null,
       labels: null,
       predictions: null,
+      referencePredictions: null,
       examples: null,
       metadata: null
     },

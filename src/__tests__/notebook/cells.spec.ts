@@ -22,8 +22,10 @@ function finding(labelNames: string[] = ['cat', 'dog']): IFinding {
     names: {
       embeddings: 'emb',
       losses: 'loss',
+      referenceLosses: null,
       labels: 'y',
       predictions: null,
+      referencePredictions: null,
       examples: null,
       metadata: null
     },
