@@ -84,6 +84,14 @@ export interface IRegionSummary {
   metadata: ICategoryShare[];
   /** Model A next to model B, when two models are compared; else absent. */
   comparison?: IComparison;
+  /**
+   * 95 % bootstrap interval of the lift; holdout: measured on the evaluation
+   * half, in-sample: weighted bootstrap on all data. Absent in findings saved
+   * before it.
+   */
+  liftInterval?: [number, number];
+  /** How {@link IRegionSummary.liftInterval} was measured. */
+  liftIntervalKind?: 'holdout' | 'in-sample';
 }
 
 /**
