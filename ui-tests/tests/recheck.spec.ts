@@ -33,15 +33,10 @@ test.describe('a saved finding re-checks itself', () => {
     );
     expect(indices).toEqual([cellsBefore, cellsBefore + 1]);
     const code = indices[1];
-    const markdown = await page.evaluate(
-      index =>
-        (
-          window as any
-        ).jupyterapp.shell.currentWidget.content.model.sharedModel.cells[
-          index
-        ].getSource() as string,
-      indices[0]
-    );
+    const markdown = await page.evaluate(index => {
+      const notebook = (window as any).jupyterapp.shell.currentWidget.content;
+      return notebook.model.sharedModel.cells[index].getSource() as string;
+    }, indices[0]);
     expect(markdown).toContain('Re-check:');
     expect(markdown).toContain('Assert mode off');
     await page.notebook.runCell(code);
