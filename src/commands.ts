@@ -19,6 +19,7 @@ import {
   readFinding
 } from './notebook/cells';
 import { insertCellsAfter } from './notebook/writer';
+import { embeddingsFingerprint } from './pipeline';
 import type { SpotlightPanel } from './widgets/panel';
 import { IAuditOptions, Role, ROLES } from './tokens';
 
@@ -197,7 +198,8 @@ export function registerCommands(context: ICommandContext): void {
           findingCells(
             makeFinding(result, j),
             result.losses,
-            result.search.spotlights[j].kernelWeights
+            result.search.spotlights[j].kernelWeights,
+            { recheckAssert: model.settings.recheckAssert }
           )
         );
         const active = notebook?.content.activeCellIndex ?? -1;
@@ -391,8 +393,29 @@ export function makeFinding(result: IAuditResult, j: number): IFinding {
     backend: result.search.backend,
     date: result.finishedAt,
     fingerprint: result.fingerprint,
+    embeddingsFingerprint: Private.embeddingsFingerprintOf(result.embeddings),
     summary: result.regions[j],
     history: { step, objective, totalWeight },
     guardSteps: spotlight.guardSteps
   };
+}
+
+namespace Private {
+  /** Embedding fingerprints by array: saving all regions hashes once. */
+  const fingerprints = new WeakMap<Float32Array, string>();
+
+  /**
+   * {@link embeddingsFingerprint}, computed once per embeddings array.
+   *
+   * @param embeddings - The audit's embeddings.
+   * @returns 8 hex digits.
+   */
+  export function embeddingsFingerprintOf(embeddings: Float32Array): string {
+    let crc = fingerprints.get(embeddings);
+    if (crc === undefined) {
+      crc = embeddingsFingerprint(embeddings);
+      fingerprints.set(embeddings, crc);
+    }
+    return crc;
+  }
 }

@@ -137,7 +137,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
             }
             model.configure(options, {
               transferBudgetBytes: get('transferBudgetMB', 1024) * 1024 * 1024,
-              maxMapPoints: get('maxMapPoints', 5000)
+              maxMapPoints: get('maxMapPoints', 5000),
+              recheckAssert: get('recheckAssert', false)
             });
           };
           apply();

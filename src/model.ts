@@ -1174,7 +1174,8 @@ export namespace SpotlightModel {
   /** Default panel settings. */
   export const DEFAULT_SETTINGS: IPanelSettings = {
     transferBudgetBytes: 1024 * 1024 * 1024,
-    maxMapPoints: 5000
+    maxMapPoints: 5000,
+    recheckAssert: false
   };
 }
 

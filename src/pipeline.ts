@@ -512,6 +512,24 @@ export function fingerprint(
   return (crc >>> 0).toString(16).padStart(8, '0');
 }
 
+/**
+ * The embeddings' own fingerprint, saved with findings next to
+ * {@link fingerprint}: CRC-32 (zlib) of the embeddings' float32 bytes alone,
+ * as 8 hex digits. In Python: `zlib.crc32(X.tobytes())`. A saved cell compares
+ * both to tell "the embeddings changed" from "only the losses changed".
+ *
+ * @param embeddings - Row-major N × D float32 embeddings.
+ * @returns Lower-case hex, zero-padded to 8 digits.
+ */
+export function embeddingsFingerprint(embeddings: Float32Array): string {
+  const bytes = new Uint8Array(
+    embeddings.buffer,
+    embeddings.byteOffset,
+    embeddings.byteLength
+  );
+  return (CRC32.buf(bytes) >>> 0).toString(16).padStart(8, '0');
+}
+
 namespace Private {
   /** Throw an AbortError when the stage was cancelled. */
   export function throwIfAborted(signal: AbortSignal): void {

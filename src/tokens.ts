@@ -130,6 +130,11 @@ export interface IPanelSettings {
   transferBudgetBytes: number;
   /** Maximum number of points drawn in the 2-D map. */
   maxMapPoints: number;
+  /**
+   * Whether saved finding cells raise AssertionError when, re-run, their
+   * weakness got worse (a regression check after retraining).
+   */
+  recheckAssert: boolean;
 }
 
 /** Default options: the paper's own runs (d'Eon et al. 2021). */

@@ -41,12 +41,26 @@ export interface IFinding {
   date: string;
   /** Data fingerprint (see `fingerprint`). */
   fingerprint: string;
+  /**
+   * Fingerprint of the embeddings alone (see `embeddingsFingerprint`); absent
+   * in findings saved before it.
+   */
+  embeddingsFingerprint?: string;
   /** The region's statistics. */
   summary: IRegionSummary;
   /** Search history, down-sampled: step, J and K. */
   history: { step: number[]; objective: number[]; totalWeight: number[] };
   /** Steps at which the collapse guard acted (absent in findings saved before it). */
   guardSteps?: number;
+}
+
+/** How the cells of a finding are written. */
+export interface IFindingCellOptions {
+  /**
+   * Whether the code cell raises AssertionError when, re-run, the weakness
+   * got worse (the `recheckAssert` setting at save time; default false).
+   */
+  recheckAssert?: boolean;
 }
 
 /** A notebook cell as nbformat JSON. */
@@ -173,9 +187,13 @@ function shares(title: string, items: ICategoryShare[]): string {
  * The markdown cell describing a finding.
  *
  * @param finding - The finding.
+ * @param options - Assert mode, which the re-check line names.
  * @returns Markdown source; all data-derived text is escaped.
  */
-export function findingMarkdown(finding: IFinding): string {
+export function findingMarkdown(
+  finding: IFinding,
+  options: IFindingCellOptions = {}
+): string {
   const s = finding.summary;
   const p = finding.parameters;
   const names = finding.names;
@@ -218,52 +236,89 @@ export function findingMarkdown(finding: IFinding): string {
   md += `; fingerprint \`${finding.fingerprint}\`\n`;
   md += `- **Search:** spotlight size ${p.spotlightSize}, ${p.count} spotlights, ${p.steps} steps, learning rate ${p.learningRate}, barrier scale ${p.barrierScale}; backend ${finding.backend}; ${finding.date}\n`;
   md += `- **Centre and precision:** precision τ = ${finding.precision.toPrecision(6)} (radius ${(1 / Math.sqrt(finding.precision)).toPrecision(4)}); the next cell recreates the region with numpy as \`${regionVariable(finding.region)}\`.\n`;
+  md += Private.recheckMarkdown(finding, options);
   return md;
 }
 
 /**
- * The code cell that recreates a region with numpy only.
+ * The code cell that recreates a region with numpy only, and re-checks it.
  *
  * Run after the notebook's earlier cells, it recomputes the kernel weights
  * k = max(0, 1 − τ‖x − μ‖²) (d'Eon et al. 2021) in float64 into
  * `spotlight_region_<j>`, their top indices into `spotlight_region_<j>_top`,
- * warns when the data's fingerprint differs, and displays the region's loss
- * chart as a Vega-Lite v5 output.
+ * warns when the embeddings changed (a change of the losses alone is the
+ * normal re-check after retraining), prints whether the weakness is still
+ * there or fixed on the current losses, and displays the region's loss chart
+ * as saved (Vega-Lite v5). In assert mode it then raises AssertionError when
+ * the weakness got worse.
  *
  * @param finding - The finding.
  * @param chart - The chart spec to display (Vega-Lite 5).
+ * @param options - How to write it (assert mode).
  * @returns Python source.
  */
-export function findingCode(finding: IFinding, chart: VegaLiteSpec): string {
+export function findingCode(
+  finding: IFinding,
+  chart: VegaLiteSpec,
+  options: IFindingCellOptions = {}
+): string {
   const v = regionVariable(finding.region);
-  const emb = finding.names.embeddings!;
-  const loss = finding.names.losses!;
+  const helper = `_${v}`;
+  const ref = finding.names.referenceLosses;
+  const args = ['embeddings', 'losses', ...(ref ? ['reference_losses'] : [])];
+  const values = [finding.names.embeddings!, finding.names.losses!];
+  if (ref) {
+    values.push(ref);
+  }
+  const body = [
+    'import base64',
+    'import warnings',
+    'import zlib',
+    '',
+    'import numpy as np',
+    'from IPython.display import display',
+    '',
+    'x = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32))',
+    'loss = np.ascontiguousarray(np.asarray(losses, dtype=np.float32)).reshape(-1)',
+    '',
+    ...Private.fingerprintCheck(finding),
+    '',
+    '# Kernel weights k = max(0, 1 - tau * |x - mu|^2) from the saved centre mu and',
+    "# precision tau (d'Eon et al. 2021), in float64.",
+    `center = np.frombuffer(base64.b64decode("${finding.center}"), dtype="<f4").astype(np.float64)`,
+    `precision = ${finding.precision}  # tau = 1 / radius**2`,
+    'weights = np.maximum(0.0, 1.0 - precision * ((x.astype(np.float64) - center) ** 2).sum(axis=1))',
+    'top = np.argsort(-weights, kind="stable")[:100]',
+    'total = weights.sum()',
+    'if total == 0:',
+    `    warnings.warn("${Private.title(finding)}: no example lies inside the region on the current embeddings; "`,
+    '                  "there is nothing to re-check.")',
+    '    return weights, top, None',
+    'region_loss = (weights * loss).sum() / total',
+    'overall_loss = loss.mean(dtype=np.float64)',
+    `print(f"${Private.title(finding)}: K = {total:.1f}, support {int((weights > 0).sum())}, "`,
+    '      f"weighted loss {region_loss:.4f} vs {overall_loss:.4f} overall")',
+    ...Private.recheck(finding),
+    '',
+    '# The loss chart as saved (it does not follow the current losses).',
+    `display({"application/vnd.vegalite.v5+json": ${pythonLiteral(chart)}, "text/plain": "<${Private.title(finding)}: loss distribution>"}, raw=True)`,
+    'return weights, top, worse'
+  ];
   return [
     `# Spotlight region ${finding.region} of ${finding.of}, saved by jupyterlab-spotlight. Needs numpy only.`,
-    'import base64 as _b64, warnings as _warnings, zlib as _zlib',
-    'import numpy as _np',
-    'from IPython.display import display as _display',
-    `_X = _np.ascontiguousarray(_np.asarray(${emb}, dtype=_np.float32))`,
-    `_L = _np.ascontiguousarray(_np.asarray(${loss}, dtype=_np.float32)).reshape(-1)`,
-    `_fingerprint = format(_zlib.crc32(_L.tobytes(), _zlib.crc32(_X.tobytes())), "08x")`,
-    `if _fingerprint != "${finding.fingerprint}":`,
-    `    _warnings.warn("Spotlight region ${finding.region}: the data changed since this finding was saved "`,
-    `                   f"(fingerprint {_fingerprint}, saved ${finding.fingerprint}); the weights below are recomputed on the new data, "`,
-    `                   "the chart shows the data as saved. Run a new audit to find the regions of the new data.")`,
-    `_center = _np.frombuffer(_b64.b64decode("${finding.center}"), dtype="<f4").astype(_np.float64)`,
-    `_precision = ${finding.precision}  # tau = 1 / radius**2`,
-    `${v} = _np.maximum(0.0, 1.0 - _precision * ((_X.astype(_np.float64) - _center) ** 2).sum(axis=1))`,
-    `${v}_top = _np.argsort(-${v}, kind="stable")[:100]`,
-    `print(f"Spotlight region ${finding.region}: K = {${v}.sum():.1f}, support {int((${v} > 0).sum())}, "`,
-    `      f"weighted loss {(${v} * _L).sum() / ${v}.sum():.4f} vs {_L.mean():.4f} overall")`,
-    ...(finding.names.referenceLosses
-      ? [
-          `_LA = _np.asarray(${finding.names.referenceLosses}, dtype=_np.float64).reshape(-1)`,
-          `print(f"  model B (${loss}) loss {(${v} * _L).sum() / ${v}.sum():.4f} vs model A (${finding.names.referenceLosses}) "`,
-          `      f"{(${v} * _LA).sum() / ${v}.sum():.4f} in this region (overall {_L.mean():.4f} vs {_LA.mean():.4f})")`
-        ]
-      : []),
-    `_display({"application/vnd.vegalite.v5+json": ${pythonLiteral(chart)}, "text/plain": "<Spotlight region ${finding.region}: loss distribution>"}, raw=True)`
+    `# Re-run it after retraining: it recreates the region from its saved centre and radius as \`${v}\``,
+    `# and says whether the weakness is still there on the current \`${finding.names.losses}\`, or fixed.`,
+    '# Assert mode (the recheckAssert setting when saved): True raises AssertionError when it got worse.',
+    `_assert_worse = ${options.recheckAssert ? 'True' : 'False'}`,
+    '',
+    '',
+    `def ${helper}(${args.join(', ')}):`,
+    ...body.map(line => (line ? `    ${line}` : '')),
+    '',
+    '',
+    `${v}, ${v}_top, _worse = ${helper}(${values.join(', ')})`,
+    'if _assert_worse and _worse:',
+    '    raise AssertionError(_worse)'
   ].join('\n');
 }
 
@@ -273,12 +328,14 @@ export function findingCode(finding: IFinding, chart: VegaLiteSpec): string {
  * @param finding - The finding.
  * @param losses - Original losses, length N (for the chart).
  * @param weights - The region's kernel weights, length N (for the chart).
+ * @param options - How to write them (assert mode; default off).
  * @returns A markdown and a code cell; both carry the finding in metadata.
  */
 export function findingCells(
   finding: IFinding,
   losses: ArrayLike<number>,
-  weights: ArrayLike<number>
+  weights: ArrayLike<number>,
+  options: IFindingCellOptions = {}
 ): ICellJSON[] {
   // No theme config: stock JupyterLab then themes the saved chart itself
   // (light or dark); the region and all-data colours read on both.
@@ -290,10 +347,14 @@ export function findingCells(
   void config;
   const metadata = { [METADATA_KEY]: { version: FINDING_VERSION, finding } };
   return [
-    { cell_type: 'markdown', source: findingMarkdown(finding), metadata },
+    {
+      cell_type: 'markdown',
+      source: findingMarkdown(finding, options),
+      metadata
+    },
     {
       cell_type: 'code',
-      source: findingCode(finding, chart),
+      source: findingCode(finding, chart, options),
       metadata: {
         [METADATA_KEY]: {
           version: FINDING_VERSION,
@@ -335,4 +396,218 @@ export function readFinding(
     return null;
   }
   return f as IFinding;
+}
+
+namespace Private {
+  /** The region's name in messages, e.g. `Spotlight region 1`. */
+  export function title(finding: IFinding): string {
+    return `Spotlight region ${finding.region}`;
+  }
+
+  /**
+   * How the re-check judges a finding: the lift against the saved interval
+   * (or the saved lift, when none was saved), or for two models the region's
+   * weighted loss difference against the saved one.
+   */
+  export type Check =
+    | {
+        kind: 'lift';
+        saved: number;
+        low: number;
+        high: number;
+        interval: 'holdout' | 'in-sample' | null;
+      }
+    | { kind: 'difference'; saved: number; improvement: boolean };
+
+  /**
+   * The re-check of a finding.
+   *
+   * @param finding - The finding.
+   * @returns What the saved cell compares, and to what.
+   */
+  export function check(finding: IFinding): Check {
+    const s = finding.summary;
+    if (finding.names.referenceLosses && s.comparison) {
+      const improvement = finding.parameters.direction === 'improvement';
+      const d = s.comparison.weightedLossDifference;
+      return { kind: 'difference', saved: improvement ? -d : d, improvement };
+    }
+    const interval = s.liftInterval;
+    return interval
+      ? {
+          kind: 'lift',
+          saved: s.lift,
+          low: interval[0],
+          high: interval[1],
+          interval: s.liftIntervalKind ?? 'in-sample'
+        }
+      : {
+          kind: 'lift',
+          saved: s.lift,
+          low: s.lift,
+          high: s.lift,
+          interval: null
+        };
+  }
+
+  /**
+   * The markdown line saying how the next cell re-checks the finding.
+   *
+   * @param finding - The finding.
+   * @param options - Assert mode.
+   * @returns A markdown list item.
+   */
+  export function recheckMarkdown(
+    finding: IFinding,
+    options: IFindingCellOptions
+  ): string {
+    const c = check(finding);
+    const code = (x: string | null) => `\`${(x ?? '').replace(/`/g, '')}\``;
+    const losses = code(finding.names.losses);
+    const reference = code(finding.names.referenceLosses);
+    const on = !!options.recheckAssert;
+    let md = '- **Re-check:** re-running the next cell ';
+    if (c.kind === 'difference') {
+      const what = c.improvement
+        ? `${reference} − ${losses}`
+        : `${losses} − ${reference}`;
+      md += `recomputes the region's weighted mean of ${what} on the current losses (saved ${c.saved.toFixed(4)}): `;
+      md += c.improvement
+        ? 'the improvement is *still there* while it stays above 0 and at least half the saved value, otherwise *gone*. '
+        : 'the weakness is *still there* while it stays above 0 and at least half the saved value, otherwise *fixed*. ';
+      md += c.improvement
+        ? `Assert mode ${on ? 'on' : 'off'}; it applies to weaknesses, not to improvements.\n`
+        : on
+          ? `Assert mode on: it raises AssertionError when the difference exceeds 1.5 × the saved one (${(1.5 * c.saved).toFixed(4)}), i.e. the weakness got worse.\n`
+          : 'Assert mode off (setting "Saved findings assert").\n';
+      return md;
+    }
+    md += `recomputes the lift on the current ${losses}: the weakness is *still there* while it stays above `;
+    md +=
+      c.interval === null
+        ? `the saved lift ${c.saved.toFixed(2)}× (no interval saved), otherwise *fixed*. `
+        : `${c.low.toFixed(2)}×, the lower bound of the saved 95 % interval ${c.low.toFixed(2)}–${c.high.toFixed(2)}× (${c.interval}), otherwise *fixed*. `;
+    md += on
+      ? `Assert mode on: it raises AssertionError when the lift exceeds ${c.high.toFixed(2)}×, i.e. the weakness got worse.\n`
+      : 'Assert mode off (setting "Saved findings assert").\n';
+    return md;
+  }
+
+  /**
+   * Python lines (unindented) that warn when the data changed in a way that
+   * matters: the embeddings (the region is then recomputed on new points).
+   * A change of the losses alone is what a re-check is for: no warning.
+   *
+   * @param finding - The finding.
+   * @returns Python source lines.
+   */
+  export function fingerprintCheck(finding: IFinding): string[] {
+    const name = title(finding);
+    const saved = finding.embeddingsFingerprint;
+    if (saved) {
+      return [
+        '# Fingerprint of the embeddings: CRC-32 of their float32 bytes. A change of the',
+        '# losses alone (e.g. after retraining) is the normal re-check: no warning.',
+        'embeddings_crc = format(zlib.crc32(x.tobytes()), "08x")',
+        `if embeddings_crc != "${saved}":`,
+        `    warnings.warn("${name}: the embeddings changed since this finding was saved "`,
+        `                  f"(fingerprint {embeddings_crc}, saved ${saved}): the region is recomputed from its "`,
+        '                  "saved centre and radius on the new embeddings, and the chart shows the data as saved. "',
+        '                  "Run a new audit to find the regions of the new embeddings.")'
+      ];
+    }
+    return [
+      '# Fingerprint of the data: CRC-32 of the float32 embeddings, continued over the losses.',
+      '# (Saved before fingerprints of the embeddings alone: new losses cannot be told from new embeddings.)',
+      'data_crc = format(zlib.crc32(loss.tobytes(), zlib.crc32(x.tobytes())), "08x")',
+      `if data_crc != "${finding.fingerprint}":`,
+      `    warnings.warn("${name}: the data changed since this finding was saved "`,
+      `                  f"(fingerprint {data_crc}, saved ${finding.fingerprint}). After retraining on the same embeddings "`,
+      '                  "this is expected and the re-check below is what you want; if the embeddings changed, "',
+      '                  "the region is recomputed on them, and a new audit finds the regions of the new embeddings.")'
+    ];
+  }
+
+  /**
+   * Python lines (unindented) that re-check the finding on the current
+   * losses, print the verdict and set `worse` (a message, or None).
+   *
+   * @param finding - The finding.
+   * @returns Python source lines.
+   */
+  export function recheck(finding: IFinding): string[] {
+    const name = title(finding);
+    const c = check(finding);
+    const ref = finding.names.referenceLosses;
+    const lines: string[] = [];
+    if (ref) {
+      lines.push(
+        'reference = np.asarray(reference_losses, dtype=np.float64).reshape(-1)',
+        `print(f"  model B (${finding.names.losses}) loss {region_loss:.4f} vs model A (${ref}) "`,
+        '      f"{(weights * reference).sum() / total:.4f} in this region "',
+        '      f"(overall {overall_loss:.4f} vs {reference.mean():.4f})")'
+      );
+    }
+    lines.push('');
+    if (c.kind === 'difference') {
+      const [what, expr] = c.improvement
+        ? ['model A − model B', 'reference - loss']
+        : ['model B − model A', 'loss - reference'];
+      const noun = c.improvement ? 'improvement' : 'weakness';
+      lines.push(
+        `# Re-check on the current losses: the region's weighted mean of (${expr}) against the`,
+        '# saved one; still there while above 0 and at least half the saved value.',
+        `difference = (weights * (${expr})).sum() / total`,
+        `saved_difference = ${pythonLiteral(c.saved)}`,
+        'still_there = difference > 0 and difference >= 0.5 * saved_difference',
+        `verdict = "still there" if still_there else "${c.improvement ? 'gone' : 'fixed'}"`,
+        `print(f"${name}: ${what} loss {difference:+.4f} in the region now (saved {saved_difference:+.4f}): "`,
+        `      f"the ${noun} is {verdict}.")`
+      );
+      if (c.improvement) {
+        lines.push(
+          'worse = None  # assert mode applies to weaknesses, not to improvements'
+        );
+      } else {
+        lines.push(
+          'worse = None',
+          'if difference > 1.5 * saved_difference:',
+          `    worse = (f"${name} got worse: ${what} loss {difference:+.4f} in the region now, "`,
+          '             f"above 1.5 × the saved {saved_difference:+.4f}.")'
+        );
+      }
+      return lines;
+    }
+    lines.push(
+      '# Re-check on the current losses: the lift (weighted mean loss / overall mean loss)'
+    );
+    if (c.interval === null) {
+      lines.push(
+        '# against the saved lift (no interval was saved with this finding; 0.1 % slack, as',
+        '# the weights are recomputed here in float64).',
+        'lift = region_loss / overall_loss',
+        `saved_lift = ${pythonLiteral(c.saved)}`,
+        'verdict = "still there" if lift >= 0.999 * saved_lift else "fixed"',
+        `print(f"${name}: lift {lift:.2f}× now (saved {saved_lift:.2f}×, no interval saved): "`,
+        '      f"the weakness is {verdict}.")',
+        'worse = None',
+        'if lift > 1.001 * saved_lift:',
+        `    worse = f"${name} got worse: lift {lift:.2f}× now, above the saved {saved_lift:.2f}× (no interval saved)."`
+      );
+      return lines;
+    }
+    lines.push(
+      '# against the saved 95 % bootstrap interval: still there while above its lower bound.',
+      'lift = region_loss / overall_loss',
+      `saved_lift, lift_low, lift_high = ${[c.saved, c.low, c.high].map(pythonLiteral).join(', ')}`,
+      'verdict = "still there" if lift > lift_low else "fixed"',
+      `print(f"${name}: lift {lift:.2f}× now (saved {saved_lift:.2f}×, 95 % interval "`,
+      `      f"{lift_low:.2f}–{lift_high:.2f}×, ${c.interval}): the weakness is {verdict}.")`,
+      'worse = None',
+      'if lift > lift_high:',
+      `    worse = (f"${name} got worse: lift {lift:.2f}× now, above the saved 95 % interval "`,
+      '             f"{lift_low:.2f}–{lift_high:.2f}× (saved {saved_lift:.2f}×).")'
+    );
+    return lines;
+  }
 }

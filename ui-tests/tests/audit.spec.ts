@@ -150,13 +150,26 @@ test.describe('audit of the demo notebook', () => {
     );
     expect(Number(diff)).toBeLessThanOrEqual(1e-5);
 
-    // Changed data: the saved cell warns.
+    // Changed losses alone are the normal re-check (after retraining): no
+    // warning. Changed embeddings: the saved cell warns.
     await kernelExec(page, 'losses = losses.copy(); losses[0] += 1.0');
+    await page.notebook.runCell(indices[1]);
+    const rechecked = (await page.notebook.getCellTextOutput(indices[1]))!.join(
+      '\n'
+    );
+    expect(rechecked).toContain('Spotlight region 1: lift');
+    expect(rechecked).not.toContain('changed since this finding was saved');
+    await kernelExec(
+      page,
+      'embeddings = embeddings.copy(); embeddings[0] += 1.0'
+    );
     await page.notebook.runCell(indices[1]);
     const warned = (await page.notebook.getCellTextOutput(indices[1]))!.join(
       '\n'
     );
-    expect(warned).toContain('the data changed since this finding was saved');
+    expect(warned).toContain(
+      'the embeddings changed since this finding was saved'
+    );
 
     // Saved findings survive a restart and Run All, and reopen in the panel.
     await page.notebook.save();

@@ -2,6 +2,7 @@ import {
   base64ToFloat32,
   escapeMarkdown,
   findingCells,
+  findingCode,
   findingMarkdown,
   float32ToBase64,
   IFinding,
@@ -9,6 +10,7 @@ import {
   readFinding,
   regionVariable
 } from '../../notebook/cells';
+import { embeddingsFingerprint, fingerprint } from '../../pipeline';
 import { summarizeRegion } from '../../summaries/stats';
 import { DEFAULT_OPTIONS } from '../../tokens';
 
@@ -95,9 +97,14 @@ describe('finding cells', () => {
     expect(md.source).toContain('0a1b2c3d');
     expect(code.cell_type).toBe('code');
     expect(code.source).toContain(
-      `${regionVariable(1)} = _np.maximum(0.0, 1.0 - _precision`
+      `${regionVariable(1)}, ${regionVariable(1)}_top, _worse = _spotlight_region_1(emb, loss)`
     );
-    expect(code.source).toContain('_np.asarray(emb, dtype=_np.float32)');
+    expect(code.source).toContain(
+      'weights = np.maximum(0.0, 1.0 - precision * ((x.astype(np.float64) - center) ** 2).sum(axis=1))'
+    );
+    expect(code.source).toContain(
+      'x = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32))'
+    );
     expect(code.source).toContain('"0a1b2c3d"');
     expect(code.source).toContain('application/vnd.vegalite.v5+json');
     expect(code.source).not.toMatch(/jupyterlab_spotlight\b(?!\.)/);
@@ -117,5 +124,140 @@ describe('finding cells', () => {
 
   it('mention accuracy only when known', () => {
     expect(findingMarkdown(finding())).not.toContain('Accuracy');
+  });
+});
+
+describe('the saved cell re-checks the finding', () => {
+  const chart = { mark: 'bar' };
+
+  function withInterval(): IFinding {
+    const f = finding();
+    f.summary = {
+      ...f.summary,
+      lift: 9.48,
+      liftInterval: [5.1, 14.2],
+      liftIntervalKind: 'holdout'
+    };
+    return f;
+  }
+
+  function compared(direction: 'regression' | 'improvement'): IFinding {
+    const f = finding();
+    f.names = { ...f.names, referenceLosses: 'loss_a' };
+    f.parameters = { ...f.parameters, direction };
+    f.summary = {
+      ...f.summary,
+      comparison: {
+        weightedLossReference: 1,
+        overallLossReference: 0.5,
+        weightedLossDifference: direction === 'improvement' ? -0.42 : 0.42,
+        overallLossDifference: 0.1,
+        accuracyReference: null,
+        overallAccuracyReference: null,
+        disagreement: null
+      }
+    };
+    return f;
+  }
+
+  it('compare the current lift with the saved interval', () => {
+    const f = withInterval();
+    const code = findingCode(f, chart);
+    expect(code).toContain('saved_lift, lift_low, lift_high = 9.48, 5.1, 14.2');
+    expect(code).toContain(
+      'verdict = "still there" if lift > lift_low else "fixed"'
+    );
+    expect(code).toContain('lift = region_loss / overall_loss');
+    expect(code).toContain('holdout): the weakness is {verdict}.');
+    expect(code).toContain('if lift > lift_high:');
+    expect(code).not.toContain('no interval saved');
+    expect(code).not.toContain('saved_difference');
+    const md = findingMarkdown(f);
+    expect(md).toContain('**Re-check:**');
+    expect(md).toContain('5.10–14.20× (holdout)');
+  });
+
+  it('fall back to the saved lift when no interval was saved', () => {
+    const f = finding();
+    expect(f.summary.liftInterval).toBeUndefined();
+    const code = findingCode(f, chart);
+    expect(code).toContain(`saved_lift = ${f.summary.lift}\n`);
+    expect(code).toContain(
+      'verdict = "still there" if lift >= 0.999 * saved_lift else "fixed"'
+    );
+    expect(code).toContain('no interval saved): ');
+    expect(code).not.toContain('lift_low');
+    expect(findingMarkdown(f)).toContain('(no interval saved)');
+  });
+
+  it('re-check the weighted loss difference when two models are compared', () => {
+    const code = findingCode(compared('regression'), chart);
+    expect(code).toContain(
+      'def _spotlight_region_1(embeddings, losses, reference_losses):'
+    );
+    expect(code).toContain('= _spotlight_region_1(emb, loss, loss_a)');
+    expect(code).toContain(
+      'difference = (weights * (loss - reference)).sum() / total'
+    );
+    expect(code).toContain('saved_difference = 0.42\n');
+    expect(code).toContain(
+      'still_there = difference > 0 and difference >= 0.5 * saved_difference'
+    );
+    expect(code).toContain('if difference > 1.5 * saved_difference:');
+    expect(code).not.toContain('lift_low');
+    expect(findingMarkdown(compared('regression'))).toContain(
+      '`loss` − `loss_a`'
+    );
+
+    const improvement = findingCode(compared('improvement'), chart);
+    expect(improvement).toContain(
+      'difference = (weights * (reference - loss)).sum() / total'
+    );
+    expect(improvement).toContain('saved_difference = 0.42\n');
+    expect(improvement).toContain('the improvement is {verdict}');
+    expect(improvement).toContain('worse = None  # assert mode applies');
+    expect(improvement).not.toContain('1.5 * saved_difference');
+  });
+
+  it('bake the assert setting into the cell and name the mode in the markdown', () => {
+    const f = withInterval();
+    const [mdOff, off] = findingCells(f, [1, 2, 3, 4], [0, 0, 1, 1]);
+    expect(off.source).toContain('\n_assert_worse = False\n');
+    expect(mdOff.source).toContain('Assert mode off');
+    const [mdOn, on] = findingCells(f, [1, 2, 3, 4], [0, 0, 1, 1], {
+      recheckAssert: true
+    });
+    expect(on.source).toContain('\n_assert_worse = True\n');
+    expect(on.source).toMatch(
+      /if _assert_worse and _worse:\n {4}raise AssertionError\(_worse\)$/
+    );
+    expect(mdOn.source).toContain(
+      'Assert mode on: it raises AssertionError when the lift exceeds 14.20×'
+    );
+  });
+
+  it('warn about changed embeddings only, when their fingerprint was saved', () => {
+    const f = { ...withInterval(), embeddingsFingerprint: '8be56202' };
+    const code = findingCode(f, chart);
+    expect(code).toContain('if embeddings_crc != "8be56202":');
+    expect(code).toContain(
+      'the embeddings changed since this finding was saved'
+    );
+    expect(code).not.toContain('data_crc');
+    const old = findingCode(withInterval(), chart);
+    expect(old).toContain('if data_crc != "0a1b2c3d":');
+    expect(old).not.toContain(
+      'Run a new audit to find the regions of the new data'
+    );
+  });
+});
+
+describe('embeddingsFingerprint', () => {
+  it('is zlib CRC-32 of the float32 bytes, the start of the data fingerprint', () => {
+    const embeddings = new Float32Array([1.5, -2.25, 3, 4]);
+    // zlib.crc32(np.array([1.5, -2.25, 3, 4], dtype=np.float32).tobytes())
+    expect(embeddingsFingerprint(embeddings)).toBe('8be56202');
+    expect(fingerprint(embeddings, new Float32Array(0))).toBe('8be56202');
+    expect(embeddingsFingerprint(embeddings.subarray(1))).not.toBe('8be56202');
   });
 });
