@@ -700,11 +700,44 @@ def render(report: dict) -> str:
 
     if "collapse" in report:
         if report.get("collapseDate"):
-            w(f"_Table g was measured on {report['collapseDate']} by `benchmarks/run.py --collapse-only`, which "
+            w(f"_Table g was measured on {report['collapseDate']} by `benchmarks/run.py --only g`, which "
               "re-renders this file with the earlier tables unchanged._")
             w("")
         for line in collapse.render(report["collapse"]):
             w(line)
+
+    # ---------------------------------------------------------------- h. significance test
+    sig = report.get("significance")
+    if sig:
+        w("## h. The permutation test's extra time")
+        w("")
+        if report.get("significanceDate"):
+            w(f"_Measured on {report['significanceDate']} by `benchmarks/run.py --only h`._")
+            w("")
+        p = sig["permutations"]
+        w(
+            f"The test re-runs the search for one spotlight P times on permuted losses (P = {p}, the default). "
+            "`node benchmarks/significance.js N D k`: the built engine in Node, backend wasm, planted Gaussian data, "
+            "paper defaults (5,000 steps); the search for one spotlight, then k null searches timed and averaged. "
+            "Extra time = P × the time of one null search (measured directly where k = P, else extrapolated from k)."
+        )
+        w("")
+        w("| N × D | one spotlight (s) | one null search (s) | null searches timed | extra time at P = 49 |")
+        w("| --- | --- | --- | --- | --- |")
+        for r in sig["rows"]:
+            extra = p * r["nullMs"] / 1000
+            how = "measured" if r["nulls"] >= p else "extrapolated"
+            w(
+                f"| {r['n']:,} × {r['d']} | {r['searchMs'] / 1000:.2f} | {r['nullMs'] / 1000:.2f} | {r['nulls']} | "
+                f"{extra:.1f} s ({extra / 60:.1f} min), {how} |"
+            )
+        w("")
+        w(
+            "The panel shows this estimate (P × the first spotlight's time) when the test starts, then the time left; "
+            "the test runs after the regions are on screen and can be cancelled (the regions stay, untested). "
+            "At 50,000 × 512 the test costs minutes: lower `permutations` (the smallest p-value is 1 / (P + 1)) or turn it off."
+        )
+        w("")
 
     # ---------------------------------------------------------------- targets
     w("## Targets (issue 7) against this run")

@@ -343,17 +343,35 @@ def lab_phase(work: Path, plan: dict, out_path: Path) -> dict:
 # Main
 
 
-def collapse_only(out_md: Path) -> int:
-    """Run table g alone and re-render the report with the other tables of results.json."""
+SIGNIFICANCE_SIZES = [(1797, 32, 49), (50000, 512, 2)]
+
+
+def significance_phase() -> dict:
+    """Table h: the permutation test's extra time (node benchmarks/significance.js per size)."""
+    rows = []
+    for n, d, nulls in SIGNIFICANCE_SIZES:
+        say(f"significance test: {n:,} × {d}, {nulls} null searches")
+        out = run(["node", str(HERE / "significance.js"), str(n), str(d), str(nulls)])
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {"rows": rows, "permutations": 49}
+
+
+def only_tables(tables: list[str], out_md: Path) -> int:
+    """Run some of tables g and h and re-render the report with the other tables of results.json."""
     import collapse
     import report as report_module
 
     out_json = HERE / "results.json"
     report = json.loads(out_json.read_text())
-    say("collapse guard: 20 planted-digit audits, unguarded and guarded")
-    with tempfile.TemporaryDirectory(prefix="spotlight-collapse-") as tmp:
-        report["collapse"] = collapse.collapse_phase(Path(tmp))
-    report["collapseDate"] = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    if "g" in tables:
+        say("collapse guard: 20 planted-digit audits, unguarded and guarded")
+        with tempfile.TemporaryDirectory(prefix="spotlight-collapse-") as tmp:
+            report["collapse"] = collapse.collapse_phase(Path(tmp))
+        report["collapseDate"] = now
+    if "h" in tables:
+        report["significance"] = significance_phase()
+        report["significanceDate"] = now
     out_json.write_text(json.dumps(report, indent=1, default=str))
     out_md.write_text(report_module.render(report))
     prettier = REPO / "node_modules" / ".bin" / "prettier"
@@ -374,8 +392,9 @@ def main() -> int:
     )
     parser.add_argument("--skip-collapse", action="store_true", help="skip table g (the collapse guard)")
     parser.add_argument(
-        "--collapse-only", action="store_true",
-        help="only table g; keeps the other tables of results.json and re-renders RESULTS.md",
+        "--only", default=None, metavar="TABLES",
+        help="only these of the later tables, comma-separated (g: collapse guard, h: significance test); "
+        "keeps the other tables of results.json and re-renders RESULTS.md",
     )
     parser.add_argument("--out", default=None, help="the Markdown report (default RESULTS.md)")
     parser.add_argument("--numpy-worker", nargs=2, metavar=("PLAN", "OUT"), help=argparse.SUPPRESS)
@@ -384,8 +403,8 @@ def main() -> int:
         numpy_worker(*args.numpy_worker)
         return 0
 
-    if args.collapse_only:
-        return collapse_only(Path(args.out) if args.out else HERE / "RESULTS.md")
+    if args.only:
+        return only_tables(args.only.split(","), Path(args.out) if args.out else HERE / "RESULTS.md")
     if args.transfer_only:
         args.skip_engine = True
     out_md = Path(args.out) if args.out else HERE / ("RESULTS-transfer.md" if args.transfer_only else "RESULTS.md")
@@ -451,6 +470,7 @@ def main() -> int:
             import collapse
 
             report["collapse"] = collapse.collapse_phase(work / "collapse")
+            report["significance"] = significance_phase()
     finally:
         mark_load("end")
         report["load"] = LOAD

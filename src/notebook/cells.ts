@@ -208,6 +208,15 @@ export function findingMarkdown(
     finding.region > 1
       ? `; ${s.weightedLoss.toFixed(4)} on the damped losses it optimised\n`
       : '\n';
+  if (s.liftInterval) {
+    md += `- **Lift:** ${s.lift.toFixed(2)}×, 95 % bootstrap interval ${s.liftInterval[0].toFixed(2)}–${s.liftInterval[1].toFixed(2)}× (${s.liftIntervalKind === 'holdout' ? 'measured on a held-out half the search never saw' : 'in-sample: measured on the data that chose the region, so it leans high'})\n`;
+  }
+  if (s.pValue !== undefined && s.pValue !== null) {
+    md += `- **Significance:** permutation test p = ${s.pValue.toFixed(3)} (${s.significant ? 'significant' : 'not significant'} at α = ${p.alpha ?? 0.05}; ${p.permutations ?? '?'} searches on permuted losses)\n`;
+  }
+  if (s.note) {
+    md += `- **Note:** ${escapeMarkdown(s.note)}\n`;
+  }
   const c = s.comparison;
   if (c && names.referenceLosses) {
     const direction =

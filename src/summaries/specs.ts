@@ -242,6 +242,88 @@ export function modelLossSpec(
 }
 
 /**
+ * The permutation test of a region: the null distribution of the first
+ * spotlight's weighted loss (searches on permuted losses) as a histogram,
+ * with the region's observed weighted loss marked.
+ *
+ * @param nulls - The P null maxima.
+ * @param observed - The region's weighted loss on the losses it was found on.
+ * @param pValue - Its p-value, for the title.
+ * @param theme - Chart colours.
+ * @param options - Number of bins (default 20) and width in pixels.
+ * @returns A layered spec: bars of null counts and a rule at `observed`.
+ */
+export function nullDistributionSpec(
+  nulls: ArrayLike<number>,
+  observed: number,
+  pValue: number,
+  theme: IChartTheme,
+  options: { bins?: number; width?: number } = {}
+): VegaLiteSpec {
+  const bins = options.bins ?? 20;
+  let lo = observed;
+  let hi = observed;
+  for (let i = 0; i < nulls.length; i++) {
+    lo = Math.min(lo, nulls[i]);
+    hi = Math.max(hi, nulls[i]);
+  }
+  if (!(hi > lo)) {
+    hi = lo + 1;
+  }
+  const edges = Array.from(
+    { length: bins + 1 },
+    (_, i) => lo + ((hi - lo) * i) / bins
+  );
+  const counts = histogram(nulls, edges).map(f => f * nulls.length);
+  const values = counts.map((count, b) => ({
+    start: round(edges[b]),
+    end: round(edges[b + 1]),
+    count: Math.round(count)
+  }));
+  const p = pValue < 0.001 ? '< 0.001' : `= ${pValue.toFixed(3)}`;
+  return {
+    ...base(
+      theme,
+      `Permutation test: p ${p} (${nulls.length} null searches)`,
+      options.width ?? 260
+    ),
+    height: 110,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'bar', color: theme.overall, binSpacing: 0 },
+        encoding: {
+          x: {
+            field: 'start',
+            type: 'quantitative',
+            bin: { binned: true },
+            title: 'best weighted loss under the null'
+          },
+          x2: { field: 'end' },
+          y: { field: 'count', type: 'quantitative', title: 'searches' },
+          tooltip: [
+            { field: 'start', type: 'quantitative', title: 'from' },
+            { field: 'end', type: 'quantitative', title: 'to' },
+            { field: 'count', type: 'quantitative' }
+          ]
+        }
+      },
+      {
+        data: { values: [{ observed: round(observed), label: 'this region' }] },
+        mark: { type: 'rule', color: theme.region, strokeWidth: 2 },
+        encoding: {
+          x: { field: 'observed', type: 'quantitative' },
+          tooltip: [
+            { field: 'label', type: 'nominal', title: ' ' },
+            { field: 'observed', type: 'quantitative', title: 'weighted loss' }
+          ]
+        }
+      }
+    ]
+  };
+}
+
+/**
  * Category mix (labels, predictions or metadata) in a region against all data.
  *
  * @param shares - Shares from `categoryShares`, most enriched first.

@@ -12,6 +12,7 @@ import {
   historySpec,
   lossDistributionSpec,
   modelLossSpec,
+  nullDistributionSpec,
   regionMapSpec,
   VegaLiteSpec
 } from '../summaries/specs';
@@ -215,6 +216,19 @@ export class RegionDetail extends Widget {
         )
       }
     ];
+    const pValue = region.pValue;
+    if (result.significance && pValue !== null && pValue !== undefined) {
+      specs.push({
+        label: trans.__('Significance'),
+        spec: nullDistributionSpec(
+          result.significance.nulls,
+          spotlight.weightedLoss,
+          pValue,
+          theme,
+          { width }
+        )
+      });
+    }
     if (result.referenceLosses) {
       specs.push({
         label: trans.__('Both models'),

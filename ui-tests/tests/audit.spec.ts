@@ -23,6 +23,23 @@ test.describe('audit of the demo notebook in both themes', () => {
     );
     await page.locator('.jp-SpotlightPanel-run').click();
     await expect(page.locator(REGION)).toHaveCount(5, { timeout: 300000 });
+    // The significance test runs after the regions are shown (on by default)
+    // and puts a p-value on every card.
+    await expect(page.locator('.jp-SpotlightPanel-progressText')).toContainText(
+      'significant (p ≤ 0.05)',
+      { timeout: 120000 }
+    );
+    const trust = await page
+      .locator('.jp-SpotlightRegion-trust')
+      .allInnerTexts();
+    expect(trust).toHaveLength(5);
+    for (const text of trust) {
+      expect(text).toMatch(
+        /(^p [=<] 0\.\d+|not significant \(p = 0\.\d+\)) · lift \d+\.\d+× \(95 % interval \d+\.\d+–\d+\.\d+, in-sample\)/
+      );
+    }
+    // The demo's region 1 (a few confidently wrong digits) is significant.
+    expect(trust[0]).toMatch(/^p = 0\.0[0-5]\d/);
     // The panel leaves the running state: Run is usable again, Cancel gone.
     await expect(page.locator('.jp-SpotlightPanel-run')).toBeEnabled();
     await expect(page.locator('.jp-SpotlightPanel-cancel')).toBeHidden();
@@ -32,7 +49,8 @@ test.describe('audit of the demo notebook in both themes', () => {
     ).toContainText('5 regions');
 
     // The first region is selected: its charts and its examples are shown.
-    await expect(page.locator('.jp-SpotlightChart')).toHaveCount(5);
+    // Loss, labels, predictions, map, history and the permutation test.
+    await expect(page.locator('.jp-SpotlightChart')).toHaveCount(6);
     await expect(page.locator('.jp-SpotlightChart svg').first()).toBeVisible();
     await expect(
       page.locator('.jp-SpotlightGallery-image').first()

@@ -122,7 +122,10 @@ test.describe('comparing two models', () => {
     // The region view shows both models' losses.
     await card.click();
     await expect(page.locator(DETAIL)).toContainText('model B loss');
-    await expect(page.locator('.jp-SpotlightChart')).toHaveCount(6);
+    // Loss, both models, labels, predictions, map, history, and the test.
+    await expect(page.locator('.jp-SpotlightChart')).toHaveCount(7, {
+      timeout: 120000
+    });
     await expect(
       page.locator(`${DETAIL} .jp-SpotlightGallery-grid`)
     ).toHaveAttribute('aria-label', /predictions differ first/);
