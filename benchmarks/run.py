@@ -351,7 +351,7 @@ def significance_phase() -> dict:
     rows = []
     for n, d, nulls in SIGNIFICANCE_SIZES:
         say(f"significance test: {n:,} × {d}, {nulls} null searches")
-        out = run(["node", str(HERE / "significance.js"), str(n), str(d), str(nulls)])
+        out = run(["node", str(HERE / "significance.js"), str(n), str(d), str(nulls)], capture_output=True, text=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {"rows": rows, "permutations": 49}
 
