@@ -706,6 +706,10 @@ export class SpotlightModel implements IDisposable {
           );
         }
       });
+      // Not running any more before the 'done' the views render.
+      if (this._abort === abort) {
+        this._abort = null;
+      }
       if (this._result !== result || this._isDisposed) {
         return result;
       }
@@ -721,6 +725,9 @@ export class SpotlightModel implements IDisposable {
       this._changed.emit('result');
       return tested;
     } catch (reason) {
+      if (this._abort === abort) {
+        this._abort = null;
+      }
       if (this._result === result && !this._isDisposed) {
         if (isAbortError(reason)) {
           this._setProgress(

@@ -344,8 +344,16 @@ describe('SpotlightModel through a fake pipeline', () => {
         shownUntested = model.result!.regions.every(r => r.pValue === null);
       }
     });
+    const runningWhenDone: boolean[] = [];
+    model.changed.connect((_, change) => {
+      if (change === 'progress' && model.stage === 'done') {
+        runningWhenDone.push(model.isRunning);
+      }
+    });
     const result = await model.run({ permutations: 4, alpha: 0.25 });
     expect(shownUntested).toBe(true);
+    // The views render 'done' as not running (the Run button comes back).
+    expect(runningWhenDone[runningWhenDone.length - 1]).toBe(false);
     expect(pipeline.calls[pipeline.calls.length - 1]).toBe('nullDistribution');
     expect(stages).toEqual([
       'fetching',
