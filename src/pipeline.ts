@@ -732,7 +732,7 @@ namespace Private {
     }
     if (diffuse) {
       notes.push(
-        `Its weight is spread over ${((ess / data.n) * 100).toFixed(0)} % of the data: it isolates nothing. Fewer dimensions help (e.g. the embeddings' top principal components).`
+        `Its weight is spread over ${((ess / data.n) * 100).toFixed(0)} % of the data: it isolates nothing. Fewer dimensions help: ${options.components ? `fewer principal components than ${data.d}` : "search on the embeddings' top principal components (the option Principal components)"}.`
       );
     }
     if (
