@@ -382,7 +382,8 @@ export interface IAuditPipeline {
    * @param findings - Findings of one audit (same names and parameters),
    *   at least one.
    * @param data - The data fetched by the findings' names; N and D equal
-   *   the findings'.
+   *   the findings' (D: the number of components when the findings carry a
+   *   projection, which `fetch` applied to the data).
    * @param signal - Cancels the reconstruction.
    * @returns A search result whose backend is the saved one and whose
    *   `backendReason` says it was reopened.

@@ -1241,3 +1241,17 @@ def test_components_of_constant_embeddings_explain_nothing():
     assert begin["explained_variance_ratio"] == [0.0, 0.0]
     np.testing.assert_array_equal(coordinates, np.zeros((20, 2), np.float32))
     assert np.isfinite(top).all()
+
+
+def test_components_travel_by_file_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    x = low_rank_embeddings(n=100, d=8)
+    helper = Helper({"emb": x})
+    begin, bufs = ok(helper, "fetch-begin", request_id="v", name="emb", role="embeddings",
+                     components=3, via="file")
+    assert begin["via"] == "file" and begin["shape"] == [100, 3] and len(bufs) == 2
+    payload = (pathlib.Path(Helper.transfer_directory()) / begin["token"]).read_bytes()
+    assert len(payload) == begin["nbytes"] and zlib.crc32(payload) == begin["checksum"]
+    coordinates, _, _, _ = fetch_projection(Helper({"emb": x}), "emb", 3)
+    assert payload == coordinates.tobytes()
+    ok(helper, "fetch-end", request_id="v")
