@@ -327,8 +327,7 @@ export function findingCode(
     "# precision tau (d'Eon et al. 2021), in float64.",
     `center = np.frombuffer(base64.b64decode("${finding.center}"), dtype="<f4").astype(np.float64)`,
     `precision = ${finding.precision}  # tau = 1 / radius**2`,
-    ...Private.projectionLines(finding),
-    'weights = np.maximum(0.0, 1.0 - precision * ((points - center) ** 2).sum(axis=1))',
+    ...Private.weightLines(finding),
     'top = np.argsort(-weights, kind="stable")[:100]',
     'total = weights.sum()',
     'if total == 0:',
@@ -441,23 +440,27 @@ export function readFinding(
 
 namespace Private {
   /**
-   * Python lines (unindented) that set `points`: the float64 embeddings, or
-   * their coordinates on the saved principal components.
+   * Python lines (unindented) that set `weights`: the kernel weights on the
+   * float64 embeddings, or on their coordinates on the saved principal
+   * components (rounded to float32, as the search received them).
    *
    * @param finding - The finding.
    * @returns Python source lines.
    */
-  export function projectionLines(finding: IFinding): string[] {
+  export function weightLines(finding: IFinding): string[] {
     const p = finding.projection;
     if (!p) {
-      return ['points = x.astype(np.float64)'];
+      return [
+        'weights = np.maximum(0.0, 1.0 - precision * ((x.astype(np.float64) - center) ** 2).sum(axis=1))'
+      ];
     }
     return [
       `# The search ran on the top ${p.rows} principal components of the embeddings: the same`,
       '# saved projection (mean and components, float32) gives the coordinates of the region.',
       `mean = np.frombuffer(base64.b64decode("${p.mean}"), dtype="<f4").astype(np.float64)`,
       `components = np.frombuffer(base64.b64decode("${p.components}"), dtype="<f4").astype(np.float64).reshape(${p.rows}, -1)`,
-      'points = ((x.astype(np.float64) - mean) @ components.T).astype(np.float32).astype(np.float64)'
+      'points = ((x.astype(np.float64) - mean) @ components.T).astype(np.float32).astype(np.float64)',
+      'weights = np.maximum(0.0, 1.0 - precision * ((points - center) ** 2).sum(axis=1))'
     ];
   }
 

@@ -332,8 +332,10 @@ describe('saved cells of a projected search', () => {
     expect(code).toContain('((points - center) ** 2).sum(axis=1)');
     const { projection, ...plain } = saved;
     void projection;
-    expect(findingCode(plain, { mark: 'bar' })).toContain(
-      'points = x.astype(np.float64)'
+    const unprojected = findingCode(plain, { mark: 'bar' });
+    expect(unprojected).not.toContain('points');
+    expect(unprojected).toContain(
+      'weights = np.maximum(0.0, 1.0 - precision * ((x.astype(np.float64) - center) ** 2).sum(axis=1))'
     );
   });
 });
