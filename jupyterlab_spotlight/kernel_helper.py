@@ -108,6 +108,8 @@ def _jupyterlab_spotlight_define():
         MAX_CATEGORIES = 65536
         MAX_FLOAT_METADATA_VALUES = 256
         MAX_NAME_CHARS = 500
+        MAX_COMPONENTS = 1024
+        PCA_BLOCK_VALUES = 1 << 22
         UPLOAD_DTYPES = {"float32": "<f4", "int32": "<i4", "uint8": "u1"}
         TRANSPORTS = ("comm", "file")
         # The file transport (docs/protocol.md): files named by a random 128-bit token in a
@@ -1007,9 +1009,22 @@ def _jupyterlab_spotlight_define():
                     "bad-request",
                     "field 'via' is %r; use one of %s." % (via, ", ".join(self.TRANSPORTS)),
                 )
+            components = self._int_field(msg, "components", 0, minimum=0)
+            if components and role != "embeddings":
+                raise Failure(
+                    "bad-request",
+                    "field 'components' applies to embeddings only; %s %s cannot be reduced "
+                    "to principal components." % (role, self._quote(name)),
+                )
             obj, info = self._inspect(name, role)
-            self._check_size(name, role, info["shape"], max_bytes)
+            if components:
+                self._check_components(name, info["shape"], components)
+            wire_shape = (info["shape"][0], components) if components else info["shape"]
+            self._check_size(name, role, wire_shape, max_bytes)
             array, categories = self._convert(name, role, obj, info)
+            projection = None
+            if components:
+                array, projection = self._project(array, components)
             self._check_size(name, role, array.shape, max_bytes)
             view = memoryview(array.reshape(-1).view(np.uint8))
             self._drop_transfer(request_id)
@@ -1044,7 +1059,104 @@ def _jupyterlab_spotlight_define():
                     reply["token"] = token
                 if reason is not None:
                     reply["via_reason"] = reason
-            return reply, []
+            if projection is None:
+                return reply, []
+            reply.update(projection["fields"])
+            return reply, projection["buffers"]
+
+        # ------------------------------------------------------------------ projection
+
+        def _check_components(self, name, shape, components):
+            """Refuse a projection on ``components`` ≥ D or more than ``MAX_COMPONENTS``.
+
+            Args:
+                name: the embeddings variable (for the message).
+                shape: its shape (N, D), as ``_inspect`` read it.
+                components: the requested k ≥ 1.
+            Raises:
+                Failure ``bad-request`` naming the variable, D and the allowed range.
+            """
+            d = int(shape[1])
+            if components >= d:
+                raise Failure(
+                    "bad-request",
+                    "cannot reduce embeddings %s to %s principal components: it has D = %s "
+                    "dimensions, and the components must be fewer (1 to %s); use 0 to search "
+                    "on the embeddings as they are."
+                    % (self._quote(name), self._count(components), self._count(d),
+                       self._count(max(1, d - 1))),
+                )
+            if components > self.MAX_COMPONENTS:
+                raise Failure(
+                    "bad-request",
+                    "cannot reduce embeddings %s (D = %s) to %s principal components: at most "
+                    "%s are computed; choose fewer, or 0 to search on the embeddings as they are."
+                    % (self._quote(name), self._count(d), self._count(components),
+                       self._count(self.MAX_COMPONENTS)),
+                )
+
+        def _project(self, values, components):
+            """Project float32 embeddings on their top principal components (PCA).
+
+            The N × D ``values`` are centred on their column mean and projected on the
+            ``components`` leading eigenvectors of the D × D scatter matrix Σ (x − m)(x − m)ᵀ,
+            computed in float64 in blocks of rows (no N × D float64 copy), sorted by
+            decreasing variance, each with its largest-magnitude entry positive (ties: the
+            first).  The projection itself uses the float32-rounded mean and components
+            (in float64 arithmetic), exactly what the browser receives and saved findings
+            keep, so that a saved cell recreates the same coordinates.
+
+            Args:
+                values: C-contiguous little-endian float32 N × D embeddings (finite).
+                components: k, 1 ≤ k < D.
+            Returns:
+                ``(projected, projection)``: the C-contiguous little-endian float32 N × k
+                coordinates, and ``{"fields": reply fields, "buffers": [mean, components]}``
+                with the fields ``components``, ``source_shape``, ``source_checksum``
+                (CRC-32 of the N × D float32 bytes), ``explained_variance_ratio`` (k
+                floats) and ``projection_checksum`` (CRC-32 of the mean's bytes continued
+                over the components'), and the buffers: the mean (D float32) and the
+                components (k × D float32, row-major).
+            """
+            n, d = values.shape
+            step = max(1, self.PCA_BLOCK_VALUES // d)
+            flat = memoryview(values.reshape(-1).view(np.uint8))
+            source_checksum = 0
+            for offset in range(0, flat.nbytes, 64 << 20):
+                source_checksum = zlib.crc32(flat[offset:offset + (64 << 20)], source_checksum)
+            mean = np.zeros(d, dtype=np.float64)
+            for start in range(0, n, step):
+                mean += values[start:start + step].sum(axis=0, dtype=np.float64)
+            mean /= n
+            scatter = np.zeros((d, d), dtype=np.float64)
+            for start in range(0, n, step):
+                block = values[start:start + step].astype(np.float64) - mean
+                scatter += block.T @ block
+            eigenvalues, vectors = np.linalg.eigh(scatter)
+            eigenvalues = np.maximum(eigenvalues[::-1][:components], 0.0)
+            top = np.ascontiguousarray(vectors[:, ::-1][:, :components].T)
+            largest = np.argmax(np.abs(top), axis=1)
+            top *= np.where(top[np.arange(components), largest] < 0, -1.0, 1.0)[:, None]
+            # + 0.0 turns -0.0 into 0.0, so the bytes do not depend on LAPACK's signs of zero.
+            mean32 = np.ascontiguousarray(mean + 0.0, dtype="<f4")
+            top32 = np.ascontiguousarray(top + 0.0, dtype="<f4")
+            mean64, top64 = mean32.astype(np.float64), top32.astype(np.float64)
+            projected = np.empty((n, components), dtype="<f4")
+            for start in range(0, n, step):
+                block = (values[start:start + step].astype(np.float64) - mean64) @ top64.T
+                projected[start:start + step] = block + 0.0
+            total = float(np.trace(scatter))
+            ratio = [float(v / total) if total > 0 else 0.0 for v in eigenvalues]
+            mean_view = memoryview(mean32.view(np.uint8))
+            top_view = memoryview(top32.reshape(-1).view(np.uint8))
+            fields = {
+                "components": int(components),
+                "source_shape": [int(n), int(d)],
+                "source_checksum": source_checksum & 0xFFFFFFFF,
+                "explained_variance_ratio": ratio,
+                "projection_checksum": zlib.crc32(top_view, zlib.crc32(mean_view)) & 0xFFFFFFFF,
+            }
+            return projected, {"fields": fields, "buffers": [mean_view, top_view]}
 
         # ------------------------------------------------------------------ file transport
 

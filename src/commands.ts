@@ -69,7 +69,7 @@ export function registerCommands(context: ICommandContext): void {
   commands.addCommand(CommandIds.run, {
     label: trans.__('Find Spotlights in the Current Notebook'),
     caption: trans.__(
-      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?, permutations?, alpha?, holdout?, seed?}'
+      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?, permutations?, alpha?, holdout?, seed?, components?}'
     ),
     execute: async (
       args: ReadonlyPartialJSONObject
@@ -93,7 +93,8 @@ export function registerCommands(context: ICommandContext): void {
         'barrierScale',
         'permutations',
         'alpha',
-        'seed'
+        'seed',
+        'components'
       ] as const) {
         if (args[key] === undefined) {
           continue;
@@ -364,6 +365,11 @@ function findNotebook(
 /**
  * The finding of region j of an audit.
  *
+ * When the search ran on principal components, the finding keeps the
+ * projection (mean and components) with D the embeddings' own width, and
+ * fingerprints of the kernel's N × D embeddings, so that the saved cell and
+ * reopening apply the same projection to the same variable.
+ *
  * @param result - The audit.
  * @param j - Region index, from 0.
  * @returns The finding to save.
@@ -386,14 +392,25 @@ export function makeFinding(result: IAuditResult, j: number): IFinding {
     of: result.regions.length,
     names: result.names,
     n: result.n,
-    d: result.d,
+    d: result.projection?.d ?? result.d,
     center: float32ToBase64(spotlight.center),
+    ...(result.projection
+      ? {
+          projection: {
+            mean: float32ToBase64(result.projection.mean),
+            components: float32ToBase64(result.projection.matrix),
+            rows: result.projection.components
+          }
+        }
+      : {}),
     precision: spotlight.precision,
     parameters: result.options,
     backend: result.search.backend,
     date: result.finishedAt,
     fingerprint: result.fingerprint,
-    embeddingsFingerprint: Private.embeddingsFingerprintOf(result.embeddings),
+    embeddingsFingerprint: result.projection
+      ? (result.projection.sourceChecksum >>> 0).toString(16).padStart(8, '0')
+      : Private.embeddingsFingerprintOf(result.embeddings),
     summary: result.regions[j],
     history: { step, objective, totalWeight },
     guardSteps: spotlight.guardSteps

@@ -10,7 +10,7 @@ import type { ISignal } from '@lumino/signaling';
 import { ITransferProgress, KernelBridge } from './kernel/bridge';
 import { abortError, isAbortError } from './kernel/errors';
 import type { Transport } from './kernel/protocol';
-import type { IFinding } from './notebook/cells';
+import { findingProjection, IFinding } from './notebook/cells';
 import { DefaultAuditPipeline, withSignificance } from './pipeline';
 import {
   ISpotlight,
@@ -32,7 +32,8 @@ import {
   IVariable,
   kernelRole,
   Role,
-  ROLES
+  ROLES,
+  IProjection
 } from './tokens';
 
 /** Stages of an audit. */
@@ -93,6 +94,11 @@ export interface IAuditResult {
   map: IMapPoint[];
   /** CRC-32 of the embeddings' then the losses' float32 bytes, 8 hex digits. */
   fingerprint: string;
+  /**
+   * The principal-component projection the search ran on (`embeddings` and
+   * `d` are then the N × k coordinates), or null / absent.
+   */
+  projection?: IProjection | null;
   /** The options the search ran with. */
   options: IAuditOptions;
   /** When the audit finished (ISO 8601). */
@@ -132,6 +138,13 @@ export interface IAuditSummary {
   n: number;
   d: number;
   fingerprint: string;
+  /**
+   * Principal components the search ran on (0: the embeddings as they are;
+   * `d` is then the source width D).
+   */
+  components: number;
+  /** With components: each one's share of the embeddings' variance, or null. */
+  explainedVarianceRatio: number[] | null;
   timings: IAuditResult['timings'];
   transports: IAuditResult['transports'];
   regions: {
@@ -490,6 +503,11 @@ export class SpotlightModel implements IDisposable {
         problems.embeddings = `A spotlight size of ${this._options.spotlightSize} gives S = ${s} of N = ${n}; choose a fraction with 1 ≤ S < N.`;
       }
     }
+    const k = this._options.components ?? 0;
+    const width = emb?.shape?.length === 2 ? emb.shape[1] : null;
+    if (emb && width !== null && k > 0 && k >= width && !problems.embeddings) {
+      problems.embeddings = `'${emb.name}' has D = ${width.toLocaleString('en-US')} dimensions: choose fewer principal components (1 to ${Math.max(1, width - 1)}), or 0 to search on the embeddings as they are.`;
+    }
     return problems;
   }
 
@@ -539,7 +557,8 @@ export class SpotlightModel implements IDisposable {
       const data = await pipeline.fetch(sel, shape, {
         maxBytes: this._settings.transferBudgetBytes,
         signal,
-        onProgress: p => this._onFetchProgress(p)
+        onProgress: p => this._onFetchProgress(p),
+        components: options.components ?? 0
       });
       this._throwIfAborted(signal);
       const fetchMs = performance.now() - started;
@@ -844,7 +863,8 @@ export class SpotlightModel implements IDisposable {
         {
           maxBytes: this._settings.transferBudgetBytes,
           signal,
-          onProgress: p => this._onFetchProgress(p)
+          onProgress: p => this._onFetchProgress(p),
+          projection: findingProjection(first)
         }
       );
       this._throwIfAborted(signal);
@@ -912,8 +932,10 @@ export class SpotlightModel implements IDisposable {
       backend: result.search.backend,
       backendReason: result.search.backendReason,
       n: result.n,
-      d: result.d,
+      d: result.projection?.d ?? result.d,
       fingerprint: result.fingerprint,
+      components: result.projection?.components ?? 0,
+      explainedVarianceRatio: result.projection?.explainedVarianceRatio ?? null,
       timings: result.timings,
       transports: result.transports,
       regions: result.regions.map((r, j) => ({

@@ -40,11 +40,13 @@ import type {
   IAuditOptions,
   IAuditPipeline,
   IFetchProgress,
+  IProjection,
+  IProjectionBasis,
   ISelection,
   ISummariseInput,
   Role
 } from './tokens';
-import { kernelRole } from './tokens';
+import { kernelRole, MAX_COMPONENTS } from './tokens';
 
 /**
  * The pipeline of one notebook: its kernel bridge for the check and the
@@ -93,7 +95,16 @@ export class DefaultAuditPipeline implements IAuditPipeline {
     return shape;
   }
 
-  /** {@inheritDoc IAuditPipeline.fetch} */
+  /**
+   * {@inheritDoc IAuditPipeline.fetch}
+   *
+   * With `components` the kernel computes the projection (numpy, next to the
+   * data) and only the N × k coordinates travel. A saved `projection` is
+   * applied here instead, to the fetched N × D embeddings
+   * ({@link projectEmbeddings}): reopened findings then see exactly the
+   * coordinates their centres were found in, even where a new PCA of the
+   * same embeddings would differ in its last bits or its signs.
+   */
   async fetch(
     names: ISelection,
     shape: { n: number; d: number },
@@ -101,10 +112,21 @@ export class DefaultAuditPipeline implements IAuditPipeline {
       maxBytes: number;
       signal: AbortSignal;
       onProgress?: (progress: IFetchProgress) => void;
+      components?: number;
+      projection?: IProjectionBasis | null;
     }
   ): Promise<IAuditData> {
     const { n, d } = shape;
     const { maxBytes, signal, onProgress } = options;
+    const saved = options.projection ?? null;
+    const components = saved
+      ? 0
+      : checkComponents(options.components ?? 0, d, names.embeddings ?? '');
+    if (saved && saved.d !== d) {
+      throw new Error(
+        `The saved projection applies to embeddings of D = ${saved.d} dimensions but '${names.embeddings}' has D = ${d}. Re-run the cells that compute it, or run a new audit.`
+      );
+    }
     const roles = (
       [
         'embeddings',
@@ -117,13 +139,14 @@ export class DefaultAuditPipeline implements IAuditPipeline {
       ] as Role[]
     ).filter(r => names[r]);
     const estimate = (role: Role) =>
-      role === 'embeddings' ? n * d * 4 : n * 4;
+      role === 'embeddings' ? n * (components || d) * 4 : n * 4;
     const total = roles.reduce((a, r) => a + estimate(r), 0);
     let done = 0;
     const out: Partial<
       Record<Role, { data: Float32Array | Int32Array; categories?: string[] }>
     > = {};
     const transports: Partial<Record<Role, Transport>> = {};
+    let projection: IProjection | null = null;
     for (const role of roles) {
       const name = names[role]!;
       const before = done;
@@ -131,11 +154,28 @@ export class DefaultAuditPipeline implements IAuditPipeline {
         maxBytes,
         signal,
         onProgress: transfer =>
-          onProgress?.({ role, name, done: before, total, transfer })
+          onProgress?.({ role, name, done: before, total, transfer }),
+        ...(role === 'embeddings' && components ? { components } : {})
       });
       done += array.data.byteLength;
       out[role] = { data: array.data, categories: array.categories };
       transports[role] = array.transport;
+      if (role === 'embeddings' && array.projection) {
+        projection = array.projection;
+      }
+    }
+    let embeddings = out.embeddings!.data as Float32Array;
+    if (saved) {
+      projection = {
+        ...saved,
+        explainedVarianceRatio: null,
+        sourceChecksum: Private.crc32(embeddings)
+      };
+      embeddings = projectEmbeddings(embeddings, n, saved);
+    } else if (components && !projection) {
+      throw new Error(
+        `The kernel sent '${names.embeddings}' without its principal components; restart the kernel so that the Spotlight injects its current helper.`
+      );
     }
     const codes = (fetched?: {
       data: Float32Array | Int32Array;
@@ -161,8 +201,9 @@ export class DefaultAuditPipeline implements IAuditPipeline {
     }
     return {
       n,
-      d,
-      embeddings: out.embeddings!.data as Float32Array,
+      d: projection ? projection.components : d,
+      embeddings,
+      projection,
       losses,
       referenceLosses,
       referencePredictions: codes(out.referencePredictions),
@@ -286,6 +327,83 @@ export function searchInput(
 }
 
 /**
+ * Check the number of principal components asked for.
+ *
+ * @param components - k (0 = no projection).
+ * @param d - The embeddings' width D.
+ * @param name - The embeddings variable, for the message.
+ * @returns k.
+ * @throws Error unless k is an integer with 0 ≤ k < D and k ≤ 1024,
+ *   naming the variable and D.
+ */
+export function checkComponents(
+  components: number,
+  d: number,
+  name: string
+): number {
+  if (!Number.isInteger(components) || components < 0) {
+    throw new Error(
+      `The number of principal components must be a whole number ≥ 0 (0 = off), not ${components}.`
+    );
+  }
+  if (components === 0) {
+    return 0;
+  }
+  if (components >= d) {
+    throw new Error(
+      `Cannot reduce embeddings '${name}' to ${components.toLocaleString('en-US')} principal components: it has D = ${d.toLocaleString('en-US')} dimensions, and the components must be fewer (1 to ${Math.max(1, d - 1).toLocaleString('en-US')}); use 0 to search on the embeddings as they are.`
+    );
+  }
+  if (components > MAX_COMPONENTS) {
+    throw new Error(
+      `Cannot reduce embeddings '${name}' (D = ${d.toLocaleString('en-US')}) to ${components.toLocaleString('en-US')} principal components: at most ${MAX_COMPONENTS.toLocaleString('en-US')} are computed; choose fewer, or 0 to search on the embeddings as they are.`
+    );
+  }
+  return components;
+}
+
+/**
+ * Project embeddings with a (saved) projection: y_i = C (x_i − m), in
+ * float64 arithmetic from the float32 mean and components, rounded to
+ * float32, as the kernel helper and the saved cells compute it.
+ *
+ * @param embeddings - Row-major N × D float32 embeddings.
+ * @param n - N.
+ * @param projection - The mean (D) and the k × D components.
+ * @returns Row-major N × k float32 coordinates.
+ * @throws Error when the embeddings are not N × D.
+ */
+export function projectEmbeddings(
+  embeddings: Float32Array,
+  n: number,
+  projection: IProjectionBasis
+): Float32Array {
+  const { d, components: k, mean, matrix } = projection;
+  if (embeddings.length !== n * d) {
+    throw new Error(
+      `The projection needs ${n} × ${d} embeddings but got ${embeddings.length} values.`
+    );
+  }
+  const out = new Float32Array(n * k);
+  const centred = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const row = i * d;
+    for (let c = 0; c < d; c++) {
+      centred[c] = embeddings[row + c] - mean[c];
+    }
+    for (let j = 0; j < k; j++) {
+      const w = j * d;
+      let sum = 0;
+      for (let c = 0; c < d; c++) {
+        sum += centred[c] * matrix[w + c];
+      }
+      out[i * k + j] = sum;
+    }
+  }
+  return out;
+}
+
+/**
  * The engine's options for an audit.
  *
  * @param data - The fetched data (signed losses when comparing).
@@ -385,7 +503,12 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
     regions,
     overlaps,
     map,
-    fingerprint: fingerprint(data.embeddings, data.losses),
+    fingerprint: fingerprint(
+      data.embeddings,
+      data.losses,
+      data.projection?.sourceChecksum
+    ),
+    projection: data.projection ?? null,
     warnings,
     complete: input.complete,
     options,
@@ -451,6 +574,11 @@ export function reconstructSearch(
   const first = findings[0];
   const spotlights: ISpotlight[] = findings.map(f => {
     const center = base64ToFloat32(f.center);
+    if (center.length !== d) {
+      throw new Error(
+        `Region ${f.region}'s saved centre has ${center.length} coordinates but the data has ${d}${f.projection ? ' (apply its saved projection first)' : ''}.`
+      );
+    }
     const k = kernelWeights(data.embeddings, n, d, center, f.precision);
     let K = 0;
     let support = 0;
@@ -500,15 +628,24 @@ export function reconstructSearch(
  *
  * @param embeddings - Row-major N × D float32 embeddings.
  * @param losses - N float32 losses.
+ * @param embeddingsCrc - The embeddings' CRC-32 when `embeddings` is their
+ *   projection (`IProjection.sourceChecksum`): the fingerprint covers the
+ *   kernel's N × D embeddings, not the coordinates.
  * @returns Lower-case hex, zero-padded to 8 digits.
  */
 export function fingerprint(
   embeddings: Float32Array,
-  losses: Float32Array
+  losses: Float32Array,
+  embeddingsCrc?: number
 ): string {
   const bytes = (a: Float32Array) =>
     new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const crc = CRC32.buf(bytes(losses), CRC32.buf(bytes(embeddings)));
+  const crc = CRC32.buf(
+    bytes(losses),
+    embeddingsCrc === undefined
+      ? CRC32.buf(bytes(embeddings))
+      : embeddingsCrc | 0
+  );
   return (crc >>> 0).toString(16).padStart(8, '0');
 }
 
@@ -531,6 +668,16 @@ export function embeddingsFingerprint(embeddings: Float32Array): string {
 }
 
 namespace Private {
+  /** CRC-32 (zlib, unsigned) of a float32 array's bytes. */
+  export function crc32(values: Float32Array): number {
+    const bytes = new Uint8Array(
+      values.buffer,
+      values.byteOffset,
+      values.byteLength
+    );
+    return CRC32.buf(bytes) >>> 0;
+  }
+
   /** Throw an AbortError when the stage was cancelled. */
   export function throwIfAborted(signal: AbortSignal): void {
     if (signal.aborted) {
@@ -585,7 +732,7 @@ namespace Private {
     }
     if (diffuse) {
       notes.push(
-        `Its weight is spread over ${((ess / data.n) * 100).toFixed(0)} % of the data: it isolates nothing. Fewer dimensions help (e.g. the embeddings' top principal components).`
+        `Its weight is spread over ${((ess / data.n) * 100).toFixed(0)} % of the data: it isolates nothing. Fewer dimensions help: ${options.components ? `fewer principal components than ${data.d}` : "search on the embeddings' top principal components (the option Principal components)"}.`
       );
     }
     if (

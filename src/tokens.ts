@@ -122,6 +122,49 @@ export interface IAuditOptions {
   holdout: boolean;
   /** Seed of the permutations, the holdout split and the bootstrap. */
   seed: number;
+  /**
+   * Project the embeddings on their top principal components before the
+   * search (0 = off): the kernel centres the N × D embeddings and sends the
+   * N × `components` coordinates (and the projection). An integer with
+   * 0 ≤ components < D and components ≤ {@link MAX_COMPONENTS}; absent in
+   * findings saved before it (read as 0).
+   */
+  components: number;
+}
+
+/** The most principal components the kernel computes. */
+export const MAX_COMPONENTS = 1024;
+
+/**
+ * A linear projection of D-dimensional embeddings on k principal
+ * components: y = C (x − m).
+ */
+export interface IProjectionBasis {
+  /** Number of components k ≥ 1. */
+  components: number;
+  /** Width D of the embeddings it applies to. */
+  d: number;
+  /** Column mean m of the embeddings, float32, length D. */
+  mean: Float32Array;
+  /**
+   * Components C, row-major k × D float32: orthonormal rows by decreasing
+   * variance, each with its largest-magnitude entry positive.
+   */
+  matrix: Float32Array;
+}
+
+/** The projection of an audit's embeddings, as the kernel computed it. */
+export interface IProjection extends IProjectionBasis {
+  /**
+   * Fraction of the total variance each component explains, length k, or
+   * null when unknown (a saved projection applied again).
+   */
+  explainedVarianceRatio: number[] | null;
+  /**
+   * CRC-32 (unsigned) of the source N × D float32 embeddings: fingerprints
+   * cover the embeddings the user has, not their projection.
+   */
+  sourceChecksum: number;
 }
 
 /** Panel-wide settings that are not search options. */
@@ -149,7 +192,8 @@ export const DEFAULT_OPTIONS: IAuditOptions = {
   permutations: 49,
   alpha: 0.05,
   holdout: false,
-  seed: 0
+  seed: 0,
+  components: 0
 };
 
 /**
@@ -159,10 +203,18 @@ export const DEFAULT_OPTIONS: IAuditOptions = {
 export interface IAuditData {
   /** Number of examples N. */
   n: number;
-  /** Embedding width D. */
+  /**
+   * Embedding width D: the number of principal components k when the
+   * embeddings were projected (see `projection`).
+   */
   d: number;
-  /** Row-major N × D float32 embeddings. */
+  /** Row-major N × D float32 embeddings (N × k coordinates when projected). */
   embeddings: Float32Array;
+  /**
+   * The projection the embeddings went through (their source width is
+   * `projection.d`), or null / absent when they are the kernel's as they are.
+   */
+  projection?: IProjection | null;
   /** Per-example losses, float32, length N (model B's when comparing). */
   losses: Float32Array;
   /** Model A's per-example losses, float32, length N, or null. */
@@ -259,11 +311,18 @@ export interface IAuditPipeline {
    * @param names - The chosen variables; `embeddings` and `losses` are set.
    * @param shape - N and D as {@link check} returned them.
    * @param options - `maxBytes`: refuse an array whose converted size exceeds
-   *   it; `signal` cancels; `onProgress` is called as bytes arrive.
-   * @returns The arrays: float32 embeddings (N × D, row-major) and losses,
-   *   int32 labels, predictions (in the labels' coding) and metadata.
+   *   it; `signal` cancels; `onProgress` is called as bytes arrive;
+   *   `components` (k > 0) has the kernel project the embeddings on their top
+   *   k principal components (`data.d` is then k and `data.projection` set);
+   *   `projection` (reopening saved findings) applies a saved projection to
+   *   the fetched embeddings instead, in the browser.
+   * @returns The arrays: float32 embeddings (N × D, row-major; N × k when
+   *   projected) and losses, int32 labels, predictions (in the labels'
+   *   coding) and metadata.
    * @throws {KernelBridgeError} an array is too large, changed since the
    *   check, or the kernel cannot be reached.
+   * @throws Error `components` is not an integer in [0, min(D − 1, 1024)],
+   *   or a saved projection's D differs from the embeddings'.
    * @throws AbortError when cancelled.
    */
   fetch(
@@ -273,6 +332,8 @@ export interface IAuditPipeline {
       maxBytes: number;
       signal: AbortSignal;
       onProgress?: (progress: IFetchProgress) => void;
+      components?: number;
+      projection?: IProjectionBasis | null;
     }
   ): Promise<IAuditData>;
 
@@ -321,7 +382,8 @@ export interface IAuditPipeline {
    * @param findings - Findings of one audit (same names and parameters),
    *   at least one.
    * @param data - The data fetched by the findings' names; N and D equal
-   *   the findings'.
+   *   the findings' (D: the number of components when the findings carry a
+   *   projection, which `fetch` applied to the data).
    * @param signal - Cancels the reconstruction.
    * @returns A search result whose backend is the saved one and whose
    *   `backendReason` says it was reopened.

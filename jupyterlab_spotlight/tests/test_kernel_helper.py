@@ -1131,3 +1131,127 @@ def test_live_kernel_comm_round_trip(tmp_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+# --------------------------------------------------------------------------- principal components
+
+def low_rank_embeddings(n=400, d=24, seed=3):
+    """Embeddings with a clear variance spectrum (distinct leading eigenvalues) and an offset."""
+    rng = np.random.default_rng(seed)
+    scales = np.geomspace(10.0, 0.1, d)
+    basis, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    return (rng.normal(size=(n, d)) * scales @ basis.T + 3.0).astype(np.float32)
+
+
+def fetch_projection(helper, name, components, request_id="p1"):
+    """A whole fetch with ``components``; returns (coordinates, mean, components, begin reply)."""
+    begin, bufs = ok(helper, "fetch-begin", request_id=request_id, name=name, role="embeddings",
+                     components=components)
+    assert len(bufs) == 2
+    mean = np.frombuffer(bytes(bufs[0]), "<f4")
+    top = np.frombuffer(bytes(bufs[1]), "<f4").reshape(components, -1)
+    payload = b"".join(
+        bytes(ok(helper, "fetch-chunk", request_id=request_id, index=i)[1][0])
+        for i in range(begin["chunks"]))
+    ok(helper, "fetch-end", request_id=request_id)
+    assert zlib.crc32(payload) == begin["checksum"]
+    coordinates = np.frombuffer(payload, "<f4").reshape(begin["shape"])
+    return coordinates, mean, top, begin
+
+
+def test_components_project_like_numpy_pca_up_to_sign():
+    x = low_rank_embeddings()
+    k = 5
+    coordinates, mean, top, begin = fetch_projection(Helper({"emb": x}), "emb", k)
+    assert begin["dtype"] == "float32" and begin["shape"] == [400, k]
+    assert begin["nbytes"] == 400 * k * 4 and coordinates.dtype == np.dtype("<f4")
+    assert mean.shape == (24,) and top.shape == (k, 24)
+    assert begin["components"] == k and begin["source_shape"] == [400, 24]
+    assert begin["source_checksum"] == zlib.crc32(x.tobytes())
+    assert begin["projection_checksum"] == zlib.crc32(top.tobytes(), zlib.crc32(mean.tobytes()))
+    x64 = x.astype(np.float64)
+    centred = x64 - x64.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    np.testing.assert_allclose(mean, x64.mean(axis=0), rtol=1e-6)
+    signs = np.sign((top * vt[:k]).sum(axis=1))
+    np.testing.assert_allclose(top, vt[:k] * signs[:, None], atol=1e-5)
+    np.testing.assert_allclose(coordinates, centred @ vt[:k].T * signs, rtol=1e-4, atol=1e-4)
+    ratio = singular ** 2 / (singular ** 2).sum()
+    np.testing.assert_allclose(begin["explained_variance_ratio"], ratio[:k], rtol=1e-9)
+    assert begin["explained_variance_ratio"] == sorted(begin["explained_variance_ratio"], reverse=True)
+    # Orthonormal rows; sign convention: the largest-magnitude entry of each row is positive.
+    np.testing.assert_allclose(top @ top.T, np.eye(k), atol=1e-6)
+    assert (top[np.arange(k), np.abs(top).argmax(axis=1)] > 0).all()
+
+
+def test_components_coordinates_are_the_float32_projection_the_browser_gets():
+    x = low_rank_embeddings(n=300, d=10)
+    coordinates, mean, top, _ = fetch_projection(Helper({"emb": x}), "emb", 3)
+    expected = (x.astype(np.float64) - mean.astype(np.float64)) @ top.astype(np.float64).T
+    np.testing.assert_array_equal(coordinates, expected.astype(np.float32))
+
+
+def test_components_are_deterministic_and_follow_the_source():
+    x = low_rank_embeddings(n=200, d=12)
+    first = fetch_projection(Helper({"emb": x}), "emb", 4)
+    again = fetch_projection(Helper({"emb": np.asfortranarray(x.astype(np.float64))}), "emb", 4)
+    for a, b in zip(first[:3], again[:3]):
+        np.testing.assert_array_equal(a, b)
+    # Blocks of rows (a small block size) give the same projection up to rounding.
+    helper = Helper({"emb": x})
+    helper.PCA_BLOCK_VALUES = 12 * 7
+    blocked = fetch_projection(helper, "emb", 4)
+    np.testing.assert_allclose(blocked[0], first[0], atol=1e-4)
+    np.testing.assert_allclose(blocked[2], first[2], atol=1e-5)
+
+
+def test_components_zero_or_absent_is_the_plain_fetch():
+    x = low_rank_embeddings(n=50, d=6)
+    helper = Helper({"emb": x})
+    begin, bufs = ok(helper, "fetch-begin", request_id="z", name="emb", role="embeddings", components=0)
+    assert bufs == [] and begin["shape"] == [50, 6]
+    assert not {"components", "source_shape", "explained_variance_ratio"} & set(begin)
+
+
+def test_components_refusals_name_the_variable_and_d():
+    helper = Helper({"emb": low_rank_embeddings(n=50, d=6), "loss": np.ones(50, np.float32),
+                     "wide": np.zeros((3, 1100), np.float32)})
+    message = fail(helper, "fetch-begin", "bad-request", name="emb", role="embeddings", components=6)
+    assert "'emb'" in message and "D = 6" in message and "1 to 5" in message
+    message = fail(helper, "fetch-begin", "bad-request", name="wide", role="embeddings",
+                   components=1025)
+    assert "'wide'" in message and "D = 1,100" in message and "at most 1,024" in message
+    message = fail(helper, "fetch-begin", "bad-request", name="loss", role="losses", components=2)
+    assert "embeddings only" in message and "'loss'" in message
+    fail(helper, "fetch-begin", "bad-request", name="emb", role="embeddings", components=-1)
+    fail(helper, "fetch-begin", "bad-request", name="emb", role="embeddings", components="2")
+
+
+def test_components_size_check_is_on_the_projected_transfer():
+    x = low_rank_embeddings(n=1000, d=50)
+    helper = Helper({"emb": x})
+    fail(helper, "fetch-begin", "too-large", name="emb", role="embeddings", max_bytes=1000 * 4 * 10)
+    begin, _ = ok(helper, "fetch-begin", request_id="s", name="emb", role="embeddings",
+                  max_bytes=1000 * 4 * 10, components=10)
+    assert begin["nbytes"] == 1000 * 4 * 10
+
+
+def test_components_of_constant_embeddings_explain_nothing():
+    coordinates, _, top, begin = fetch_projection(Helper({"emb": np.ones((20, 4), np.float32)}), "emb", 2)
+    assert begin["explained_variance_ratio"] == [0.0, 0.0]
+    np.testing.assert_array_equal(coordinates, np.zeros((20, 2), np.float32))
+    assert np.isfinite(top).all()
+
+
+def test_components_travel_by_file_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    x = low_rank_embeddings(n=100, d=8)
+    helper = Helper({"emb": x})
+    begin, bufs = ok(helper, "fetch-begin", request_id="v", name="emb", role="embeddings",
+                     components=3, via="file")
+    assert begin["via"] == "file" and begin["shape"] == [100, 3] and len(bufs) == 2
+    payload = (pathlib.Path(Helper.transfer_directory()) / begin["token"]).read_bytes()
+    assert len(payload) == begin["nbytes"] and zlib.crc32(payload) == begin["checksum"]
+    coordinates, _, _, _ = fetch_projection(Helper({"emb": x}), "emb", 3)
+    assert payload == coordinates.tobytes()
+    ok(helper, "fetch-end", request_id="v")

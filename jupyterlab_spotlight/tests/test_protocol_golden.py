@@ -28,6 +28,9 @@ CASES = [
     ("fetch-begin-request.json", "fetch-begin-reply.json"),
     ("fetch-chunk-request.json", "fetch-chunk-reply.json"),
     ("fetch-end-request.json", "fetch-end-reply.json"),
+    ("fetch-begin-components-request.json", "fetch-begin-components-reply.json"),
+    ("fetch-chunk-components-request.json", "fetch-chunk-components-reply.json"),
+    ("fetch-end-components-request.json", "fetch-end-components-reply.json"),
     ("fetch-begin-file-request.json", "fetch-begin-file-reply.json"),
     ("fetch-end-file-request.json", "fetch-end-file-reply.json"),
     ("fetch-begin-file-fallback-request.json", "fetch-begin-file-fallback-reply.json"),
@@ -58,6 +61,8 @@ def golden_namespace():
     """The kernel variables the golden replies describe (4 examples, 3-D embeddings)."""
     return {
         "emb": np.arange(12, dtype=np.float32).reshape(4, 3) / 4,
+        # Centred: (±2, 0, 0) and (0, ±1, 0); principal components e1, e2 (variance 8:2:0).
+        "pcs": np.array([[3, 1, 5], [-1, 1, 5], [1, 2, 5], [1, 0, 5]], dtype=np.float32),
         "loss": np.array([0.5, 0.25, 2.0, 0.0], dtype=np.float32),
         "loss_short": np.array([0.5, 0.25, 2.0], dtype=np.float32),
         "loss_nan": np.array([0.5, np.nan, 2.0, np.inf], dtype=np.float32),
@@ -152,3 +157,19 @@ def test_golden_fetch_payloads_decode_to_the_variables():
     assert [labels["categories"][c] for c in codes] == namespace["y"].tolist()
     upload = load("upload-chunk-request.json")["buffers_hex"][0]
     assert bytes.fromhex(upload) == UPLOADED.astype("<i4").tobytes()
+
+
+def test_golden_components_payloads_decode_to_the_projection():
+    pcs = golden_namespace()["pcs"]
+    begin = load("fetch-begin-components-reply.json")
+    mean_hex, components_hex = begin["buffers_hex"]
+    mean = np.frombuffer(bytes.fromhex(mean_hex), "<f4")
+    components = np.frombuffer(bytes.fromhex(components_hex), "<f4").reshape(2, 3)
+    data = begin["data"]
+    assert data["source_shape"] == list(pcs.shape)
+    assert data["source_checksum"] == zlib.crc32(pcs.tobytes())
+    assert data["projection_checksum"] == zlib.crc32(components.tobytes(), zlib.crc32(mean.tobytes()))
+    payload = bytes.fromhex(load("fetch-chunk-components-reply.json")["buffers_hex"][0])
+    assert zlib.crc32(payload) == data["checksum"]
+    np.testing.assert_array_equal(
+        np.frombuffer(payload, "<f4").reshape(data["shape"]), (pcs - mean) @ components.T)

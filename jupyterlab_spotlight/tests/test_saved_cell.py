@@ -276,3 +276,46 @@ def test_two_models_improvement(generate, data, capsys):
     assert "the improvement is still there." in printed
     _, printed, _ = run_cell(source, capsys, **{**variables, "loss_a": data["loss"].copy()})
     assert "the improvement is gone." in printed
+
+
+def test_projection_recreates_the_weights_on_the_original_embeddings(generate, capsys):
+    """A search on principal components: the cell projects the original
+    embeddings with the saved mean and components, as the kernel helper did."""
+    from jupyterlab_spotlight.kernel_helper import Helper
+
+    rng = np.random.default_rng(7)
+    n, d, k = 500, 12, 3
+    scales = np.array([3.0, 2.0, 1.5] + [0.05] * (d - 3))
+    basis, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    emb = (rng.normal(size=(n, d)) * scales @ basis.T + 1.0).astype(np.float32)
+    helper = Helper({"emb": emb})
+    (begin, buffers), = helper.handle({"version": 1, "op": "fetch-begin", "request_id": "p",
+                                       "name": "emb", "role": "embeddings", "components": k})
+    (_, chunk), = helper.handle({"version": 1, "op": "fetch-chunk", "request_id": "p", "index": 0})
+    coordinates = np.frombuffer(bytes(chunk[0]), "<f4").reshape(n, k)
+    center = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    precision = 0.1
+    # The weights the browser computes on the coordinates it received.
+    weights = np.maximum(0.0, 1.0 - precision * ((coordinates.astype(np.float64) - center) ** 2).sum(1))
+    assert 20 < (weights > 0).sum() < n / 2
+    loss = (rng.exponential(0.5, size=n) + 3.0 * (weights > 0)).astype(np.float32)
+    base = {"emb": emb, "loss": loss, "center": center, "weights": weights}
+    finding = make_finding(base)
+    finding["precision"] = precision
+    finding["embeddingsFingerprint"] = format(begin["source_checksum"], "08x")
+    finding["projection"] = {
+        "mean": base64.b64encode(bytes(buffers[0])).decode(),
+        "components": base64.b64encode(bytes(buffers[1])).decode(),
+        "rows": k,
+    }
+    (source,) = generate({"finding": finding, "options": {}})
+    assert "principal components" in source
+    ns, printed, warned = run_cell(source, capsys, emb=emb, loss=loss)
+    assert warned == []  # the fingerprint is the original embeddings'
+    assert "the weakness is still there." in printed
+    np.testing.assert_allclose(ns["spotlight_region_1"], weights, rtol=0, atol=1e-9)
+    # Without the projection the same centre means nothing on the 12-D embeddings.
+    del finding["projection"]
+    (plain,) = generate({"finding": finding, "options": {}})
+    with pytest.raises(ValueError):
+        run_cell(plain, capsys, emb=emb, loss=loss)

@@ -13,7 +13,7 @@ import type { ISignal } from '@lumino/signaling';
 import * as CRC32 from 'crc-32';
 
 import helperSource from '../../jupyterlab_spotlight/kernel_helper.py';
-import type { IVariable, Role } from '../tokens';
+import type { IProjection, IVariable, Role } from '../tokens';
 import { abortError, KernelBridgeError } from './errors';
 import {
   bufferBytes,
@@ -51,6 +51,11 @@ export interface IFetchedArray {
   transport: Transport;
   /** Why the comm was used although a file was asked for (absent otherwise). */
   fallbackReason?: string;
+  /**
+   * With `components`: the projection the kernel applied (`data` is then the
+   * N × k coordinates), verified against its checksum.
+   */
+  projection?: IProjection;
 }
 
 /** Progress of a transfer. */
@@ -175,11 +180,16 @@ export class KernelBridge implements IDisposable {
    * logged with its reason. The bytes are checked against the helper's CRC-32
    * before use.
    *
+   * With `options.components` = k > 0 (embeddings only) the kernel sends the
+   * embeddings' N × k principal-component coordinates instead, and the
+   * projection (mean and components) with its `fetch-begin` reply.
+   *
    * @param name - The variable name (data, never code).
    * @param role - What the array is for; selects dtype and checks.
-   * @param options - Budget in bytes, transport, cancel signal and progress callback.
-   * @returns The verified array and the transport it came by.
-   * @throws {KernelBridgeError} on refusal (e.g. `too-large`), a restart, or a bad checksum.
+   * @param options - Budget in bytes, transport, principal components, cancel signal and progress callback.
+   * @returns The verified array, the transport it came by, and the projection.
+   * @throws {KernelBridgeError} on refusal (e.g. `too-large`, or `bad-request`
+   *   for components ≥ D), a restart, or a bad checksum.
    */
   async fetch(
     name: string,
@@ -197,6 +207,7 @@ export class KernelBridge implements IDisposable {
     let bytes: Uint8Array | null = null;
     let transport: Transport = 'comm';
     let fallbackReason: string | undefined;
+    let projection: IProjection | undefined;
     try {
       const [beginMsg] = await this._request(
         {
@@ -205,7 +216,8 @@ export class KernelBridge implements IDisposable {
           role,
           max_bytes: options.maxBytes,
           chunk_bytes: Private.CHUNK_BYTES,
-          via: options.transport === 'comm' ? 'comm' : 'file'
+          via: options.transport === 'comm' ? 'comm' : 'file',
+          ...(options.components ? { components: options.components } : {})
         },
         signal,
         undefined,
@@ -215,6 +227,12 @@ export class KernelBridge implements IDisposable {
         throw Private.protocolError('fetch-begin');
       }
       begin = beginMsg.data;
+      if (options.components && begin.components !== options.components) {
+        throw Private.protocolError('fetch-begin');
+      }
+      projection = begin.components
+        ? Private.projection(name, begin, beginMsg.buffers)
+        : undefined;
       const total = begin.nbytes;
       const report = (received: number, via: Transport) => {
         const seconds = Math.max((performance.now() - started) / 1000, 1e-6);
@@ -264,7 +282,8 @@ export class KernelBridge implements IDisposable {
       shape: begin.shape,
       categories: begin.categories,
       transport,
-      ...(fallbackReason ? { fallbackReason } : {})
+      ...(fallbackReason ? { fallbackReason } : {}),
+      ...(projection ? { projection } : {})
     };
   }
 
@@ -752,6 +771,11 @@ export namespace KernelBridge {
      * the comm; `comm`: the comm only.
      */
     transport?: 'auto' | 'comm';
+    /**
+     * Embeddings only: project them on their top `components` principal
+     * components in the kernel (0 or absent: send them as they are).
+     */
+    components?: number;
     /** Cancels the transfer (the HTTP request, or between chunks). */
     signal?: AbortSignal;
     /** Called after each comm chunk, or every few MiB of a file. */
@@ -799,6 +823,48 @@ namespace Private {
       'checksum',
       `The transfer of '${name}' was corrupted (${bytes} bytes arrived where ${begin.nbytes} were announced). Run the audit again.`
     );
+  }
+
+  /**
+   * The projection of a `fetch-begin` reply with `components`: its two
+   * buffers (mean, D float32; components, k × D float32), checked against
+   * their sizes and `projection_checksum`.
+   *
+   * @throws {KernelBridgeError} `protocol` when a buffer is missing or of the
+   *   wrong size, `checksum` when the CRC-32 differs.
+   */
+  export function projection(
+    name: string,
+    begin: IFetchBeginReply,
+    buffers: (ArrayBuffer | ArrayBufferView)[]
+  ): IProjection {
+    const k = begin.components!;
+    const d = begin.source_shape![1];
+    if (buffers.length !== 2) {
+      throw protocolError('fetch-begin');
+    }
+    const [meanBytes, matrixBytes] = buffers.map(b => bufferBytes(b).slice());
+    if (
+      meanBytes.byteLength !== d * 4 ||
+      matrixBytes.byteLength !== k * d * 4
+    ) {
+      throw protocolError('fetch-begin');
+    }
+    const crc = CRC32.buf(matrixBytes, CRC32.buf(meanBytes));
+    if (crc >>> 0 !== begin.projection_checksum! >>> 0) {
+      throw new KernelBridgeError(
+        'checksum',
+        `The principal components of '${name}' failed their integrity check (CRC-32 ${crc >>> 0} vs ${begin.projection_checksum}). Run the audit again; if it keeps failing, report a bug.`
+      );
+    }
+    return {
+      components: k,
+      d,
+      mean: new Float32Array(meanBytes.buffer),
+      matrix: new Float32Array(matrixBytes.buffer),
+      explainedVarianceRatio: begin.explained_variance_ratio!,
+      sourceChecksum: begin.source_checksum! >>> 0
+    };
   }
 
   /** Check the size and CRC-32 of a finished transfer. */

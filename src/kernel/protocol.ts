@@ -56,6 +56,20 @@ export interface IFetchBeginReply extends IReply {
   token?: string;
   /** With `via: "comm"` after asking for a file: why the kernel wrote none. */
   via_reason?: string;
+  /**
+   * When the request asked for `components` (k > 0): k. The transfer then
+   * holds the N × k coordinates, and the reply carries two buffers: the mean
+   * (D float32) and the components (k × D float32, row-major).
+   */
+  components?: number;
+  /** With `components`: the embeddings' own shape [N, D]. */
+  source_shape?: number[];
+  /** With `components`: CRC-32 of the N × D float32 embeddings. */
+  source_checksum?: number;
+  /** With `components`: each component's share of the total variance. */
+  explained_variance_ratio?: number[];
+  /** With `components`: CRC-32 of the mean's bytes continued over the components'. */
+  projection_checksum?: number;
 }
 
 /** The reply to `fetch-chunk`: `nbytes` bytes at `offset`, in one buffer. */
@@ -195,7 +209,8 @@ export function isFetchBeginReply(data: unknown): data is IFetchBeginReply {
         d.categories.every(c => typeof c === 'string'))) &&
     (d.via === undefined || d.via === 'comm' || d.via === 'file') &&
     (d.via === 'file' ? isTransferToken(d.token) : d.token === undefined) &&
-    (d.via_reason === undefined || typeof d.via_reason === 'string')
+    (d.via_reason === undefined || typeof d.via_reason === 'string') &&
+    (d.components === undefined || Private.isProjectionReply(d))
   );
 }
 
@@ -304,4 +319,32 @@ export function isAcceptableName(name: string): boolean {
   return /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*|\[(\d+|'[^'\\]*'|"[^"\\]*")\])*$/.test(
     name
   );
+}
+
+namespace Private {
+  /**
+   * Check the projection fields of a `fetch-begin` reply that has
+   * `components`: k ≥ 1, the transfer N × k, the source N × D with k < D,
+   * the checksums and k variance ratios.
+   */
+  export function isProjectionReply(d: Record<string, unknown>): boolean {
+    const k = d.components;
+    const shape = d.shape as number[];
+    const source = d.source_shape;
+    return (
+      isNonNegativeInteger(k) &&
+      k >= 1 &&
+      shape.length === 2 &&
+      shape[1] === k &&
+      isNumberArray(source) &&
+      source.length === 2 &&
+      source[0] === shape[0] &&
+      isNonNegativeInteger(source[1]) &&
+      source[1] > k &&
+      isNonNegativeInteger(d.source_checksum) &&
+      isNonNegativeInteger(d.projection_checksum) &&
+      isNumberArray(d.explained_variance_ratio) &&
+      d.explained_variance_ratio.length === k
+    );
+  }
 }

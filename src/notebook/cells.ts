@@ -8,7 +8,7 @@ import {
   VegaLiteSpec
 } from '../summaries/specs';
 import type { ICategoryShare, IRegionSummary } from '../summaries/stats';
-import type { IAuditOptions, ISelection } from '../tokens';
+import type { IAuditOptions, IProjectionBasis, ISelection } from '../tokens';
 
 /** Version of the finding JSON stored in cell metadata. */
 export const FINDING_VERSION = 1;
@@ -26,11 +26,21 @@ export interface IFinding {
   of: number;
   /** Variable names the audit used. */
   names: ISelection;
-  /** N and D. */
+  /** N and D (D of the embeddings variable, also when projected). */
   n: number;
   d: number;
-  /** Centre μ as base64 of little-endian float32, length D. */
+  /**
+   * Centre μ as base64 of little-endian float32, length D (length
+   * `projection.rows` when the search ran on principal components).
+   */
   center: string;
+  /**
+   * The principal-component projection the search ran on, absent when it
+   * ran on the embeddings as they are: `mean` (D values) and `components`
+   * (`rows` × D, row-major) as base64 of little-endian float32. The region
+   * lives in the coordinates y = components · (x − mean).
+   */
+  projection?: { mean: string; components: string; rows: number };
   /** Precision τ (1 / radius²). */
   precision: number;
   /** Search options. */
@@ -158,6 +168,33 @@ export function base64ToFloat32(text: string): Float32Array {
 }
 
 /**
+ * The saved projection of a finding, decoded.
+ *
+ * @param finding - The finding.
+ * @returns The mean (D float32) and the `rows` × D components, or null when
+ *   the finding has no projection.
+ * @throws Error when the saved arrays do not match `rows` and D.
+ */
+export function findingProjection(finding: IFinding): IProjectionBasis | null {
+  const p = finding.projection;
+  if (!p) {
+    return null;
+  }
+  const mean = base64ToFloat32(p.mean);
+  const matrix = base64ToFloat32(p.components);
+  if (
+    mean.length !== finding.d ||
+    matrix.length !== p.rows * finding.d ||
+    p.rows < 1
+  ) {
+    throw new Error(
+      `Spotlight region ${finding.region}'s saved projection is damaged: a mean of ${mean.length} and ${matrix.length} component values for ${p.rows} components of D = ${finding.d}.`
+    );
+  }
+  return { components: p.rows, d: finding.d, mean, matrix };
+}
+
+/**
  * The Python variable name for a region's weights, e.g. `spotlight_region_1`.
  *
  * @param region - Region number, from 1.
@@ -244,6 +281,9 @@ export function findingMarkdown(
   md += names.predictions ? `, predictions ${code(names.predictions)}` : '';
   md += `; fingerprint \`${finding.fingerprint}\`\n`;
   md += `- **Search:** spotlight size ${p.spotlightSize}, ${p.count} spotlights, ${p.steps} steps, learning rate ${p.learningRate}, barrier scale ${p.barrierScale}; backend ${finding.backend}; ${finding.date}\n`;
+  if (finding.projection) {
+    md += `- **Principal components:** searched on the top ${finding.projection.rows} principal components of ${code(names.embeddings)} (D = ${finding.d}); the next cell applies the same saved projection\n`;
+  }
   md += `- **Centre and precision:** precision τ = ${finding.precision.toPrecision(6)} (radius ${(1 / Math.sqrt(finding.precision)).toPrecision(4)}); the next cell recreates the region with numpy as \`${regionVariable(finding.region)}\`.\n`;
   md += Private.recheckMarkdown(finding, options);
   return md;
@@ -296,7 +336,7 @@ export function findingCode(
     "# precision tau (d'Eon et al. 2021), in float64.",
     `center = np.frombuffer(base64.b64decode("${finding.center}"), dtype="<f4").astype(np.float64)`,
     `precision = ${finding.precision}  # tau = 1 / radius**2`,
-    'weights = np.maximum(0.0, 1.0 - precision * ((x.astype(np.float64) - center) ** 2).sum(axis=1))',
+    ...Private.weightLines(finding),
     'top = np.argsort(-weights, kind="stable")[:100]',
     'total = weights.sum()',
     'if total == 0:',
@@ -408,6 +448,31 @@ export function readFinding(
 }
 
 namespace Private {
+  /**
+   * Python lines (unindented) that set `weights`: the kernel weights on the
+   * float64 embeddings, or on their coordinates on the saved principal
+   * components (rounded to float32, as the search received them).
+   *
+   * @param finding - The finding.
+   * @returns Python source lines.
+   */
+  export function weightLines(finding: IFinding): string[] {
+    const p = finding.projection;
+    if (!p) {
+      return [
+        'weights = np.maximum(0.0, 1.0 - precision * ((x.astype(np.float64) - center) ** 2).sum(axis=1))'
+      ];
+    }
+    return [
+      `# The search ran on the top ${p.rows} principal components of the embeddings: the same`,
+      '# saved projection (mean and components, float32) gives the coordinates of the region.',
+      `mean = np.frombuffer(base64.b64decode("${p.mean}"), dtype="<f4").astype(np.float64)`,
+      `components = np.frombuffer(base64.b64decode("${p.components}"), dtype="<f4").astype(np.float64).reshape(${p.rows}, -1)`,
+      'points = ((x.astype(np.float64) - mean) @ components.T).astype(np.float32).astype(np.float64)',
+      'weights = np.maximum(0.0, 1.0 - precision * ((points - center) ** 2).sum(axis=1))'
+    ];
+  }
+
   /** The region's name in messages, e.g. `Spotlight region 1`. */
   export function title(finding: IFinding): string {
     return `Spotlight region ${finding.region}`;

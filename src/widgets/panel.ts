@@ -205,6 +205,11 @@ export class SpotlightPanel extends Widget {
       min: '0',
       step: 'any'
     });
+    numberField('components', trans.__('Principal components (0 = off)'), {
+      min: '0',
+      max: '1024',
+      step: '1'
+    });
     numberField(
       'permutations',
       trans.__('Significance test: null searches (0 = off)'),

@@ -22,6 +22,7 @@ import type {
   IAuditOptions,
   IAuditPipeline,
   IFetchProgress,
+  IProjectionBasis,
   ISelection,
   ISummariseInput
 } from '../../tokens';
@@ -132,6 +133,11 @@ class FakePipeline implements IAuditPipeline {
   /** The last fetch's arguments. */
   fetched: { names: ISelection; shape: { n: number; d: number } } | null = null;
   maxBytes = 0;
+  /** The last fetch's principal components and saved projection. */
+  projected: {
+    components?: number;
+    projection?: IProjectionBasis | null;
+  } | null = null;
 
   /** Let the held stage go on. */
   release(): void {
@@ -153,9 +159,15 @@ class FakePipeline implements IAuditPipeline {
       maxBytes: number;
       signal: AbortSignal;
       onProgress?: (progress: IFetchProgress) => void;
+      components?: number;
+      projection?: IProjectionBasis | null;
     }
   ): Promise<IAuditData> {
     this.fetched = { names, shape };
+    this.projected = {
+      components: options.components,
+      projection: options.projection
+    };
     this.maxBytes = options.maxBytes;
     options.onProgress?.({
       role: 'embeddings',
@@ -668,6 +680,33 @@ describe('SpotlightModel through a fake pipeline', () => {
       expect(result.regions[1].weightedLossOriginal).toBeCloseTo(0.6);
       expect(result.search.spotlights[0].radius).toBeCloseTo(Math.SQRT2);
       expect(model.selectedRegion).toBe(0);
+    });
+
+    it("passes the options' components to the fetch, and a saved projection when reopening", async () => {
+      model.setOptions({ components: 1 });
+      const result = await model.run();
+      expect(pipeline.projected).toEqual({
+        components: 1,
+        projection: undefined
+      });
+      expect(model.summary()!.components).toBe(0); // the fake sent no projection
+      const saved = findings(result, '2026-01-02T03:04:05.000Z').map(f => ({
+        ...f,
+        d: 3,
+        projection: {
+          mean: float32ToBase64(new Float32Array([1, 2, 3])),
+          components: float32ToBase64(new Float32Array([0, 1, 0, 0, 0, 1])),
+          rows: 2
+        }
+      }));
+      pipeline.shape = { n: N, d: 3 };
+      await model.reopen(saved);
+      const basis = pipeline.projected!.projection!;
+      expect(pipeline.projected!.components).toBeUndefined();
+      expect(basis.components).toBe(2);
+      expect(basis.d).toBe(3);
+      expect(Array.from(basis.mean)).toEqual([1, 2, 3]);
+      expect(Array.from(basis.matrix)).toEqual([0, 1, 0, 0, 0, 1]);
     });
 
     it('warns when the data changed since the findings were saved', async () => {
