@@ -739,6 +739,16 @@ def render(report: dict) -> str:
         )
         w("")
 
+    # ---------------------------------------------------------------- i. components
+    if report.get("pca"):
+        import pca_planted
+
+        if report.get("pcaDate"):
+            w(f"_Measured on {report['pcaDate']} by `benchmarks/run.py --only i`._")
+            w("")
+        for line in pca_planted.render(report["pca"]):
+            w(line)
+
     # ---------------------------------------------------------------- targets
     w("## Targets (issue 7) against this run")
     w("")

@@ -372,6 +372,13 @@ def only_tables(tables: list[str], out_md: Path) -> int:
     if "h" in tables:
         report["significance"] = significance_phase()
         report["significanceDate"] = now
+    if "i" in tables:
+        import pca_planted
+
+        say("components: planted 100,000 × 768, raw and on the top 32 principal components")
+        with tempfile.TemporaryDirectory(prefix="spotlight-pca-") as tmp:
+            report["pca"] = pca_planted.pca_phase(Path(tmp))
+        report["pcaDate"] = now
     out_json.write_text(json.dumps(report, indent=1, default=str))
     out_md.write_text(report_module.render(report))
     prettier = REPO / "node_modules" / ".bin" / "prettier"
@@ -393,7 +400,8 @@ def main() -> int:
     parser.add_argument("--skip-collapse", action="store_true", help="skip table g (the collapse guard)")
     parser.add_argument(
         "--only", default=None, metavar="TABLES",
-        help="only these of the later tables, comma-separated (g: collapse guard, h: significance test); "
+        help="only these of the later tables, comma-separated (g: collapse guard, h: significance test, "
+        "i: principal components); "
         "keeps the other tables of results.json and re-renders RESULTS.md",
     )
     parser.add_argument("--out", default=None, help="the Markdown report (default RESULTS.md)")
@@ -471,6 +479,10 @@ def main() -> int:
 
             report["collapse"] = collapse.collapse_phase(work / "collapse")
             report["significance"] = significance_phase()
+            import pca_planted
+
+            say("components: planted 100,000 × 768, raw and on the top 32 principal components")
+            report["pca"] = pca_planted.pca_phase(work)
     finally:
         mark_load("end")
         report["load"] = LOAD
