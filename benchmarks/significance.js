@@ -4,19 +4,9 @@
 // planted Gaussian data, with the built engine (lib/node, backend wasm).
 'use strict';
 const path = require('path');
-const { findSpotlights, nullDistribution } = require(
+const { findSpotlights, nullDistribution, uniform } = require(
   path.join(__dirname, '..', 'lib', 'node', 'spotlight')
 );
-
-function uniform(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function main() {
   const [n, d, nulls] = process.argv.slice(2).map(Number);

@@ -579,15 +579,7 @@ export function reconstructSearch(
         `Region ${f.region}'s saved centre has ${center.length} coordinates but the data has ${d}${f.projection ? ' (apply its saved projection first)' : ''}.`
       );
     }
-    const k = kernelWeights(data.embeddings, n, d, center, f.precision);
-    let K = 0;
-    let support = 0;
-    let kl = 0;
-    for (let i = 0; i < n; i++) {
-      K += k[i];
-      kl += k[i] * data.losses[i];
-      support += k[i] > 0 ? 1 : 0;
-    }
+    const { k, K, support, kl } = Private.weightsOn(data, center, f.precision);
     return {
       center,
       precision: f.precision,
@@ -793,13 +785,16 @@ namespace Private {
   }
 
   /**
-   * A spotlight found on the search half, with its kernel weights (and K,
-   * support, w) recomputed on all examples from its centre and precision;
-   * its weighted loss stays the one it optimised on the search half.
+   * A region's kernel weights on all examples from its centre and precision,
+   * with K = Σk, the support #{k > 0} and Σ k ℓ on the losses.
    */
-  export function onAllExamples(s: ISpotlight, data: IAuditData): ISpotlight {
+  export function weightsOn(
+    data: IAuditData,
+    center: Float32Array,
+    precision: number
+  ): { k: Float32Array; K: number; support: number; kl: number } {
     const { n, d } = data;
-    const k = kernelWeights(data.embeddings, n, d, s.center, s.precision);
+    const k = kernelWeights(data.embeddings, n, d, center, precision);
     let K = 0;
     let support = 0;
     let kl = 0;
@@ -808,6 +803,16 @@ namespace Private {
       kl += k[i] * data.losses[i];
       support += k[i] > 0 ? 1 : 0;
     }
+    return { k, K, support, kl };
+  }
+
+  /**
+   * A spotlight found on the search half, with its kernel weights (and K,
+   * support, w) recomputed on all examples from its centre and precision;
+   * its weighted loss stays the one it optimised on the search half.
+   */
+  export function onAllExamples(s: ISpotlight, data: IAuditData): ISpotlight {
+    const { k, K, support, kl } = weightsOn(data, s.center, s.precision);
     return {
       ...s,
       kernelWeights: k,

@@ -63,5 +63,6 @@ export {
   nullDistribution,
   permutationPValue,
   permuteInto,
-  signFlipInto
+  signFlipInto,
+  uniform
 } from './significance';

@@ -121,35 +121,12 @@ export function lossDistributionSpec(
     values.push({ start, end, group: 'all data', fraction: round(all[b]) });
     values.push({ start, end, group: 'region', fraction: round(region[b]) });
   }
-  return {
-    ...base(theme, 'Loss: region vs all data', options.width ?? 260),
-    height: 110,
-    data: { values },
-    mark: { type: 'bar', opacity: 0.65, binSpacing: 0 },
-    encoding: {
-      x: {
-        field: 'start',
-        type: 'quantitative',
-        bin: { binned: true },
-        title: 'loss'
-      },
-      x2: { field: 'end' },
-      y: {
-        field: 'fraction',
-        type: 'quantitative',
-        stack: null,
-        title: 'fraction (√ scale)',
-        scale: { type: 'sqrt' }
-      },
-      color: groupColor(theme),
-      tooltip: [
-        { field: 'group', type: 'nominal' },
-        { field: 'start', type: 'quantitative', title: 'from' },
-        { field: 'end', type: 'quantitative', title: 'to' },
-        { field: 'fraction', type: 'quantitative', format: '.1%' }
-      ]
-    }
-  };
+  return groupedBars(
+    base(theme, 'Loss: region vs all data', options.width ?? 260),
+    values,
+    'fraction (√ scale)',
+    groupColor(theme)
+  );
 }
 
 /**
@@ -197,48 +174,21 @@ export function modelLossSpec(
     values.push({ start, end, group: 'model B', fraction: round(b[k]) });
     values.push({ start, end, group: 'model A', fraction: round(a[k]) });
   }
-  return {
-    ...base(
-      theme,
-      'Loss in the region: model B vs model A',
-      options.width ?? 260
-    ),
-    height: 110,
-    data: { values },
-    mark: { type: 'bar', opacity: 0.65, binSpacing: 0 },
-    encoding: {
-      x: {
-        field: 'start',
-        type: 'quantitative',
-        bin: { binned: true },
-        title: 'loss'
-      },
-      x2: { field: 'end' },
-      y: {
-        field: 'fraction',
-        type: 'quantitative',
-        stack: null,
-        title: 'weighted fraction (√ scale)',
-        scale: { type: 'sqrt' }
-      },
-      color: {
-        field: 'group',
-        type: 'nominal',
-        title: null,
-        legend: { orient: 'top', direction: 'horizontal' },
-        scale: {
-          domain: ['model B', 'model A'],
-          range: [theme.region, theme.overall]
-        }
-      },
-      tooltip: [
-        { field: 'group', type: 'nominal' },
-        { field: 'start', type: 'quantitative', title: 'from' },
-        { field: 'end', type: 'quantitative', title: 'to' },
-        { field: 'fraction', type: 'quantitative', format: '.1%' }
-      ]
+  return groupedBars(
+    base(theme, 'Loss in the region: model B vs model A', options.width ?? 260),
+    values,
+    'weighted fraction (√ scale)',
+    {
+      field: 'group',
+      type: 'nominal',
+      title: null,
+      legend: { orient: 'top', direction: 'horizontal' },
+      scale: {
+        domain: ['model B', 'model A'],
+        range: [theme.region, theme.overall]
+      }
     }
-  };
+  );
 }
 
 /**
@@ -502,6 +452,47 @@ export function historySpec(
     vconcat: [line('J', 'objective J'), line('K', 'total weight K')],
     config: themeConfig(theme)
   };
+}
+
+/**
+ * Overlaid bars of binned fractions per group: loss histograms on shared
+ * bins (`values`: {start, end, group, fraction}), √ y scale.
+ */
+function groupedBars(
+  frame: Record<string, unknown>,
+  values: Record<string, unknown>[],
+  yTitle: string,
+  color: Record<string, unknown>
+): VegaLiteSpec {
+  return {
+    ...frame,
+    height: 110,
+    data: { values },
+    mark: { type: 'bar', opacity: 0.65, binSpacing: 0 },
+    encoding: {
+      x: {
+        field: 'start',
+        type: 'quantitative',
+        bin: { binned: true },
+        title: 'loss'
+      },
+      x2: { field: 'end' },
+      y: {
+        field: 'fraction',
+        type: 'quantitative',
+        stack: null,
+        title: yTitle,
+        scale: { type: 'sqrt' }
+      },
+      color,
+      tooltip: [
+        { field: 'group', type: 'nominal' },
+        { field: 'start', type: 'quantitative', title: 'from' },
+        { field: 'end', type: 'quantitative', title: 'to' },
+        { field: 'fraction', type: 'quantitative', format: '.1%' }
+      ]
+    }
+  } as VegaLiteSpec;
 }
 
 function groupColor(theme: IChartTheme): Record<string, unknown> {

@@ -2,6 +2,7 @@
  * Seeded synthetic data for the Spotlight tests: a Gaussian mixture with two
  * planted 2 % clusters of different mean loss and scattered high-loss points.
  */
+import { uniform } from '../../spotlight/significance';
 
 /** A planted-cluster data set. */
 export interface IPlanted {
@@ -15,21 +16,8 @@ export interface IPlanted {
   clusterSize: number;
 }
 
-/**
- * A seeded uniform generator on [0, 1) (mulberry32).
- *
- * @param seed - Any integer.
- * @returns The generator.
- */
-export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform generator on [0, 1) (mulberry32), the engine's own. */
+export { uniform };
 
 /**
  * A seeded standard normal generator (Box–Muller).
