@@ -109,7 +109,15 @@ export function registerCommands(context: ICommandContext): void {
           );
           throw notifyError(trans, error);
         }
-        overrides[key] = args[key] as number;
+        const value = args[key] as number;
+        const problem = Private.rangeProblem(key, value);
+        if (problem) {
+          throw notifyError(
+            trans,
+            new RangeError(trans.__('%1 %2 (got %3).', key, problem, value))
+          );
+        }
+        overrides[key] = value;
       }
 
       if (typeof args.backend === 'string') {
@@ -418,6 +426,37 @@ export function makeFinding(result: IAuditResult, j: number): IFinding {
 }
 
 namespace Private {
+  /**
+   * What is wrong with a numeric option of the `run` command, before any
+   * work starts (the engine checks the search options again).
+   *
+   * @param key - The option.
+   * @param value - Its value.
+   * @returns A phrase, or null when the value is fine.
+   */
+  export function rangeProblem(key: string, value: number): string | null {
+    const whole = Number.isInteger(value);
+    switch (key) {
+      case 'permutations':
+        return whole && value >= 0 && value <= 10000
+          ? null
+          : 'must be a whole number from 0 (off) to 10,000';
+      case 'alpha':
+        return value > 0 && value <= 1 ? null : 'must be in (0, 1]';
+      case 'seed':
+        return whole ? null : 'must be a whole number';
+      case 'components':
+        return whole && value >= 0
+          ? null
+          : 'must be a whole number ≥ 0 (0 = off)';
+      case 'count':
+      case 'steps':
+        return whole && value >= 1 ? null : 'must be a whole number ≥ 1';
+      default:
+        return Number.isFinite(value) ? null : 'must be a finite number';
+    }
+  }
+
   /** Embedding fingerprints by array: saving all regions hashes once. */
   const fingerprints = new WeakMap<Float32Array, string>();
 

@@ -33,7 +33,8 @@ import {
   effectiveSize,
   holdoutSplit,
   liftWithInterval,
-  REPEAT_OVERLAP
+  REPEAT_OVERLAP,
+  weightedMeanWithInterval
 } from './summaries/trust';
 import type {
   IAuditData,
@@ -478,13 +479,21 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
   const evaluation = options.holdout
     ? holdoutSplit(n, data.labels, options.seed ?? 0).map(v => 1 - v)
     : null;
-  regions.forEach((region, j) =>
-    Object.assign(
-      region,
-      Private.trust(j, search, data, overlaps, evaluation, options)
-    )
-  );
-  const warnings = Private.convergenceWarnings(search, regions);
+  regions.forEach((region, j) => {
+    const { differenceInterval, ...trust } = Private.trust(
+      j,
+      search,
+      data,
+      overlaps,
+      evaluation,
+      options
+    );
+    Object.assign(region, trust);
+    if (differenceInterval && region.comparison) {
+      region.comparison.differenceInterval = differenceInterval;
+    }
+  });
+  const warnings = Private.guardWarnings(search);
   const result: IAuditResult = {
     names,
     n,
@@ -690,15 +699,25 @@ namespace Private {
     overlaps: number[][],
     evaluation: Uint8Array | null,
     options: IAuditOptions
-  ): Partial<IRegionSummary> {
+  ): Partial<IRegionSummary> & { differenceInterval?: [number, number] } {
     const s = search.spotlights[j];
     const k = s.kernelWeights;
+    const seed = (options.seed ?? 0) + 7919 * (j + 1);
     const { lift, interval } = liftWithInterval(
       data.losses,
       k,
       evaluation,
-      (options.seed ?? 0) + 7919 * (j + 1)
+      seed
     );
+    // Comparing two models, the region is about ℓ_B − ℓ_A (signed towards
+    // the direction searched): its concentration and interval are on that.
+    const differences = data.referenceLosses
+      ? lossDifferences(
+          data.losses,
+          data.referenceLosses,
+          options.direction ?? 'regression'
+        )
+      : null;
     const size = search.parameters?.size;
     const steps = s.history.totalWeight.length;
     const finalK = evaluation
@@ -709,7 +728,7 @@ namespace Private {
       : { converged: true, reason: null };
     const ess = effectiveSize(k);
     const diffuse = ess > DIFFUSE_FRACTION * data.n;
-    const concentrated = concentration(data.losses, k);
+    const concentrated = concentration(differences ?? data.losses, k);
     let repeatOf: number | null = null;
     for (let e = 0; e < j && repeatOf === null; e++) {
       if (overlaps[j][e] >= REPEAT_OVERLAP) {
@@ -732,13 +751,30 @@ namespace Private {
       concentrated.examples <= Math.max(2, 0.1 * s.totalWeight)
     ) {
       notes.push(
-        `${concentrated.examples} example${concentrated.examples === 1 ? ' carries' : 's carry'} ${(concentrated.share * 100).toFixed(0)} % of its loss.`
+        `${concentrated.examples} example${concentrated.examples === 1 ? ' carries' : 's carry'} ${(concentrated.share * 100).toFixed(0)} % of its ${differences ? 'loss difference' : 'loss'}.`
       );
     }
     if (!check.converged) {
       notes.push(`Did not converge: ${check.reason}.`);
     }
+    const region: { differenceInterval?: [number, number] } = {};
+    if (differences) {
+      // B − A whatever the direction, like weightedLossDifference.
+      const d = lossDifferences(
+        data.losses,
+        data.referenceLosses!,
+        'regression'
+      );
+      const { interval: between } = weightedMeanWithInterval(
+        d,
+        k,
+        evaluation,
+        seed
+      );
+      region.differenceInterval = between;
+    }
     return {
+      ...region,
       ...(Number.isFinite(lift) ? { lift } : {}),
       liftInterval: interval,
       liftIntervalKind: evaluation ? 'holdout' : 'in-sample',
@@ -755,13 +791,11 @@ namespace Private {
   }
 
   /**
-   * What the user should know about the search: the collapse guard acted,
-   * or a spotlight did not converge (summaries/trust.ts `convergence`).
+   * Where the collapse guard acted: the user should look at those regions'
+   * heaviest examples first. (A region that did not converge says so in its
+   * own note, on its card.)
    */
-  export function convergenceWarnings(
-    search: ISpotlightResult,
-    regions: IRegionSummary[]
-  ): string[] {
+  export function guardWarnings(search: ISpotlightResult): string[] {
     const size = search.parameters?.size;
     if (!size) {
       return [];
@@ -773,11 +807,6 @@ namespace Private {
           `Region ${j + 1}: the collapse guard acted at ${s.guardSteps.toLocaleString('en-US')} of ${search.parameters.steps.toLocaleString('en-US')} steps. ` +
             `The search kept shrinking the ball below the spotlight size (S = ${size}) around a few examples with very high loss, and the guard rejected those steps to keep K ≥ S: ` +
             'the region is compact and its loss comes from its heaviest examples; look at them first.'
-        );
-      }
-      if (regions[j]?.converged === false) {
-        warnings.push(
-          `Region ${j + 1} did not converge: ${regions[j].convergenceNote}.`
         );
       }
     });

@@ -193,6 +193,16 @@ def test_losses_brought_down_read_fixed_without_a_warning(generate, data, capsys
     assert warned == []
 
 
+def test_bad_losses_are_named_not_misread(generate, data, capsys):
+    (source,) = generate({"finding": make_finding(data), "options": {}})
+    with pytest.raises(ValueError, match=r"`loss` has 10 values but `emb` has .* rows: re-run the cells"):
+        run_cell(source, capsys, emb=data["emb"], loss=data["loss"][:10])
+    # All losses 0: the lift is 0/0, which is not "fixed".
+    _, printed, _ = run_cell(source, capsys, emb=data["emb"], loss=np.zeros_like(data["loss"]))
+    assert "not measurable" in printed
+    assert "fixed" not in printed
+
+
 def test_changed_embeddings_warn(generate, data, capsys):
     (source,) = generate({"finding": make_finding(data), "options": {}})
     moved = data["emb"] + np.float32(1e-3)

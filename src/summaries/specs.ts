@@ -200,7 +200,8 @@ export function modelLossSpec(
  * @param observed - The region's weighted loss on the losses it was found on.
  * @param pValue - Its p-value, for the title.
  * @param theme - Chart colours.
- * @param options - Number of bins (default 20) and width in pixels.
+ * @param options - Number of bins (default 20), width in pixels, and the x
+ *   axis title (default: "best weighted loss under the null").
  * @returns A layered spec: bars of null counts and a rule at `observed`.
  */
 export function nullDistributionSpec(
@@ -208,7 +209,7 @@ export function nullDistributionSpec(
   observed: number,
   pValue: number,
   theme: IChartTheme,
-  options: { bins?: number; width?: number } = {}
+  options: { bins?: number; width?: number; axisTitle?: string } = {}
 ): VegaLiteSpec {
   const bins = options.bins ?? 20;
   let lo = observed;
@@ -247,7 +248,7 @@ export function nullDistributionSpec(
             field: 'start',
             type: 'quantitative',
             bin: { binned: true },
-            title: 'best weighted loss under the null'
+            title: options.axisTitle ?? 'best weighted loss under the null'
           },
           x2: { field: 'end' },
           y: { field: 'count', type: 'quantitative', title: 'searches' },

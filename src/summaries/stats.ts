@@ -52,6 +52,11 @@ export interface IComparison {
   overallAccuracyReference: number | null;
   /** Weighted share of the region where the two models predict differently, or null. */
   disagreement: number | null;
+  /**
+   * 95 % bootstrap interval of `weightedLossDifference` (in-sample, or on
+   * the held-out half); set with the region's trust statistics.
+   */
+  differenceInterval?: [number, number];
 }
 
 /** The statistics shown on a region's card and saved into the notebook. */

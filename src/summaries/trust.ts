@@ -139,6 +139,59 @@ export function liftWithInterval(
 }
 
 /**
+ * The weighted mean Σ k v / Σ k of a region on the examples of `mask` (all
+ * when null), with a 95 % percentile bootstrap interval, as
+ * {@link liftWithInterval} but for signed values (e.g. the loss
+ * differences of two models), where a ratio to the mean means nothing.
+ *
+ * @param values - Per-example values, length N.
+ * @param weights - The region's kernel weights, length N.
+ * @param mask - 1 for the examples to use, or null.
+ * @param seed - Seed of the resampling.
+ * @param resamples - Number of bootstrap resamples (default 400).
+ * @returns The weighted mean and its interval [lo, hi].
+ */
+export function weightedMeanWithInterval(
+  values: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  mask: Uint8Array | null,
+  seed: number,
+  resamples = BOOTSTRAP_RESAMPLES
+): { mean: number; interval: [number, number] } {
+  const index: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (!mask || mask[i]) {
+      index.push(i);
+    }
+  }
+  const mean = (pick: (r: number) => number) => {
+    let k = 0;
+    let kv = 0;
+    for (let r = 0; r < index.length; r++) {
+      const i = pick(r);
+      k += weights[i];
+      kv += weights[i] * values[i];
+    }
+    return k > 0 ? kv / k : NaN;
+  };
+  const point = mean(r => index[r]);
+  const rand = uniform(seed);
+  const draws: number[] = [];
+  for (let b = 0; b < resamples; b++) {
+    const value = mean(() => index[Math.floor(rand() * index.length)]);
+    if (Number.isFinite(value)) {
+      draws.push(value);
+    }
+  }
+  draws.sort((a, b) => a - b);
+  const at = (q: number) =>
+    draws.length
+      ? draws[Math.min(draws.length - 1, Math.floor(q * draws.length))]
+      : NaN;
+  return { mean: point, interval: [at(0.025), at(0.975)] };
+}
+
+/**
  * A random half of the examples for the search, the rest for evaluation,
  * stratified by label when labels are given (each label's examples split
  * as evenly as possible).
@@ -207,9 +260,13 @@ export function convergence(
     }
   }
   if (totalWeight > 1.2 * target) {
+    const advice =
+      steps < 5000
+        ? 'run more steps (the paper used 5,000)'
+        : 'after 5,000 steps this usually means the (damped) losses hold no further region this small: read it as nothing found, or search with a larger spotlight size';
     return {
       converged: false,
-      reason: `its total weight K = ${totalWeight.toFixed(0)} stayed above 1.2 × 1.05 S = ${(1.2 * target).toFixed(0)}: run more steps (the paper used 5,000) or lower the barrier scale`
+      reason: `its total weight K = ${totalWeight.toFixed(0)} stayed above 1.2 × 1.05 S = ${(1.2 * target).toFixed(0)}: ${advice}`
     };
   }
   if (totalWeight < 0.9 * target) {

@@ -145,7 +145,9 @@ export class RegionDetail extends Widget {
         0,
         1,
         trans.__(
-          'model B loss %1 vs model A %2 in this region (overall %3 vs %4)',
+          result.options.direction === 'improvement'
+            ? 'where model B is better than A: model B loss %1 vs model A %2 in this region (overall %3 vs %4)'
+            : 'where model B is worse than A: model B loss %1 vs model A %2 in this region (overall %3 vs %4)',
           r.weightedLossOriginal.toFixed(3),
           c.weightedLossReference.toFixed(3),
           r.overallLoss.toFixed(3),
@@ -225,7 +227,12 @@ export class RegionDetail extends Widget {
           spotlight.weightedLoss,
           pValue,
           theme,
-          { width }
+          {
+            width,
+            axisTitle: result.referenceLosses
+              ? trans.__('best weighted loss difference under the null')
+              : undefined
+          }
         )
       });
     }

@@ -424,7 +424,9 @@ export class SpotlightPanel extends Widget {
       select.setAttribute('aria-invalid', problems[role] ? 'true' : 'false');
     }
     for (const [key, input] of this._optionInputs) {
-      if (document.activeElement !== input) {
+      // A value being typed, or an invalid one still shown with its
+      // error, is the user's: never swap the old valid value back in.
+      if (document.activeElement !== input && !this._invalid.has(key)) {
         input.value = String(m.options[key]);
       }
     }
@@ -525,7 +527,7 @@ export class SpotlightPanel extends Widget {
           result.regions.length,
           result.options.count
         )
-      : m.isRunning
+      : m.isRunning && m.stage !== 'testing'
         ? trans.__(
             'Previous results: %1 regions · backend %2',
             result.regions.length,
@@ -570,7 +572,10 @@ export class SpotlightPanel extends Widget {
           c.overallLossDifference.toFixed(3)
         );
       } else {
-        lift.textContent = trans.__('%1× mean loss', r.lift.toFixed(2));
+        lift.textContent =
+          r.liftIntervalKind === 'holdout'
+            ? trans.__('%1× mean loss (held out)', r.lift.toFixed(2))
+            : trans.__('%1× mean loss', r.lift.toFixed(2));
         lift.title = trans.__(
           'Weighted mean loss in the region divided by the overall mean loss'
         );
@@ -608,7 +613,9 @@ export class SpotlightPanel extends Widget {
           ]
         : [
             trans.__(
-              'loss %1 vs %2 overall · K %3 · support %4',
+              r.liftIntervalKind === 'holdout'
+                ? 'loss %1 vs %2 overall on all data · K %3 · support %4'
+                : 'loss %1 vs %2 overall · K %3 · support %4',
               r.weightedLossOriginal.toFixed(3),
               r.overallLoss.toFixed(3),
               r.totalWeight.toFixed(1),
@@ -674,7 +681,22 @@ export class SpotlightPanel extends Widget {
       } else if (m.progress.stage === 'testing') {
         parts.push(trans.__('testing…'));
       }
-      if (r.liftInterval) {
+      const between = r.comparison?.differenceInterval;
+      if (between) {
+        const signed = (x: number) =>
+          `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
+        parts.push(
+          trans.__(
+            'B − A %1 (95 % interval %2 to %3, %4)',
+            signed(r.comparison!.weightedLossDifference),
+            signed(between[0]),
+            signed(between[1]),
+            r.liftIntervalKind === 'holdout'
+              ? trans.__('held out')
+              : trans.__('in-sample')
+          )
+        );
+      } else if (r.liftInterval) {
         parts.push(
           trans.__(
             'lift %1× (95 % interval %2–%3, %4)',
