@@ -892,6 +892,16 @@ export class SpotlightModel implements IDisposable {
       };
       if (result.fingerprint !== first.fingerprint) {
         this._error = `The data changed since these findings were saved (fingerprint ${result.fingerprint}, saved ${first.fingerprint}); the regions are recomputed on the current data.`;
+      } else {
+        // Same data: the saved test result still holds (re-running it would
+        // take P searches); a changed data set shows the regions untested.
+        findings.forEach((f, j) => {
+          const region = result.regions[j];
+          if (region && f.summary.pValue !== undefined) {
+            region.pValue = f.summary.pValue;
+            region.significant = f.summary.significant ?? null;
+          }
+        });
       }
       this._abort = null;
       this._result = result;
