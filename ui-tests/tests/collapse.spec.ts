@@ -44,7 +44,10 @@ test.describe('the collapse guard', () => {
       embeddings: 'embeddings',
       losses: 'losses',
       count: 1,
-      backend: 'webgl'
+      backend: 'webgl',
+      // The subject is the guard: no significance test (49 more searches on
+      // a software renderer would take many minutes).
+      permutations: 0
     });
     expect(summary.backend).toBe('webgl');
     expect(summary.failure).toBeUndefined();
