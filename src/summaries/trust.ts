@@ -103,39 +103,25 @@ export function liftWithInterval(
   seed: number,
   resamples = BOOTSTRAP_RESAMPLES
 ): { lift: number; interval: [number, number] } {
-  const index: number[] = [];
-  for (let i = 0; i < losses.length; i++) {
-    if (!mask || mask[i]) {
-      index.push(i);
+  const { point, interval } = Private.bootstrap(
+    losses.length,
+    mask,
+    seed,
+    resamples,
+    pick => {
+      let k = 0;
+      let kl = 0;
+      let l = 0;
+      for (let r = 0; r < pick.length; r++) {
+        const i = pick[r];
+        k += weights[i];
+        kl += weights[i] * losses[i];
+        l += losses[i];
+      }
+      return k > 0 && l > 0 ? kl / k / (l / pick.length) : NaN;
     }
-  }
-  const lift = (pick: (r: number) => number) => {
-    let k = 0;
-    let kl = 0;
-    let l = 0;
-    for (let r = 0; r < index.length; r++) {
-      const i = pick(r);
-      k += weights[i];
-      kl += weights[i] * losses[i];
-      l += losses[i];
-    }
-    return k > 0 && l > 0 ? kl / k / (l / index.length) : NaN;
-  };
-  const point = lift(r => index[r]);
-  const rand = uniform(seed);
-  const draws: number[] = [];
-  for (let b = 0; b < resamples; b++) {
-    const value = lift(() => index[Math.floor(rand() * index.length)]);
-    if (Number.isFinite(value)) {
-      draws.push(value);
-    }
-  }
-  draws.sort((a, b) => a - b);
-  const at = (q: number) =>
-    draws.length
-      ? draws[Math.min(draws.length - 1, Math.floor(q * draws.length))]
-      : NaN;
-  return { lift: point, interval: [at(0.025), at(0.975)] };
+  );
+  return { lift: point, interval };
 }
 
 /**
@@ -158,37 +144,23 @@ export function weightedMeanWithInterval(
   seed: number,
   resamples = BOOTSTRAP_RESAMPLES
 ): { mean: number; interval: [number, number] } {
-  const index: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    if (!mask || mask[i]) {
-      index.push(i);
+  const { point, interval } = Private.bootstrap(
+    values.length,
+    mask,
+    seed,
+    resamples,
+    pick => {
+      let k = 0;
+      let kv = 0;
+      for (let r = 0; r < pick.length; r++) {
+        const i = pick[r];
+        k += weights[i];
+        kv += weights[i] * values[i];
+      }
+      return k > 0 ? kv / k : NaN;
     }
-  }
-  const mean = (pick: (r: number) => number) => {
-    let k = 0;
-    let kv = 0;
-    for (let r = 0; r < index.length; r++) {
-      const i = pick(r);
-      k += weights[i];
-      kv += weights[i] * values[i];
-    }
-    return k > 0 ? kv / k : NaN;
-  };
-  const point = mean(r => index[r]);
-  const rand = uniform(seed);
-  const draws: number[] = [];
-  for (let b = 0; b < resamples; b++) {
-    const value = mean(() => index[Math.floor(rand() * index.length)]);
-    if (Number.isFinite(value)) {
-      draws.push(value);
-    }
-  }
-  draws.sort((a, b) => a - b);
-  const at = (q: number) =>
-    draws.length
-      ? draws[Math.min(draws.length - 1, Math.floor(q * draws.length))]
-      : NaN;
-  return { mean: point, interval: [at(0.025), at(0.975)] };
+  );
+  return { mean: point, interval };
 }
 
 /**
@@ -276,4 +248,52 @@ export function convergence(
     };
   }
   return { converged: true, reason: null };
+}
+
+namespace Private {
+  /**
+   * A statistic of the examples of `mask` and its 95 % percentile bootstrap
+   * interval: the examples resampled with replacement `resamples` times.
+   *
+   * @param n - Number of examples N.
+   * @param mask - 1 for the examples to use, or null for all.
+   * @param seed - Seed of the resampling.
+   * @param resamples - Number of resamples.
+   * @param statistic - The statistic of a list of example indices.
+   * @returns The statistic on the examples and its interval (NaN bounds
+   *   when no resample gave a finite value).
+   */
+  export function bootstrap(
+    n: number,
+    mask: Uint8Array | null,
+    seed: number,
+    resamples: number,
+    statistic: (pick: number[]) => number
+  ): { point: number; interval: [number, number] } {
+    const index: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (!mask || mask[i]) {
+        index.push(i);
+      }
+    }
+    const point = statistic(index);
+    const rand = uniform(seed);
+    const draws: number[] = [];
+    const pick = new Array<number>(index.length);
+    for (let b = 0; b < resamples; b++) {
+      for (let r = 0; r < index.length; r++) {
+        pick[r] = index[Math.floor(rand() * index.length)];
+      }
+      const value = statistic(pick);
+      if (Number.isFinite(value)) {
+        draws.push(value);
+      }
+    }
+    draws.sort((a, b) => a - b);
+    const at = (q: number) =>
+      draws.length
+        ? draws[Math.min(draws.length - 1, Math.floor(q * draws.length))]
+        : NaN;
+    return { point, interval: [at(0.025), at(0.975)] };
+  }
 }
