@@ -318,12 +318,14 @@ test.describe('kernel bridge', () => {
         },
         /not a variable name/
       ],
+      // Refused by the command before any work (a notification only)…
+      [{ embeddings: 'emb_f64', losses: 'loss_f16', count: 0 }, /count/i],
+      [{ embeddings: 'emb_f64', losses: 'loss_f16', steps: 0 }, /steps/i],
+      // …and by the panel's model, which shows it in the panel too.
       [
         { embeddings: 'emb_f64', losses: 'loss_f16', spotlightSize: 1.5 },
         /spotlight ?size|fraction/i
-      ],
-      [{ embeddings: 'emb_f64', losses: 'loss_f16', count: 0 }, /count/i],
-      [{ embeddings: 'emb_f64', losses: 'loss_f16', steps: 0 }, /steps/i]
+      ]
     ];
     for (const [args, pattern] of cases) {
       const { error } = await audit(page, { steps: 5, count: 1, ...args });
