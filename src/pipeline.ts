@@ -252,18 +252,25 @@ export class DefaultAuditPipeline implements IAuditPipeline {
     if (input.n === data.n) {
       return findSpotlights(input, engineOptions(data, options), control);
     }
-    // Holdout: found on the search half, shown on all examples.
+    // Holdout: found on the search half, shown on all examples (each
+    // spotlight's weights recomputed once, when it is found).
+    const onAll = new Map<ISpotlight, ISpotlight>();
+    const widen = (s: ISpotlight) => {
+      let wide = onAll.get(s);
+      if (!wide) {
+        wide = Private.onAllExamples(s, data);
+        onAll.set(s, wide);
+      }
+      return wide;
+    };
     const search = await findSpotlights(input, engineOptions(data, options), {
       ...control,
-      onSpotlight: control.onSpotlight
-        ? (s, j) => control.onSpotlight!(Private.onAllExamples(s, data), j)
-        : undefined
+      onSpotlight: (s, j) => {
+        const wide = widen(s);
+        control.onSpotlight?.(wide, j);
+      }
     });
-    return {
-      ...search,
-      n: data.n,
-      spotlights: search.spotlights.map(s => Private.onAllExamples(s, data))
-    };
+    return { ...search, n: data.n, spotlights: search.spotlights.map(widen) };
   }
 
   /** {@inheritDoc IAuditPipeline.summarise} */
@@ -479,6 +486,19 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
   const evaluation = options.holdout
     ? holdoutSplit(n, data.labels, options.seed ?? 0).map(v => 1 - v)
     : null;
+  // Comparing two models, a region is about ℓ_B − ℓ_A: its interval is on
+  // B − A, its concentration on the differences searched (signed towards
+  // the direction). Computed once for all regions.
+  const between = data.referenceLosses
+    ? lossDifferences(data.losses, data.referenceLosses, 'regression')
+    : null;
+  const differences = between
+    ? {
+        between,
+        searched:
+          options.direction === 'improvement' ? between.map(v => -v) : between
+      }
+    : null;
   regions.forEach((region, j) => {
     const { differenceInterval, ...trust } = Private.trust(
       j,
@@ -486,7 +506,8 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
       data,
       overlaps,
       evaluation,
-      options
+      options,
+      differences
     );
     Object.assign(region, trust);
     if (differenceInterval && region.comparison) {
@@ -698,7 +719,8 @@ namespace Private {
     data: IAuditData,
     overlaps: number[][],
     evaluation: Uint8Array | null,
-    options: IAuditOptions
+    options: IAuditOptions,
+    differences: { between: Float32Array; searched: Float32Array } | null
   ): Partial<IRegionSummary> & { differenceInterval?: [number, number] } {
     const s = search.spotlights[j];
     const k = s.kernelWeights;
@@ -709,15 +731,6 @@ namespace Private {
       evaluation,
       seed
     );
-    // Comparing two models, the region is about ℓ_B − ℓ_A (signed towards
-    // the direction searched): its concentration and interval are on that.
-    const differences = data.referenceLosses
-      ? lossDifferences(
-          data.losses,
-          data.referenceLosses,
-          options.direction ?? 'regression'
-        )
-      : null;
     const size = search.parameters?.size;
     const steps = s.history.totalWeight.length;
     const finalK = evaluation
@@ -728,7 +741,7 @@ namespace Private {
       : { converged: true, reason: null };
     const ess = effectiveSize(k);
     const diffuse = ess > DIFFUSE_FRACTION * data.n;
-    const concentrated = concentration(differences ?? data.losses, k);
+    const concentrated = concentration(differences?.searched ?? data.losses, k);
     let repeatOf: number | null = null;
     for (let e = 0; e < j && repeatOf === null; e++) {
       if (overlaps[j][e] >= REPEAT_OVERLAP) {
@@ -760,13 +773,8 @@ namespace Private {
     const region: { differenceInterval?: [number, number] } = {};
     if (differences) {
       // B − A whatever the direction, like weightedLossDifference.
-      const d = lossDifferences(
-        data.losses,
-        data.referenceLosses!,
-        'regression'
-      );
       const { interval: between } = weightedMeanWithInterval(
-        d,
+        differences.between,
         k,
         evaluation,
         seed

@@ -105,22 +105,11 @@ export function lossDistributionSpec(
     lo = Math.min(lo, losses[i]);
     hi = Math.max(hi, losses[i]);
   }
-  if (!(hi > lo)) {
-    hi = lo + 1;
-  }
-  const edges = Array.from(
-    { length: bins + 1 },
-    (_, i) => lo + ((hi - lo) * i) / bins
-  );
-  const all = histogram(losses, edges);
-  const region = histogram(losses, edges, weights);
-  const values: Record<string, unknown>[] = [];
-  for (let b = 0; b < bins; b++) {
-    const start = round(edges[b]);
-    const end = round(edges[b + 1]);
-    values.push({ start, end, group: 'all data', fraction: round(all[b]) });
-    values.push({ start, end, group: 'region', fraction: round(region[b]) });
-  }
+  const edges = evenEdges(lo, hi, bins);
+  const values = binnedValues(edges, [
+    ['all data', histogram(losses, edges)],
+    ['region', histogram(losses, edges, weights)]
+  ]);
   return groupedBars(
     base(theme, 'Loss: region vs all data', options.width ?? 260),
     values,
@@ -157,23 +146,11 @@ export function modelLossSpec(
       hi = Math.max(hi, losses[i], reference[i]);
     }
   }
-  if (!(hi > lo)) {
-    lo = Number.isFinite(lo) ? lo : 0;
-    hi = lo + 1;
-  }
-  const edges = Array.from(
-    { length: bins + 1 },
-    (_, i) => lo + ((hi - lo) * i) / bins
-  );
-  const b = histogram(losses, edges, weights);
-  const a = histogram(reference, edges, weights);
-  const values: Record<string, unknown>[] = [];
-  for (let k = 0; k < bins; k++) {
-    const start = round(edges[k]);
-    const end = round(edges[k + 1]);
-    values.push({ start, end, group: 'model B', fraction: round(b[k]) });
-    values.push({ start, end, group: 'model A', fraction: round(a[k]) });
-  }
+  const edges = evenEdges(Number.isFinite(lo) ? lo : 0, hi, bins);
+  const values = binnedValues(edges, [
+    ['model B', histogram(losses, edges, weights)],
+    ['model A', histogram(reference, edges, weights)]
+  ]);
   return groupedBars(
     base(theme, 'Loss in the region: model B vs model A', options.width ?? 260),
     values,
@@ -218,13 +195,7 @@ export function nullDistributionSpec(
     lo = Math.min(lo, nulls[i]);
     hi = Math.max(hi, nulls[i]);
   }
-  if (!(hi > lo)) {
-    hi = lo + 1;
-  }
-  const edges = Array.from(
-    { length: bins + 1 },
-    (_, i) => lo + ((hi - lo) * i) / bins
-  );
+  const edges = evenEdges(lo, hi, bins);
   const counts = histogram(nulls, edges).map(f => f * nulls.length);
   const values = counts.map((count, b) => ({
     start: round(edges[b]),
@@ -507,6 +478,38 @@ function groupColor(theme: IChartTheme): Record<string, unknown> {
       range: [theme.region, theme.overall]
     }
   };
+}
+
+/**
+ * `bins` equal bins from `lo` to `hi` (to lo + 1 when hi ≤ lo).
+ *
+ * @returns The bins + 1 edges.
+ */
+function evenEdges(lo: number, hi: number, bins: number): number[] {
+  const top = hi > lo ? hi : lo + 1;
+  return Array.from(
+    { length: bins + 1 },
+    (_, i) => lo + ((top - lo) * i) / bins
+  );
+}
+
+/**
+ * Rows {start, end, group, fraction} of binned fractions, one per bin and
+ * group, for {@link groupedBars}.
+ */
+function binnedValues(
+  edges: number[],
+  groups: [string, number[]][]
+): Record<string, unknown>[] {
+  const values: Record<string, unknown>[] = [];
+  for (let b = 0; b + 1 < edges.length; b++) {
+    const start = round(edges[b]);
+    const end = round(edges[b + 1]);
+    for (const [group, fractions] of groups) {
+      values.push({ start, end, group, fraction: round(fractions[b]) });
+    }
+  }
+  return values;
 }
 
 /** Round to 6 significant digits to keep specs small. */
