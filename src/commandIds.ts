@@ -14,6 +14,17 @@ export namespace CommandIds {
   export const saveFinding = 'jupyterlab-spotlight:save-finding';
   /** Put a region's kernel weights into the kernel; args: `{region, name?}`. */
   export const exportRegion = 'jupyterlab-spotlight:export-region';
+  /**
+   * Open (or reveal) the audit view in the main area, beside the notebook:
+   * the overview map, the regions and the selected region's details.
+   * Args: `activate?` (default true). The one place the view is opened.
+   */
+  export const openAuditView = 'jupyterlab-spotlight:open-audit-view';
+  /**
+   * Add a manual region from example rows; args: `{indices, name?}`.
+   * Returns the region's summary.
+   */
+  export const addRegion = 'jupyterlab-spotlight:add-region';
   /** Reopen the findings saved in the current notebook. */
   export const openFindings = 'jupyterlab-spotlight:open-findings';
 }

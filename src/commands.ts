@@ -18,6 +18,7 @@ import {
   IFinding,
   readFinding
 } from './notebook/cells';
+import { manualRegionCells } from './notebook/manualCells';
 import { insertCellsAfter } from './notebook/writer';
 import { embeddingsFingerprint } from './pipeline';
 import type { SpotlightPanel } from './widgets/panel';
@@ -204,12 +205,14 @@ export function registerCommands(context: ICommandContext): void {
             ? result.regions.map((_, j) => j)
             : [regionIndex(which, result.regions.length)];
         const cells = regions.flatMap(j =>
-          findingCells(
-            makeFinding(result, j),
-            result.losses,
-            result.search.spotlights[j].kernelWeights,
-            { recheckAssert: model.settings.recheckAssert }
-          )
+          result.regions[j].manual
+            ? manualRegionCells(makeFinding(result, j))
+            : findingCells(
+                makeFinding(result, j),
+                result.losses,
+                result.search.spotlights[j].kernelWeights,
+                { recheckAssert: model.settings.recheckAssert }
+              )
         );
         const active = notebook?.content.activeCellIndex ?? -1;
         const indices = insertCellsAfter(
@@ -274,6 +277,60 @@ export function registerCommands(context: ICommandContext): void {
     }
   });
 
+  commands.addCommand(CommandIds.openAuditView, {
+    label: trans.__('Open the Spotlight Audit View'),
+    caption: trans.__(
+      'The overview map of all examples, the regions and the selected region, beside the notebook. Args: {activate?}'
+    ),
+    execute: (args: ReadonlyPartialJSONObject) => {
+      showDetail(args.activate !== false);
+    }
+  });
+
+  commands.addCommand(CommandIds.addRegion, {
+    label: trans.__('Add a Manual Spotlight Region'),
+    caption: trans.__(
+      'Args: {indices: number[] (example rows), name?}; returns the region summary'
+    ),
+    isEnabled: () => !!model.result,
+    execute: (args: ReadonlyPartialJSONObject) => {
+      try {
+        const unknown = Object.keys(args).filter(
+          key => key !== 'indices' && key !== 'name'
+        );
+        if (unknown.length) {
+          throw new TypeError(
+            trans.__(
+              'add-region takes {indices, name?}; unknown argument(s): %1.',
+              unknown.join(', ')
+            )
+          );
+        }
+        if (args.name !== undefined && typeof args.name !== 'string') {
+          throw new TypeError(
+            trans.__(
+              'name must be a string (got %1).',
+              JSON.stringify(args.name)
+            )
+          );
+        }
+        const j = model.addManualRegion(
+          args.indices,
+          args.name as string | undefined
+        );
+        showDetail(false);
+        const summary = model.summary()!.regions[j];
+        return {
+          region: j,
+          name: model.result!.regions[j].name ?? null,
+          ...summary
+        };
+      } catch (reason) {
+        throw notifyError(trans, reason);
+      }
+    }
+  });
+
   commands.addCommand(CommandIds.openFindings, {
     label: trans.__('Reopen Spotlight Findings Saved in the Notebook'),
     execute: async (): Promise<number> => {
@@ -314,6 +371,7 @@ export function registerCommands(context: ICommandContext): void {
     const category = trans.__('Spotlight');
     for (const command of [
       CommandIds.open,
+      CommandIds.openAuditView,
       CommandIds.run,
       CommandIds.cancel,
       CommandIds.saveFinding,

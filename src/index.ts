@@ -6,7 +6,8 @@ import {
 import {
   ICommandPalette,
   IThemeManager,
-  Notification
+  Notification,
+  WidgetTracker
 } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -14,10 +15,11 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Debouncer } from '@lumino/polling';
 
+import { CommandIds } from './commandIds';
 import { registerCommands } from './commands';
 import { SpotlightModel } from './model';
 import { DEFAULT_OPTIONS, IAuditOptions } from './tokens';
-import { RegionDetail } from './widgets/detail';
+import { AuditView } from './widgets/auditView';
 import { SpotlightPanel } from './widgets/panel';
 
 const PLUGIN_ID = 'jupyterlab-spotlight:plugin';
@@ -62,27 +64,39 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(panel, 'right', { rank: 600 });
     restorer?.add(panel, 'jupyterlab-spotlight');
 
-    // The selected region's charts and examples open in the main area.
-    let detail: RegionDetail | null = null;
+    // The audit view (map, regions, details) opens in the main area, beside
+    // the notebook. Closing it disposes it; the next open makes a new one.
+    const isDark = () =>
+      themeManager?.theme ? !themeManager.isLight(themeManager.theme) : false;
+    const views = new WidgetTracker<AuditView>({
+      namespace: 'jupyterlab-spotlight-audit'
+    });
+    let view: AuditView | null = null;
     const showDetail = (activate: boolean) => {
-      if (!detail || detail.isDisposed) {
-        detail = new RegionDetail({
-          model,
-          trans,
-          isDark: () =>
-            themeManager?.theme
-              ? !themeManager.isLight(themeManager.theme)
-              : false
-        });
-        detail.title.icon = spotlightIcon;
+      if (!view || view.isDisposed) {
+        view = new AuditView({ model, commands: app.commands, trans, isDark });
+        view.title.icon = spotlightIcon;
+        void views.add(view);
+      }
+      if (!view.isAttached) {
         const ref = tracker.currentWidget?.id;
-        app.shell.add(detail, 'main', { mode: 'split-right', ref });
+        app.shell.add(view, 'main', {
+          mode: ref ? 'split-right' : 'tab-after',
+          ref
+        });
       }
       if (activate) {
-        app.shell.activateById(detail.id);
+        app.shell.activateById(view.id);
       }
     };
-    themeManager?.themeChanged.connect(() => detail?.refreshCharts());
+    themeManager?.themeChanged.connect(() => view?.refreshTheme());
+    if (restorer) {
+      void restorer.restore(views, {
+        command: CommandIds.openAuditView,
+        args: () => ({ activate: false }),
+        name: () => 'audit'
+      });
+    }
 
     const follow = () => {
       const current = tracker.currentWidget;

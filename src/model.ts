@@ -20,7 +20,12 @@ import {
   spotlightSizeFromFraction
 } from './spotlight';
 import type { IMapPoint } from './summaries/projection';
-import type { IRegionSummary } from './summaries/stats';
+import { checkIndices, manualSpotlight } from './summaries/manual';
+import {
+  IRegionSummary,
+  regionOverlap,
+  summarizeRegion
+} from './summaries/stats';
 import {
   DEFAULT_OPTIONS,
   IAuditData,
@@ -796,6 +801,71 @@ export class SpotlightModel implements IDisposable {
     }
     this._selectedRegion = index;
     this._changed.emit('region');
+  }
+
+  /**
+   * Add a manual region: examples chosen by hand (a lasso on the map, or a
+   * script) with kernel weights k_i = 1 on them and 0 elsewhere. It gets a
+   * card, charts and cells like a found region; it is not part of the
+   * search, so it has no p-value (the permutation test is about the search).
+   *
+   * @param indices - Row indices, whole numbers in [0, N).
+   * @param name - A name for the region (default "Selection m").
+   * @returns The new region's index (from 0), now selected.
+   * @throws {Error} when there is no result or an audit is running.
+   * @throws {TypeError | RangeError} when `indices` is not a non-empty list
+   *   of rows in [0, N).
+   */
+  addManualRegion(indices: unknown, name?: string): number {
+    const result = this._result;
+    if (!result) {
+      throw new Error(
+        'Run an audit (or reopen saved findings) first: a manual region is drawn on its data.'
+      );
+    }
+    if (this.isRunning) {
+      throw new Error(
+        'An audit is running; add the region once it has finished.'
+      );
+    }
+    const rows = checkIndices(indices, result.n);
+    const spotlight = manualSpotlight(rows, {
+      embeddings: result.embeddings,
+      d: result.d,
+      losses: result.losses
+    });
+    const j = result.regions.length;
+    const summary = summarizeRegion(
+      j,
+      spotlight.kernelWeights,
+      spotlight.weightedLoss,
+      {
+        losses: result.losses,
+        labels: result.labels,
+        labelNames: result.labelNames,
+        predictions: result.predictions,
+        metadata: result.metadata,
+        metadataNames: result.metadataNames,
+        referenceLosses: result.referenceLosses,
+        referencePredictions: result.referencePredictions
+      }
+    );
+    const manualCount = result.regions.filter(r => r.manual).length + 1;
+    summary.manual = { indices: rows };
+    summary.name = name?.trim() || `Selection ${manualCount}`;
+    summary.pValue = null;
+    summary.significant = null;
+    const spotlights = [...result.search.spotlights, spotlight];
+    const weights = spotlights.map(s => s.kernelWeights);
+    this._result = {
+      ...result,
+      search: { ...result.search, spotlights },
+      regions: [...result.regions, summary],
+      overlaps: weights.map(a => weights.map(b => regionOverlap(a, b)))
+    };
+    this._selectedRegion = j;
+    this._changed.emit('result');
+    return j;
   }
 
   /**

@@ -103,3 +103,138 @@ export function projectRows(
     y: projected[r][1] ?? 0
   }));
 }
+
+/** Rows the overview map's principal axes are fitted on, at most. */
+export const MAP_FIT_ROWS = 2000;
+
+/** The overview map's layout: every example's 2-D position. */
+export interface IMapLayout {
+  /**
+   * Interleaved positions x₀, y₀, x₁, y₁, … (float32, length 2N), scaled
+   * with the aspect ratio kept so that the central 99 % of the wider axis
+   * (0.5th to 99.5th percentile of the fitted rows) spans [−0.95, 0.95], as
+   * WebGL scatter plots take them; outliers may lie beyond ±1.
+   */
+  xy: Float32Array;
+  /** The projection that ran. */
+  method: 'pca';
+  /** Rows the axes were fitted on. */
+  fitRows: number;
+}
+
+/**
+ * Lay out every example on a 2-D map: the first two principal components
+ * (centred, unscaled) fitted on an evenly spaced sample of at most
+ * `MAP_FIT_ROWS` rows (SVD on `WIDE_FIT_ROWS` of them when D > `WIDE_D`, as
+ * {@link projectRows}), then applied to all N rows — O(N·D) after the fit.
+ * A pure function of its arrays, so it can run in a Web Worker.
+ *
+ * @param embeddings - Row-major N × D float32 embeddings.
+ * @param n - Rows N (≥ 0).
+ * @param d - Width D (≥ 1).
+ * @returns The layout; all points at 0 when N < 2; y = 0 when D = 1.
+ * @throws {RangeError} when `embeddings.length` is not N·D or D < 1.
+ */
+export function projectAllRows(
+  embeddings: Float32Array,
+  n: number,
+  d: number
+): IMapLayout {
+  if (!(d >= 1) || embeddings.length !== n * d) {
+    throw new RangeError(
+      `embeddings has ${embeddings.length} values, not N × D = ${n} × ${d}: pass the row-major N × D array and its shape.`
+    );
+  }
+  const xy = new Float32Array(2 * n);
+  if (n < 2) {
+    return { xy, method: 'pca', fitRows: n };
+  }
+  const m = Math.min(n, MAP_FIT_ROWS);
+  const rows = Array.from({ length: m }, (_, j) => Math.floor((j * n) / m));
+  const data = rows.map(i =>
+    Array.from(embeddings.subarray(i * d, (i + 1) * d))
+  );
+  const wide = d > WIDE_D && m > WIDE_FIT_ROWS;
+  const fit = wide
+    ? Array.from(
+        { length: WIDE_FIT_ROWS },
+        (_, j) => data[Math.floor((j * m) / WIDE_FIT_ROWS)]
+      )
+    : data;
+  const mean = new Float64Array(d);
+  for (const row of fit) {
+    for (let k = 0; k < d; k++) {
+      mean[k] += row[k] / fit.length;
+    }
+  }
+  const pca = new PCA(fit, {
+    center: true,
+    scale: false,
+    method: wide ? 'SVD' : 'covarianceMatrix'
+  });
+  const vectors = pca.getEigenvectors();
+  const axes = Math.min(2, d, vectors.columns);
+  const u = new Float64Array(d);
+  const v = new Float64Array(d);
+  for (let k = 0; k < d; k++) {
+    u[k] = axes > 0 ? vectors.get(k, 0) : 0;
+    v[k] = axes > 1 ? vectors.get(k, 1) : 0;
+  }
+  for (let i = 0; i < n; i++) {
+    let x = 0;
+    let y = 0;
+    const o = i * d;
+    for (let k = 0; k < d; k++) {
+      const c = embeddings[o + k] - mean[k];
+      x += c * u[k];
+      y += c * v[k];
+    }
+    xy[2 * i] = x;
+    xy[2 * i + 1] = y;
+  }
+  // Scale on the central 99 % of each axis (on the fitted rows): a few
+  // outliers should not squeeze the bulk of the map into a corner.
+  const axis = (offset: number) => {
+    const values = rows.map(i => xy[2 * i + offset]).sort((a, b) => a - b);
+    const at = (q: number) =>
+      values[Math.min(values.length - 1, Math.floor(q * values.length))];
+    return [at(0.005), at(0.995)];
+  };
+  const [x0, x1] = axis(0);
+  const [y0, y1] = axis(1);
+  const span = Math.max(x1 - x0, y1 - y0);
+  const scale = span > 0 && Number.isFinite(span) ? 1.9 / span : 0;
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  for (let i = 0; i < n; i++) {
+    xy[2 * i] = (xy[2 * i] - cx) * scale;
+    xy[2 * i + 1] = (xy[2 * i + 1] - cy) * scale;
+  }
+  return { xy, method: 'pca', fitRows: wide ? WIDE_FIT_ROWS : m };
+}
+
+/**
+ * The overview map's layout, computed off the page's critical path: the
+ * entry point a Web Worker (or the page, after yielding once) calls.
+ *
+ * @param input - Row-major N × D float32 `embeddings`, `n`, `d`; `method`
+ *   is 'pca' (the only projection so far).
+ * @param signal - Cancels before the work starts.
+ * @returns The layout ({@link projectAllRows}).
+ * @throws AbortError when cancelled; RangeError on a wrong shape.
+ */
+export async function computeMapLayout(
+  input: { embeddings: Float32Array; n: number; d: number; method?: 'pca' },
+  signal?: AbortSignal
+): Promise<IMapLayout> {
+  await new Promise(resolve => setTimeout(resolve, 0));
+  if (signal?.aborted) {
+    throw new DOMException('The map layout was cancelled.', 'AbortError');
+  }
+  if (input.method !== undefined && input.method !== 'pca') {
+    throw new RangeError(
+      `method must be 'pca' (got ${JSON.stringify(input.method)}).`
+    );
+  }
+  return projectAllRows(input.embeddings, input.n, input.d);
+}

@@ -118,6 +118,13 @@ export interface IRegionSummary {
   repeatOf?: number | null;
   /** One sentence on what to make of the region, or null. */
   note?: string | null;
+  /** A name for the region (manual regions: the user's, or "Selection m"). */
+  name?: string;
+  /**
+   * Set for a region drawn by hand (a lasso on the map or `add-region`):
+   * its rows, sorted; its kernel weights are 1 on them and 0 elsewhere.
+   */
+  manual?: { indices: number[] };
 }
 
 /**

@@ -30,7 +30,7 @@ export class RegionDetail extends Widget {
     super();
     this.id = 'jupyterlab-spotlight-region';
     this.addClass('jp-SpotlightPanel-detail');
-    this.title.closable = true;
+    this.title.closable = !options.embedded;
     this._model = options.model;
     this._trans = options.trans;
     this._isDark = options.isDark ?? (() => false);
@@ -40,7 +40,7 @@ export class RegionDetail extends Widget {
     const chartHost = document.createElement('div');
     chartHost.className = 'jp-SpotlightPanel-charts';
     const galleryTitle = document.createElement('h3');
-    galleryTitle.textContent = this._trans.__('Examples, heaviest first');
+    galleryTitle.textContent = this._trans.__('Examples');
     const galleryHost = document.createElement('div');
     galleryHost.className = 'jp-SpotlightGallery';
     this.node.append(
@@ -74,10 +74,19 @@ export class RegionDetail extends Widget {
 
   protected onResize(msg: Widget.ResizeMessage): void {
     super.onResize(msg);
-    if (this._width !== this.node.clientWidth && this.isVisible) {
-      this._width = this.node.clientWidth;
-      void this._renderCharts();
-    }
+    // Charts fit their pane: re-render once the size settles (a dragged
+    // split handle sends many resizes).
+    window.clearTimeout(this._resizeTimer);
+    this._resizeTimer = window.setTimeout(() => {
+      if (
+        !this.isDisposed &&
+        this._width !== this.node.clientWidth &&
+        this.isVisible
+      ) {
+        this._width = this.node.clientWidth;
+        void this._renderCharts();
+      }
+    }, 200);
   }
 
   protected onAfterShow(msg: Message): void {
@@ -111,11 +120,9 @@ export class RegionDetail extends Widget {
     }
     const r = result.regions[j];
     this.title.label = trans.__('Spotlight region %1', j + 1);
-    this._heading.textContent = trans.__(
-      'Region %1 of %2',
-      j + 1,
-      result.regions.length
-    );
+    this._heading.textContent = r.name
+      ? trans.__('Region %1 of %2: %3', j + 1, result.regions.length, r.name)
+      : trans.__('Region %1 of %2', j + 1, result.regions.length);
     const facts = [
       trans.__(
         'Weighted mean loss %1 vs %2 overall (%3×)',
@@ -202,11 +209,11 @@ export class RegionDetail extends Widget {
     const theme = readChartTheme(this._isDark());
     const spotlight = result.search.spotlights[j];
     const region = result.regions[j];
-    // Fit the sidebar: the plot area is the host's width less axes and legend.
-    const width = Math.max(
-      160,
-      Math.min(460, this._charts.host.clientWidth / 2 - 100)
-    );
+    // Fit the pane: charts flow in columns of at least 320 px; the plot area
+    // is a column's width less the axes and the legend.
+    const host = this._charts.host.clientWidth || this.node.clientWidth;
+    const columns = Math.max(1, Math.floor(host / 320));
+    const width = Math.max(140, Math.floor(host / columns) - 130);
     const specs: { label: string; spec: VegaLiteSpec }[] = [
       {
         label: trans.__('Loss distribution'),
@@ -312,6 +319,7 @@ export class RegionDetail extends Widget {
   private _charts: ChartGroup;
   private _gallery: Gallery;
   private _width = -1;
+  private _resizeTimer = 0;
 }
 
 /** The RegionDetail's namespace. */
@@ -324,5 +332,7 @@ export namespace RegionDetail {
     trans: TranslationBundle;
     /** Whether the current theme is dark. */
     isDark?: () => boolean;
+    /** Shown inside the audit view rather than as its own tab. */
+    embedded?: boolean;
   }
 }

@@ -6,7 +6,12 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 
 import type { IExamples, KernelBridge } from '../kernel/bridge';
 import { isAbortError } from '../kernel/errors';
-import { rankByWeight } from '../summaries/stats';
+import {
+  EXAMPLE_ORDERS,
+  ExampleOrder,
+  lossShares,
+  orderExamples
+} from '../summaries/examples';
 
 /** What the gallery needs to show one region's examples. */
 export interface IGallerySource {
@@ -31,15 +36,28 @@ export interface IGallerySource {
 }
 
 /**
- * The order a region's examples are shown in: by kernel weight, heaviest
- * first; when both models' predictions are known, the examples where they
- * disagree come first (each group still by weight).
+ * The order a region's examples are shown in ({@link orderExamples}): by
+ * default by contribution k_i·ℓ_i to the region's weighted loss; when both
+ * models' predictions are known, the examples where they disagree come
+ * first (each group still in that order).
  *
  * @param source - The region and its per-example data.
+ * @param order - The order within each group (default `contribution`).
  * @returns Indices of the examples with k > 0.
  */
-export function galleryOrder(source: IGallerySource): number[] {
-  const ranked = rankByWeight(source.weights, Number.MAX_SAFE_INTEGER);
+export function galleryOrder(
+  source: IGallerySource,
+  order: ExampleOrder = 'contribution'
+): number[] {
+  const ranked = orderExamples(
+    {
+      weights: source.weights,
+      losses: source.losses,
+      labels: source.labels,
+      predictions: source.predictions
+    },
+    order
+  );
   const a = source.referencePredictions;
   const b = source.predictions;
   if (!a || !b) {
@@ -110,9 +128,27 @@ export class Gallery {
    */
   show(source: IGallerySource): void {
     this._source = source;
-    this._ranked = galleryOrder(source);
+    this._ranked = galleryOrder(source, this._order);
+    this._shares = lossShares(source.weights, source.losses);
     this._page = 0;
     void this._render();
+  }
+
+  /** The order the examples are shown in. */
+  get order(): ExampleOrder {
+    return this._order;
+  }
+
+  /**
+   * Show the examples in another order, from the first page.
+   *
+   * @param order - The order.
+   */
+  setOrder(order: ExampleOrder): void {
+    this._order = order;
+    if (this._source) {
+      this.show(this._source);
+    }
   }
 
   /** The current page, from 0. */
@@ -155,7 +191,32 @@ export class Gallery {
       pages,
       this._ranked.length.toLocaleString('en-US')
     );
-    nav.append(prev, label, next);
+    const orderSelect = document.createElement('select');
+    orderSelect.className = 'jp-mod-styled jp-SpotlightGallery-order';
+    orderSelect.setAttribute('aria-label', trans.__('Order the examples by'));
+    orderSelect.title = trans.__(
+      "Contribution: kernel weight × loss, the example's part of the region's weighted loss (its share is shown on each example). Kernel weight: nearest the spotlight's centre first."
+    );
+    const orderLabels: Record<ExampleOrder, string> = {
+      contribution: trans.__('by contribution (weight × loss)'),
+      weight: trans.__('by kernel weight'),
+      loss: trans.__('by loss'),
+      misclassified: trans.__('misclassified first')
+    };
+    for (const order of EXAMPLE_ORDERS) {
+      if (order === 'misclassified' && !(source.labels && source.predictions)) {
+        continue;
+      }
+      const option = document.createElement('option');
+      option.value = order;
+      option.textContent = orderLabels[order];
+      option.selected = order === this._order;
+      orderSelect.appendChild(option);
+    }
+    orderSelect.addEventListener('change', () =>
+      this.setOrder(orderSelect.value as ExampleOrder)
+    );
+    nav.append(prev, label, next, orderSelect);
 
     const grid = document.createElement('ol');
     grid.className = 'jp-SpotlightGallery-grid';
@@ -165,7 +226,7 @@ export class Gallery {
         ? trans.__(
             "Examples where the two models' predictions differ first, each group ranked by kernel weight"
           )
-        : trans.__('Examples ranked by kernel weight')
+        : trans.__('Examples ranked %1', orderLabels[this._order])
     );
     grid.start = start + 1;
     const items = indices.map(index => {
@@ -179,6 +240,10 @@ export class Gallery {
       const parts = [
         `#${index}`,
         `${trans.__('weight')} ${source.weights[index].toFixed(3)}`,
+        trans.__(
+          '%1% of the region’s loss',
+          (this._shares[index] * 100).toFixed(1)
+        ),
         source.referenceLosses
           ? `${trans.__('loss B')} ${source.losses[index].toFixed(3)} · ${trans.__('A')} ${source.referenceLosses[index].toFixed(3)}`
           : `${trans.__('loss')} ${source.losses[index].toFixed(3)}`
@@ -261,6 +326,8 @@ export class Gallery {
 
   private _source: IGallerySource | null = null;
   private _ranked: number[] = [];
+  private _shares: Float64Array = new Float64Array(0);
+  private _order: ExampleOrder = 'contribution';
   private _page = 0;
   private _abort: AbortController | null = null;
 }
