@@ -749,6 +749,33 @@ def render(report: dict) -> str:
         for line in pca_planted.render(report["pca"]):
             w(line)
 
+    # ---------------------------------------------------------------- m. overview map
+    if report.get("map"):
+        m = report["map"]
+        w("## m. Overview map")
+        w("")
+        if report.get("mapDate"):
+            w(f"_Measured on {report['mapDate']} by `benchmarks/run.py --only m`._")
+            w("")
+        w(
+            f"Every point drawn with regl-scatterplot (WebGL) at 1,280 × 800 in headless Chromium, as the audit view "
+            f"draws them; planted N × {m['d']} embeddings (8 clusters). Projection: `projectAllRows` (PCA fitted on at "
+            f"most 2,000 rows, applied to all N), on the page's thread. Frame time: the time between successive redraws "
+            f"while the camera pans (then zooms) every frame, {m['frames']} frames each (median and 95th percentile)."
+        )
+        w("")
+        w("| points | renderer | projection | first draw | pan: median / p95 per frame | zoom: median / p95 per frame |")
+        w("| ---: | --- | ---: | ---: | ---: | ---: |")
+        for r in m["rows"]:
+            if not r.get("ok"):
+                w(f"| {r['n']:,} | {r.get('renderer', '?')} | failed: {r.get('error', '?')} | | | |")
+                continue
+            w(
+                f"| {r['n']:,} | {r['renderer']} | {r['projectionMs'] / 1000:.2f} s | {r['drawMs'] / 1000:.2f} s | "
+                f"{r['pan']['medianMs']:.1f} / {r['pan']['p95Ms']:.1f} ms | {r['zoom']['medianMs']:.1f} / {r['zoom']['p95Ms']:.1f} ms |"
+            )
+        w("")
+
     # ---------------------------------------------------------------- targets
     w("## Targets (issue 7) against this run")
     w("")

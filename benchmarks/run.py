@@ -356,6 +356,23 @@ def significance_phase() -> dict:
     return {"rows": rows, "permutations": 49}
 
 
+MAP_SIZES = [100_000, 1_000_000]
+
+
+def map_phase(sizes: list[int] | None = None) -> dict:
+    """Table m: the overview map in headless Chromium (map_bench.mjs)."""
+    if not (HERE / "node_modules" / "esbuild").exists():
+        say("npm ci (esbuild) in benchmarks/")
+        run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE)
+    sizes = sizes or [int(s) for s in os.environ.get("MAP_BENCH_SIZES", "").split(",") if s] or MAP_SIZES
+    say(f"overview map: {', '.join(f'{n:,}' for n in sizes)} points (projection, draw, pan/zoom frames)")
+    mark_load("overview map")
+    with tempfile.TemporaryDirectory(prefix="spotlight-map-") as tmp:
+        out = Path(tmp) / "map.json"
+        run(["node", str(HERE / "map_bench.mjs"), str(out), *map(str, sizes)])
+        return json.loads(out.read_text())
+
+
 def only_tables(tables: list[str], out_md: Path) -> int:
     """Run some of tables g and h and re-render the report with the other tables of results.json."""
     import collapse
@@ -379,6 +396,9 @@ def only_tables(tables: list[str], out_md: Path) -> int:
         with tempfile.TemporaryDirectory(prefix="spotlight-pca-") as tmp:
             report["pca"] = pca_planted.pca_phase(Path(tmp))
         report["pcaDate"] = now
+    if "m" in tables:
+        report["map"] = map_phase()
+        report["mapDate"] = now
     out_json.write_text(json.dumps(report, indent=1, default=str))
     out_md.write_text(report_module.render(report))
     prettier = REPO / "node_modules" / ".bin" / "prettier"
@@ -401,7 +421,7 @@ def main() -> int:
     parser.add_argument(
         "--only", default=None, metavar="TABLES",
         help="only these of the later tables, comma-separated (g: collapse guard, h: significance test, "
-        "i: principal components); "
+        "i: principal components, m: overview map — sizes from MAP_BENCH_SIZES, default 100000,1000000); "
         "keeps the other tables of results.json and re-renders RESULTS.md",
     )
     parser.add_argument("--out", default=None, help="the Markdown report (default RESULTS.md)")
