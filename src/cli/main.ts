@@ -366,7 +366,7 @@ namespace Private {
       });
       const shards = pool;
       await readNpyRows(embeddings, (start, rows) =>
-        shards.loadRows(start, rows)
+        shards.loadRows(start, rows, undefined, true)
       );
       result = await findSpotlightsInShards(shards, lossValues, search, {
         onProgress,
@@ -603,7 +603,7 @@ namespace Private {
       .option('--backend <name>', 'auto, wasm or cpu', 'auto')
       .option(
         '--threads <n>',
-        `worker threads holding the shards of the embeddings (default: hardware threads − 1, here ${defaultThreads()})`,
+        'worker threads, each holding a shard of the rows of the embeddings (default: hardware threads − 1, at least 1)',
         numberParser('integer'),
         defaultThreads()
       )
