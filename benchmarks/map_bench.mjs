@@ -31,7 +31,9 @@ const browser = await launchChromium();
 const rows = [];
 try {
   for (const n of sizes.map(Number)) {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const page = await browser.newPage({
+      viewport: { width: 1280, height: 800 }
+    });
     await page.setContent(
       '<div id="stage" style="position:relative;width:1280px;height:800px"></div>'
     );
@@ -41,12 +43,15 @@ try {
       const info = gl?.getExtension('WEBGL_debug_renderer_info');
       return info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : 'unknown';
     });
-    process.stdout.write(`  map ${n.toLocaleString('en-US')} × ${D} on ${renderer}…\n`);
+    process.stdout.write(
+      `  map ${n.toLocaleString('en-US')} × ${D} on ${renderer}…\n`
+    );
     try {
-      const r = await page.evaluate(
-        options => window.mapBench.run(options),
-        { n, d: D, frames: FRAMES }
-      );
+      const r = await page.evaluate(options => window.mapBench.run(options), {
+        n,
+        d: D,
+        frames: FRAMES
+      });
       rows.push({ ok: true, renderer, ...r });
       process.stdout.write(
         `    projection ${r.projectionMs.toFixed(0)} ms, first draw ${r.drawMs.toFixed(0)} ms, pan ${r.pan.medianMs.toFixed(1)} ms/frame, zoom ${r.zoom.medianMs.toFixed(1)} ms/frame\n`
@@ -60,4 +65,7 @@ try {
 } finally {
   await browser.close();
 }
-fs.writeFileSync(outPath, JSON.stringify({ d: D, frames: FRAMES, rows }, null, 1));
+fs.writeFileSync(
+  outPath,
+  JSON.stringify({ d: D, frames: FRAMES, rows }, null, 1)
+);

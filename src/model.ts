@@ -19,7 +19,7 @@ import {
   SpotlightRunError,
   spotlightSizeFromFraction
 } from './spotlight';
-import type { IMapPoint } from './summaries/projection';
+import type { IMapLayout, IMapPoint } from './summaries/projection';
 import { checkIndices, manualSpotlight } from './summaries/manual';
 import {
   IRegionSummary,
@@ -69,8 +69,11 @@ export interface IAuditResult {
   n: number;
   /** Embedding width D. */
   d: number;
-  /** Row-major N × D float32 embeddings. */
-  embeddings: Float32Array;
+  /**
+   * Row-major N × D float32 embeddings, or null when the pipeline's worker
+   * holds them (the page keeps no copy of X).
+   */
+  embeddings: Float32Array | null;
   /** Per-example losses, length N. */
   losses: Float32Array;
   /** Model A's losses when two models are compared, else null. */
@@ -97,8 +100,19 @@ export interface IAuditResult {
   overlaps: number[][];
   /** The 2-D map's sampled points. */
   map: IMapPoint[];
+  /**
+   * The overview map's layout of all N examples (2-D, from the embeddings
+   * searched on), computed once per data set where the embeddings are (the
+   * audit worker); absent in results made before it.
+   */
+  mapLayout?: IMapLayout;
   /** CRC-32 of the embeddings' then the losses' float32 bytes, 8 hex digits. */
   fingerprint: string;
+  /**
+   * CRC-32 of the kernel's N × D embeddings' float32 bytes alone, 8 hex
+   * digits (`embeddingsFingerprint`; the source embeddings' when projected).
+   */
+  embeddingsFingerprint: string;
   /**
    * The principal-component projection the search ran on (`embeddings` and
    * `d` are then the N × k coordinates), or null / absent.
@@ -335,6 +349,7 @@ export class SpotlightModel implements IDisposable {
     this._isDisposed = true;
     this._abort?.abort();
     this._listAbort?.abort();
+    this._pipeline?.dispose?.();
     this._bridge?.dispose();
     this._bridge = null;
     this._pipeline = null;
@@ -355,6 +370,7 @@ export class SpotlightModel implements IDisposable {
     }
     this._abort?.abort();
     this._listAbort?.abort();
+    this._pipeline?.dispose?.();
     this._bridge?.dispose();
     this._sessionContext = sessionContext;
     this._notebookLabel = label;
@@ -547,6 +563,8 @@ export class SpotlightModel implements IDisposable {
       selectedRegion: this._selectedRegion
     };
     this._error = null;
+    // The fetched data, released once the run ends (a worker frees X).
+    let fetched: IAuditData | null = null;
     try {
       if (!bridge || !pipeline) {
         throw new Error(
@@ -565,6 +583,7 @@ export class SpotlightModel implements IDisposable {
         onProgress: p => this._onFetchProgress(p),
         components: options.components ?? 0
       });
+      fetched = data;
       this._throwIfAborted(signal);
       const fetchMs = performance.now() - started;
 
@@ -690,6 +709,9 @@ export class SpotlightModel implements IDisposable {
     } finally {
       if (this._abort === abort) {
         this._abort = null;
+      }
+      if (fetched) {
+        pipeline?.release?.(fetched);
       }
     }
   }
@@ -913,6 +935,7 @@ export class SpotlightModel implements IDisposable {
       selectedRegion: this._selectedRegion
     };
     this._error = null;
+    let fetched: IAuditData | null = null;
     try {
       if (!bridge || !pipeline) {
         throw new Error(
@@ -937,6 +960,7 @@ export class SpotlightModel implements IDisposable {
           projection: findingProjection(first)
         }
       );
+      fetched = data;
       this._throwIfAborted(signal);
       const fetchMs = performance.now() - started;
       const search = await pipeline.reconstruct(findings, data, signal);
@@ -994,6 +1018,9 @@ export class SpotlightModel implements IDisposable {
     } finally {
       if (this._abort === abort) {
         this._abort = null;
+      }
+      if (fetched) {
+        pipeline?.release?.(fetched);
       }
     }
   }
@@ -1271,8 +1298,10 @@ export namespace SpotlightModel {
     settings?: Partial<IPanelSettings>;
     /**
      * Make the pipeline that runs the audits of a notebook, given its kernel
-     * bridge (called on each notebook change). Default: a
-     * {@link DefaultAuditPipeline} on the bridge.
+     * bridge (called on each notebook change; the model disposes the previous
+     * one). Default: a {@link DefaultAuditPipeline} on the bridge (the main
+     * thread); JupyterLab's plugin passes a `WorkerAuditPipeline`, which runs
+     * the search and the summaries in a Web Worker.
      */
     pipeline?: PipelineFactory;
   }

@@ -45,7 +45,9 @@ function stats(ms: number[]) {
     frames: ms.length,
     meanMs: mean,
     medianMs: sorted[Math.floor(sorted.length / 2)] ?? NaN,
-    p95Ms: sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))] ?? NaN
+    p95Ms:
+      sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))] ??
+      NaN
   };
 }
 

@@ -57,18 +57,20 @@ export function manualWeights(
 
 /**
  * A manual region as a spotlight: 0/1 weights on the chosen rows, its
- * centre the rows' mean embedding, no precision (τ = 0: it is not a ball)
+ * centre the rows' mean embedding (zeros when the page holds no embeddings,
+ * e.g. they live in the audit worker: a manual region is its rows, its
+ * centre is only informative), no precision (τ = 0: it is not a ball)
  * and no optimisation history. Its weighted loss is the chosen rows' mean
  * loss: Σ k_i ℓ_i / K with k ∈ {0, 1}.
  *
  * @param indices - Checked row indices ({@link checkIndices}).
- * @param data - Row-major N × D float32 `embeddings`, `d`, and `losses`
- *   (float32, length N).
+ * @param data - Row-major N × D float32 `embeddings` (or null), `d`, and
+ *   `losses` (float32, length N).
  * @returns The spotlight.
  */
 export function manualSpotlight(
   indices: number[],
-  data: { embeddings: Float32Array; d: number; losses: Float32Array }
+  data: { embeddings: Float32Array | null; d: number; losses: Float32Array }
 ): ISpotlight {
   const n = data.losses.length;
   const { d } = data;
@@ -78,7 +80,7 @@ export function manualSpotlight(
   let loss = 0;
   for (const i of indices) {
     loss += data.losses[i];
-    for (let k = 0; k < d; k++) {
+    for (let k = 0; k < d && data.embeddings; k++) {
       center[k] += data.embeddings[i * d + k] / count;
     }
   }

@@ -69,24 +69,34 @@ const DIVERGING = [
 /** Opacity by highlight level; level 0 is the invisible region anchors. */
 const OPACITY = [0, 0.22, 0.3, 0.38, 0.46, 0.55, 0.65, 0.75, 0.87, 1];
 
-/** Layouts by embeddings array: one projection per audit's data. */
+/** Layouts computed on the page, by embeddings array. */
 const layouts = new WeakMap<Float32Array, Promise<IMapLayout>>();
 
 /**
- * The map's layout for an audit, computed once per embeddings array.
+ * The map's layout for an audit: the one the pipeline computed with the
+ * summaries (in the audit worker, where the embeddings are), else computed
+ * here once per embeddings array.
  *
  * @param result - The audit.
  * @returns The layout of its N examples.
+ * @throws {Error} when the result has neither a layout nor embeddings.
  */
 export function layoutOf(result: IAuditResult): Promise<IMapLayout> {
-  let layout = layouts.get(result.embeddings);
+  if (result.mapLayout) {
+    return Promise.resolve(result.mapLayout);
+  }
+  const embeddings = result.embeddings;
+  if (!embeddings) {
+    return Promise.reject(
+      new Error(
+        'this result carries no map layout and the page holds no embeddings: run the audit again.'
+      )
+    );
+  }
+  let layout = layouts.get(embeddings);
   if (!layout) {
-    layout = computeMapLayout({
-      embeddings: result.embeddings,
-      n: result.n,
-      d: result.d
-    });
-    layouts.set(result.embeddings, layout);
+    layout = computeMapLayout({ embeddings, n: result.n, d: result.d });
+    layouts.set(embeddings, layout);
   }
   return layout;
 }
@@ -320,7 +330,8 @@ export class OverviewMap extends Widget {
       );
       return;
     }
-    const sameData = this._result?.embeddings === result.embeddings;
+    const sameData =
+      !!this._result && this._result.fingerprint === result.fingerprint;
     this._result = result;
     if (!sameData) {
       this._setSelection([]);
