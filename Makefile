@@ -84,9 +84,10 @@ ui-tests: $(STAMP)/develop $(STAMP)/test-deps
 	mkdir -p test-reports && cp ui-tests/test-results/junit.xml test-reports/galata.xml
 
 # Installs as users get them: the wheel in fresh venvs with the oldest and newest
-# supported JupyterLab (in chromium).
+# supported JupyterLab (in chromium), and the packed CLI in an empty folder.
 install-checks: $(STAMP)/develop $(STAMP)/test-deps
 	$(BIN)/python scripts/install-check/check_wheel.py
+	PYTHON=$(BIN)/python scripts/install-check/check_cli_package.sh
 
 test: $(STAMP)/develop $(STAMP)/test-deps
 	$(MAKE) lint

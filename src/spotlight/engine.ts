@@ -22,8 +22,7 @@ import {
   copyMoments,
   createMoments,
   evaluateObjective,
-  IObjectiveKernel,
-  TensorKernel
+  IObjectiveKernel
 } from './objective';
 import { ShellKernel } from './shellKernel';
 import { WasmKernel } from './wasmKernel';
@@ -295,7 +294,13 @@ namespace Private {
           ? new HostKernel(embeddings, n, d, norms, { pruning })
           : selection.name === 'wasm'
             ? await WasmKernel.create(embeddings, n, d, { pruning })
-            : TensorKernel.create(embeddings, n, d, norms);
+            : // tfjs is loaded only here (see tensorKernel.ts).
+              (await import('./tensorKernel')).TensorKernel.create(
+                embeddings,
+                n,
+                d,
+                norms
+              );
       await maybeYield();
       const moments = createMoments(d);
       const grad = new Float64Array(d + 1);
