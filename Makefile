@@ -10,6 +10,7 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 STAMP := $(CURDIR)/.make
 PORT ?= 8888
+NB_PORT ?= 8889
 export PATH := $(BIN):$(PATH)
 
 SOURCES := $(shell find src style schema assembly -type f) jupyterlab_spotlight/kernel_helper.py scripts/build-wasm.mjs \
@@ -82,6 +83,8 @@ pytest: $(STAMP)/build $(STAMP)/test-deps
 ui-tests: $(STAMP)/develop $(STAMP)/test-deps
 	cd ui-tests && SPOTLIGHT_UI_PORT=$(PORT) jlpm playwright test
 	mkdir -p test-reports && cp ui-tests/test-results/junit.xml test-reports/galata.xml
+	cd ui-tests && SPOTLIGHT_NB_PORT=$(NB_PORT) jlpm playwright test -c playwright-notebook.config.js
+	cp ui-tests/test-results-notebook/junit.xml test-reports/notebook7.xml
 
 # Installs as users get them: the wheel in fresh venvs with the oldest and newest
 # supported JupyterLab (in chromium), and the packed CLI in an empty folder.
@@ -95,7 +98,7 @@ test: $(STAMP)/develop $(STAMP)/test-deps
 	$(MAKE) pytest
 	$(MAKE) ui-tests
 	$(MAKE) install-checks
-	$(BIN)/python scripts/check_test_reports.py test-reports/jest.xml test-reports/pytest.xml test-reports/galata.xml
+	$(BIN)/python scripts/check_test_reports.py test-reports/jest.xml test-reports/pytest.xml test-reports/galata.xml test-reports/notebook7.xml
 
 bench: $(STAMP)/develop $(STAMP)/test-deps
 	$(BIN)/python benchmarks/run.py
