@@ -76,7 +76,8 @@ for heavy in @jupyterlab @tensorflow vega @lumino; do
   [ ! -e "node_modules/$heavy" ] || die "the install pulled $heavy: $(npm ls --all "$heavy" 2>&1 | head -5)"
 done
 
-# 4. One audit on a small .npy pair: float64 embeddings and big-endian float32 losses.
+# 4. One audit on a small .npy pair (float64 embeddings, big-endian float32 losses), on two
+#    worker threads: the shard worker script must be in the package.
 "$PYTHON" - <<'EOF'
 import numpy as np
 rng = np.random.default_rng(0)
@@ -87,12 +88,12 @@ np.save("losses.npy", loss.astype(">f4"))
 EOF
 t=$SECONDS
 npx --no-install spotlight-search --embeddings embeddings.npy --losses losses.npy \
-  --count 1 --steps 300 --quiet --out result.json || die "spotlight-search exited with $?"
+  --count 1 --steps 300 --threads 2 --quiet --out result.json || die "spotlight-search exited with $?"
 node - <<'EOF' || die "result.json is not what the run should write (above)"
 const r = JSON.parse(require('fs').readFileSync('result.json', 'utf8'));
 const ok = r.version === 1 && r.backend === 'wasm' && r.spotlights?.length === 1;
 console.error(`check_cli_package: result: version ${r.version}, backend ${r.backend}, ${r.spotlights?.length} spotlight(s)`);
 process.exit(ok ? 0 : 1);
 EOF
-say "one audit (400 x 8, 300 steps) through npx in $((SECONDS - t)) s"
+say "one audit (400 x 8, 300 steps, 2 worker threads) through npx in $((SECONDS - t)) s"
 say "passed in $((SECONDS - started)) s"
