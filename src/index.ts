@@ -18,6 +18,7 @@ import { Debouncer } from '@lumino/polling';
 import { CommandIds } from './commandIds';
 import { registerCommands } from './commands';
 import { SpotlightModel } from './model';
+import { addView } from './placement';
 import { DEFAULT_OPTIONS, IAuditOptions } from './tokens';
 import { AuditView } from './widgets/auditView';
 import { WorkerAuditPipeline } from './workers/client';
@@ -86,11 +87,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void views.add(view);
       }
       if (!view.isAttached) {
-        const ref = tracker.currentWidget?.id;
-        app.shell.add(view, 'main', {
-          mode: ref ? 'split-right' : 'tab-after',
-          ref
-        });
+        // New or closed: open it where the shell allows (JupyterLab's main
+        // area, split beside the notebook; Notebook 7's down area), see
+        // placement.ts.
+        addView(app, view, tracker.currentWidget?.id);
       }
       if (activate) {
         app.shell.activateById(view.id);

@@ -79,12 +79,17 @@ export class AuditView extends MainAreaWidget<AuditContent> {
   private _onChanged(): void {
     const label = this._model.notebookLabel;
     const name = label ? label.split('/').pop() : '';
-    this.title.label = name
-      ? this._trans.__('Spotlight audit: %1', name)
-      : this._trans.__('Spotlight audit');
-    this.title.caption = this._trans.__(
+    const j = this._model.selectedRegion;
+    const trans = this._trans;
+    // The tab names the region shown and the notebook it belongs to.
+    const what =
+      j >= 0 && this._model.result
+        ? trans.__('Spotlight region %1', j + 1)
+        : trans.__('Spotlight audit');
+    this.title.label = name ? `${what} · ${name}` : what;
+    this.title.caption = trans.__(
       'Overview map and regions of the Spotlight audit of %1',
-      label || this._trans.__('the current notebook')
+      label || trans.__('the current notebook')
     );
   }
 

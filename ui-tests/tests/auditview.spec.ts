@@ -333,7 +333,7 @@ test.describe('the audit view', () => {
     // Closed with its ✕, the view comes back on the next inspect.
     await page
       .locator(
-        '.lm-TabBar-tab:has-text("Spotlight audit") .lm-TabBar-tabCloseIcon'
+        '.lm-TabBar-tab[data-id="jupyterlab-spotlight-audit"] .lm-TabBar-tabCloseIcon'
       )
       .click();
     await expect(page.locator(VIEW)).toHaveCount(0);
@@ -347,7 +347,7 @@ test.describe('the audit view', () => {
     // And by its own command, after another close.
     await page
       .locator(
-        '.lm-TabBar-tab:has-text("Spotlight audit") .lm-TabBar-tabCloseIcon'
+        '.lm-TabBar-tab[data-id="jupyterlab-spotlight-audit"] .lm-TabBar-tabCloseIcon'
       )
       .click();
     await expect(page.locator(VIEW)).toHaveCount(0);
