@@ -5,7 +5,7 @@
  */
 import * as CRC32 from 'crc-32';
 
-import type { KernelBridge } from './kernel/bridge';
+import type { IFetchedArray, KernelBridge } from './kernel/bridge';
 import { abortError } from './kernel/errors';
 import type { Transport } from './kernel/protocol';
 import type { IAuditResult } from './model';
@@ -20,6 +20,7 @@ import {
   permutationPValue,
   SpotlightOptions
 } from './spotlight';
+import { explainRegion } from './summaries/explain';
 import { projectRows, sampleRows } from './summaries/projection';
 import {
   IRegionSummary,
@@ -41,6 +42,7 @@ import type {
   IAuditOptions,
   IAuditPipeline,
   IFetchProgress,
+  IMetadataTable,
   IProjection,
   IProjectionBasis,
   ISelection,
@@ -80,7 +82,8 @@ export class DefaultAuditPipeline implements IAuditPipeline {
     }
     const shape = await this._bridge.check(
       { embeddings, losses, labels, predictions, metadata },
-      signal
+      signal,
+      names.metadataColumns
     );
     if (names.referenceLosses) {
       await this._bridge.check(
@@ -148,6 +151,7 @@ export class DefaultAuditPipeline implements IAuditPipeline {
     > = {};
     const transports: Partial<Record<Role, Transport>> = {};
     let projection: IProjection | null = null;
+    let metadataTable: IMetadataTable | null = null;
     for (const role of roles) {
       const name = names[role]!;
       const before = done;
@@ -156,11 +160,18 @@ export class DefaultAuditPipeline implements IAuditPipeline {
         signal,
         onProgress: transfer =>
           onProgress?.({ role, name, done: before, total, transfer }),
-        ...(role === 'embeddings' && components ? { components } : {})
+        ...(role === 'embeddings' && components ? { components } : {}),
+        ...(role === 'metadata'
+          ? { table: true, columns: names.metadataColumns ?? null }
+          : {})
       });
       done += array.data.byteLength;
-      out[role] = { data: array.data, categories: array.categories };
       transports[role] = array.transport;
+      if (role === 'metadata') {
+        metadataTable = metadataTableOf(name, array, n);
+        continue;
+      }
+      out[role] = { data: array.data, categories: array.categories };
       if (role === 'embeddings' && array.projection) {
         projection = array.projection;
       }
@@ -211,8 +222,9 @@ export class DefaultAuditPipeline implements IAuditPipeline {
       labels: out.labels ? (out.labels.data as Int32Array) : null,
       labelNames: out.labels?.categories ?? null,
       predictions: codes(out.predictions),
-      metadata: out.metadata ? (out.metadata.data as Int32Array) : null,
-      metadataNames: out.metadata?.categories ?? null,
+      metadata: null,
+      metadataNames: null,
+      metadataTable,
       transports
     };
   }
@@ -297,6 +309,44 @@ export class DefaultAuditPipeline implements IAuditPipeline {
   }
 
   private _bridge: KernelBridge;
+}
+
+/**
+ * A fetched metadata table as columns: row j of the [C, N] float32 transfer
+ * is column j's codes or values (views, not copies).
+ *
+ * @param name - The metadata variable.
+ * @param array - The table fetch (`columns` set).
+ * @param n - N, the examples' count.
+ * @returns The table.
+ * @throws Error when the table is not C × N.
+ */
+export function metadataTableOf(
+  name: string,
+  array: IFetchedArray,
+  n: number
+): IMetadataTable {
+  const infos = array.columns ?? [];
+  const data = array.data as Float32Array;
+  if (data.length !== infos.length * n) {
+    throw new Error(
+      `Metadata '${name}' came with ${data.length.toLocaleString('en-US')} values for ${infos.length} columns of ${n.toLocaleString('en-US')} examples; restart the kernel so that the Spotlight injects its current helper.`
+    );
+  }
+  return {
+    name,
+    columns: infos.map((c, j) => ({
+      name: c.name,
+      kind: c.kind,
+      values: data.subarray(j * n, (j + 1) * n),
+      missing: c.missing,
+      dtype: c.dtype,
+      ...(c.categories ? { categories: c.categories } : {}),
+      ...(c.unit ? { unit: c.unit } : {}),
+      ...(c.origin ? { origin: c.origin } : {})
+    })),
+    skipped: array.skipped ?? []
+  };
 }
 
 /**
@@ -479,6 +529,17 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
       referencePredictions: data.referencePredictions
     })
   );
+  const explainContext = {
+    labels: data.labels,
+    labelNames: data.labelNames,
+    predictions: data.predictions,
+    metadata: data.metadataTable?.columns ?? null
+  };
+  search.spotlights.forEach((s, j) => {
+    const { items, name } = explainRegion(s.kernelWeights, explainContext);
+    regions[j].name = name;
+    regions[j].explanation = items;
+  });
   const weights = search.spotlights.map(s => s.kernelWeights);
   const overlaps = weights.map(a => weights.map(b => regionOverlap(a, b)));
   const rows = sampleRows(n, maxMapPoints, weights);
@@ -528,6 +589,7 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
     predictions: data.predictions,
     metadata: data.metadata,
     metadataNames: data.metadataNames,
+    metadataTable: data.metadataTable ?? null,
     transports: data.transports,
     search,
     regions,

@@ -19,11 +19,14 @@ import {
   bufferBytes,
   COMM_TARGET,
   decodeList,
+  IColumnsReply,
   IExamplesReply,
   IFetchBeginReply,
+  IMetadataColumnInfo,
   IReply,
   isAcceptableName,
   isCheckReply,
+  isColumnsReply,
   isErrorReply,
   isExamplesReply,
   isFetchBeginReply,
@@ -47,6 +50,10 @@ export interface IFetchedArray {
   shape: number[];
   /** Category names when the kernel encoded strings as codes. */
   categories?: string[];
+  /** A metadata table's column descriptors (`data` is then [C, N]). */
+  columns?: IMetadataColumnInfo[];
+  /** A metadata table's columns that cannot be explained. */
+  skipped?: { name: string; reason: string }[];
   /** How the bytes travelled: a file over HTTP, or the kernel's comm. */
   transport: Transport;
   /** Why the comm was used although a file was asked for (absent otherwise). */
@@ -143,14 +150,17 @@ export class KernelBridge implements IDisposable {
   /**
    * Check that the chosen variables fit together before anything moves.
    *
-   * @param names - Variable names by role (embeddings and losses required).
+   * @param names - Variable names by role (embeddings and losses required;
+   *   metadata and examples are checked too).
    * @param signal - Cancels the request.
+   * @param columns - The metadata columns to keep (null or absent: all).
    * @returns N (rows) and D (embedding width).
    * @throws {KernelBridgeError} with the helper's message (e.g. a length mismatch naming both variables).
    */
   async check(
     names: Partial<Record<Role, string | null>>,
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    columns?: string[] | null
   ): Promise<{ n: number; d: number }> {
     const request: Record<string, unknown> = { op: 'check' };
     for (const [role, name] of Object.entries(names)) {
@@ -159,11 +169,32 @@ export class KernelBridge implements IDisposable {
         request[role] = name;
       }
     }
+    if (columns && names.metadata) {
+      request.metadata_columns = columns;
+    }
     const [reply] = await this._request(request, signal);
     if (!isCheckReply(reply.data)) {
       throw Private.protocolError('check');
     }
     return { n: reply.data.n, d: reply.data.d };
+  }
+
+  /**
+   * Check a metadata table in the kernel and describe its columns (kinds,
+   * missing values, categories) without transferring it.
+   *
+   * @param name - The metadata variable.
+   * @param signal - Cancels the request.
+   * @returns Its rows, the columns that can be explained and those that cannot.
+   * @throws {KernelBridgeError} with the helper's message (a ragged dict, a scalar...).
+   */
+  async columns(name: string, signal?: AbortSignal): Promise<IColumnsReply> {
+    Private.assertName(name);
+    const [reply] = await this._request({ op: 'columns', name }, signal);
+    if (!isColumnsReply(reply.data)) {
+      throw Private.protocolError('columns');
+    }
+    return reply.data;
   }
 
   /**
@@ -217,7 +248,11 @@ export class KernelBridge implements IDisposable {
           max_bytes: options.maxBytes,
           chunk_bytes: Private.CHUNK_BYTES,
           via: options.transport === 'comm' ? 'comm' : 'file',
-          ...(options.components ? { components: options.components } : {})
+          ...(options.components ? { components: options.components } : {}),
+          ...(options.table ? { table: true } : {}),
+          ...(options.table && options.columns
+            ? { columns: options.columns }
+            : {})
         },
         signal,
         undefined,
@@ -228,6 +263,9 @@ export class KernelBridge implements IDisposable {
       }
       begin = beginMsg.data;
       if (options.components && begin.components !== options.components) {
+        throw Private.protocolError('fetch-begin');
+      }
+      if (options.table && !begin.columns) {
         throw Private.protocolError('fetch-begin');
       }
       projection = begin.components
@@ -281,6 +319,9 @@ export class KernelBridge implements IDisposable {
       data,
       shape: begin.shape,
       categories: begin.categories,
+      ...(begin.columns
+        ? { columns: begin.columns, skipped: begin.skipped ?? [] }
+        : {}),
       transport,
       ...(fallbackReason ? { fallbackReason } : {}),
       ...(projection ? { projection } : {})
@@ -776,6 +817,13 @@ export namespace KernelBridge {
      * components in the kernel (0 or absent: send them as they are).
      */
     components?: number;
+    /**
+     * Metadata only: fetch the whole table (float32 [C, N], one row per
+     * column) with its column descriptors (docs/protocol.md, "Metadata tables").
+     */
+    table?: boolean;
+    /** With `table`: the columns to keep (null or absent: all). */
+    columns?: string[] | null;
     /** Cancels the transfer (the HTTP request, or between chunks). */
     signal?: AbortSignal;
     /** Called after each comm chunk, or every few MiB of a file. */
