@@ -6,7 +6,7 @@
 import * as CRC32 from 'crc-32';
 
 import type { IFetchedArray, KernelBridge } from './kernel/bridge';
-import { abortError } from './kernel/errors';
+import { abortError, KernelBridgeError } from './kernel/errors';
 import type { Transport } from './kernel/protocol';
 import type { IAuditResult } from './model';
 import { base64ToFloat32, IFinding } from './notebook/cells';
@@ -20,7 +20,7 @@ import {
   permutationPValue,
   SpotlightOptions
 } from './spotlight';
-import { explainRegion } from './summaries/explain';
+import { explainRegion, ITokenTable } from './summaries/explain';
 import { projectRows, sampleRows } from './summaries/projection';
 import {
   IRegionSummary,
@@ -176,6 +176,9 @@ export class DefaultAuditPipeline implements IAuditPipeline {
         projection = array.projection;
       }
     }
+    const tokens = names.examples
+      ? await Private.tokens(this._bridge, names.examples, n, signal)
+      : null;
     let embeddings = out.embeddings!.data as Float32Array;
     if (saved) {
       projection = {
@@ -225,6 +228,7 @@ export class DefaultAuditPipeline implements IAuditPipeline {
       metadata: null,
       metadataNames: null,
       metadataTable,
+      tokens,
       transports
     };
   }
@@ -533,7 +537,8 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
     labels: data.labels,
     labelNames: data.labelNames,
     predictions: data.predictions,
-    metadata: data.metadataTable?.columns ?? null
+    metadata: data.metadataTable?.columns ?? null,
+    tokens: data.tokens ?? null
   };
   search.spotlights.forEach((s, j) => {
     const { items, name } = explainRegion(s.kernelWeights, explainContext);
@@ -752,6 +757,28 @@ export function embeddingsFingerprint(embeddings: Float32Array): string {
 }
 
 namespace Private {
+  /**
+   * The words of text examples, to explain regions by; null for examples
+   * that are not text (images, tables: the kernel answers `bad-dtype`) or
+   * whose count differs from N.
+   */
+  export async function tokens(
+    bridge: KernelBridge,
+    name: string,
+    n: number,
+    signal: AbortSignal
+  ): Promise<ITokenTable | null> {
+    try {
+      const table = await bridge.tokens(name, signal);
+      return table.indptr.length === n + 1 ? table : null;
+    } catch (error) {
+      if (error instanceof KernelBridgeError && error.code === 'bad-dtype') {
+        return null;
+      }
+      throw error;
+    }
+  }
+
   /** CRC-32 (zlib, unsigned) of a float32 array's bytes. */
   export function crc32(values: Float32Array): number {
     const bytes = new Uint8Array(

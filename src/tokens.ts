@@ -1,4 +1,8 @@
-import type { IMetadataColumn, ISkippedColumn } from './summaries/explain';
+import type {
+  IMetadataColumn,
+  ISkippedColumn,
+  ITokenTable
+} from './summaries/explain';
 import type { ITransferProgress } from './kernel/bridge';
 import type { Transport } from './kernel/protocol';
 import type { IAuditResult } from './model';
@@ -253,6 +257,8 @@ export interface IAuditData {
   metadataNames: string[] | null;
   /** The metadata table (every column), or null / absent. */
   metadataTable?: IMetadataTable | null;
+  /** The words of text examples, or null / absent (other examples). */
+  tokens?: ITokenTable | null;
   /** How each fetched array came from the kernel (a file over HTTP, or the comm). */
   transports: Partial<Record<Role, Transport>>;
 }

@@ -13,6 +13,7 @@ import type { ISignal } from '@lumino/signaling';
 import * as CRC32 from 'crc-32';
 
 import helperSource from '../../jupyterlab_spotlight/kernel_helper.py';
+import type { ITokenTable } from '../summaries/explain';
 import type { IProjection, IVariable, Role } from '../tokens';
 import { abortError, KernelBridgeError } from './errors';
 import {
@@ -177,6 +178,44 @@ export class KernelBridge implements IDisposable {
       throw Private.protocolError('check');
     }
     return { n: reply.data.n, d: reply.data.d };
+  }
+
+  /**
+   * Which text examples hold which words (the kernel tokenises them; see
+   * docs/protocol.md, "Words of text examples").
+   *
+   * @param name - The examples variable (one string per example).
+   * @param signal - Cancels the request.
+   * @returns The vocabulary and, per example, its words (compressed rows).
+   * @throws {KernelBridgeError} `bad-dtype` when the examples are not text.
+   */
+  async tokens(name: string, signal?: AbortSignal): Promise<ITokenTable> {
+    Private.assertName(name);
+    const [reply] = await this._request({ op: 'tokens', name }, signal);
+    const data = reply.data as Record<string, unknown>;
+    if (
+      data.op !== 'tokens' ||
+      typeof data.n !== 'number' ||
+      !Array.isArray(data.vocabulary) ||
+      !data.vocabulary.every(w => typeof w === 'string') ||
+      reply.buffers.length !== 2
+    ) {
+      throw Private.protocolError('tokens');
+    }
+    const ints = (b: ArrayBuffer | ArrayBufferView) => {
+      const bytes = bufferBytes(b);
+      return new Int32Array(bytes.slice().buffer);
+    };
+    const indptr = ints(reply.buffers[0]);
+    const indices = ints(reply.buffers[1]);
+    if (
+      indptr.length !== data.n + 1 ||
+      indptr[data.n] !== indices.length ||
+      indices.some(i => i < 0 || i >= (data.vocabulary as string[]).length)
+    ) {
+      throw Private.protocolError('tokens');
+    }
+    return { vocabulary: data.vocabulary as string[], indptr, indices };
   }
 
   /**
