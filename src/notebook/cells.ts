@@ -2,7 +2,7 @@
  * Pure builders of the cells that record a finding in the notebook: a
  * markdown summary and a numpy-only code cell that recreates the region.
  */
-import { explanationFacts, explanationPhrase } from '../summaries/explain';
+import { explanationFacts, explanationPhrase } from '../summaries/phrases';
 import {
   DEFAULT_THEME,
   lossDistributionSpec,
