@@ -321,7 +321,8 @@ export function categoryMixSpec(
  * @param weights - The region's kernel weights, length N.
  * @param title - The chart title (the column's name).
  * @param theme - Chart colours.
- * @param options - Number of bins (default 20) and width in pixels.
+ * @param options - Number of bins (default 20), width in pixels and the
+ *   x axis title (default `value`).
  * @returns A grouped bar spec of the fraction of examples per bin.
  */
 export function distributionSpec(
@@ -329,7 +330,7 @@ export function distributionSpec(
   weights: ArrayLike<number>,
   title: string,
   theme: IChartTheme,
-  options: { bins?: number; width?: number } = {}
+  options: { bins?: number; width?: number; axisTitle?: string } = {}
 ): VegaLiteSpec {
   const present: number[] = [];
   const k: number[] = [];
@@ -357,7 +358,8 @@ export function distributionSpec(
     base(theme, title, options.width ?? 220),
     binned,
     'fraction (√ scale)',
-    groupColor(theme)
+    groupColor(theme),
+    options.axisTitle ?? 'value'
   );
 }
 
@@ -482,7 +484,8 @@ function groupedBars(
   frame: Record<string, unknown>,
   values: Record<string, unknown>[],
   yTitle: string,
-  color: Record<string, unknown>
+  color: Record<string, unknown>,
+  xTitle = 'loss'
 ): VegaLiteSpec {
   return {
     ...frame,
@@ -494,7 +497,7 @@ function groupedBars(
         field: 'start',
         type: 'quantitative',
         bin: { binned: true },
-        title: 'loss'
+        title: xTitle
       },
       x2: { field: 'end' },
       y: {

@@ -166,9 +166,14 @@ export function explanationSpecs(
           spec: distributionSpec(
             column.values,
             weights,
-            `${item.column}${column.unit ? ` (${column.unit})` : ''}: region vs all data`,
+            `${item.column}: region vs all data`,
             theme,
-            { width }
+            {
+              width,
+              axisTitle: column.unit
+                ? `${item.column} (${column.unit}${column.origin ? ` since ${column.origin}` : ''})`
+                : item.column
+            }
           )
         });
       }

@@ -1,4 +1,5 @@
 import { assembleResult } from '../../pipeline';
+import { distributionSpec } from '../../summaries/specs';
 import { DEFAULT_OPTIONS } from '../../tokens';
 import {
   categoricalContrasts,
@@ -416,5 +417,35 @@ describe('chartShares', () => {
     expect(shares[1].region).toBe(1);
     expect(shares[1].overall).toBeCloseTo(2 / 8);
     expect(shares.reduce((a, s) => a + s.overall, 0)).toBeCloseTo(1);
+  });
+});
+
+describe('distributionSpec', () => {
+  it('leaves missing values out and names the axis', () => {
+    const theme = {
+      text: '#000',
+      textMuted: '#555',
+      grid: '#ddd',
+      region: '#d84315',
+      overall: '#999',
+      font: 'sans-serif',
+      dark: false
+    };
+    const spec = distributionSpec(
+      [1, 2, NaN, 3, 4],
+      [1, 1, 1, 0, 0],
+      'x: region vs all data',
+      theme,
+      { bins: 3, axisTitle: 'x (seconds)' }
+    ) as any;
+    const values = spec.data.values as { group: string; fraction: number }[];
+    for (const group of ['all data', 'region']) {
+      const total = values
+        .filter(v => v.group === group)
+        .reduce((a, v) => a + v.fraction, 0);
+      expect(total).toBeCloseTo(1);
+    }
+    expect(spec.encoding.x.title).toBe('x (seconds)');
+    expect(values.every(v => Number.isFinite(v.fraction))).toBe(true);
   });
 });
