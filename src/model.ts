@@ -66,8 +66,11 @@ export interface IAuditResult {
   n: number;
   /** Embedding width D. */
   d: number;
-  /** Row-major N × D float32 embeddings. */
-  embeddings: Float32Array;
+  /**
+   * Row-major N × D float32 embeddings, or null when the pipeline's worker
+   * holds them (the page keeps no copy of X).
+   */
+  embeddings: Float32Array | null;
   /** Per-example losses, length N. */
   losses: Float32Array;
   /** Model A's losses when two models are compared, else null. */
@@ -98,6 +101,11 @@ export interface IAuditResult {
   map: IMapPoint[];
   /** CRC-32 of the embeddings' then the losses' float32 bytes, 8 hex digits. */
   fingerprint: string;
+  /**
+   * CRC-32 of the kernel's N × D embeddings' float32 bytes alone, 8 hex
+   * digits (`embeddingsFingerprint`; the source embeddings' when projected).
+   */
+  embeddingsFingerprint: string;
   /**
    * The principal-component projection the search ran on (`embeddings` and
    * `d` are then the N × k coordinates), or null / absent.
@@ -338,6 +346,7 @@ export class SpotlightModel implements IDisposable {
     this._isDisposed = true;
     this._abort?.abort();
     this._listAbort?.abort();
+    this._pipeline?.dispose?.();
     this._bridge?.dispose();
     this._bridge = null;
     this._pipeline = null;
@@ -358,6 +367,7 @@ export class SpotlightModel implements IDisposable {
     }
     this._abort?.abort();
     this._listAbort?.abort();
+    this._pipeline?.dispose?.();
     this._bridge?.dispose();
     this._sessionContext = sessionContext;
     this._notebookLabel = label;
@@ -641,6 +651,8 @@ export class SpotlightModel implements IDisposable {
       selectedRegion: this._selectedRegion
     };
     this._error = null;
+    // The fetched data, released once the run ends (a worker frees X).
+    let fetched: IAuditData | null = null;
     try {
       if (!bridge || !pipeline) {
         throw new Error(
@@ -659,6 +671,7 @@ export class SpotlightModel implements IDisposable {
         onProgress: p => this._onFetchProgress(p),
         components: options.components ?? 0
       });
+      fetched = data;
       this._throwIfAborted(signal);
       const fetchMs = performance.now() - started;
 
@@ -784,6 +797,9 @@ export class SpotlightModel implements IDisposable {
     } finally {
       if (this._abort === abort) {
         this._abort = null;
+      }
+      if (fetched) {
+        pipeline?.release?.(fetched);
       }
     }
   }
@@ -942,6 +958,7 @@ export class SpotlightModel implements IDisposable {
       selectedRegion: this._selectedRegion
     };
     this._error = null;
+    let fetched: IAuditData | null = null;
     try {
       if (!bridge || !pipeline) {
         throw new Error(
@@ -966,6 +983,7 @@ export class SpotlightModel implements IDisposable {
           projection: findingProjection(first)
         }
       );
+      fetched = data;
       this._throwIfAborted(signal);
       const fetchMs = performance.now() - started;
       const search = await pipeline.reconstruct(findings, data, signal);
@@ -1023,6 +1041,9 @@ export class SpotlightModel implements IDisposable {
     } finally {
       if (this._abort === abort) {
         this._abort = null;
+      }
+      if (fetched) {
+        pipeline?.release?.(fetched);
       }
     }
   }
@@ -1319,8 +1340,10 @@ export namespace SpotlightModel {
     settings?: Partial<IPanelSettings>;
     /**
      * Make the pipeline that runs the audits of a notebook, given its kernel
-     * bridge (called on each notebook change). Default: a
-     * {@link DefaultAuditPipeline} on the bridge.
+     * bridge (called on each notebook change; the model disposes the previous
+     * one). Default: a {@link DefaultAuditPipeline} on the bridge (the main
+     * thread); JupyterLab's plugin passes a `WorkerAuditPipeline`, which runs
+     * the search and the summaries in a Web Worker.
      */
     pipeline?: PipelineFactory;
   }
