@@ -330,6 +330,7 @@ const PAGE_FIELDS = [
   'predictions',
   'metadata',
   'metadataNames',
+  'metadataTable',
   'transports',
   'search',
   'names'
