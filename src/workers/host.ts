@@ -44,20 +44,27 @@ export class AuditWorkerHost {
     this._stages = new LocalAuditStages({
       engine: (input, engineOptions, control, audit) => {
         const count = shards
-          ? searchWorkers(audit.workers, shards.hardwareThreads)
-          : 0;
+          ? Math.min(
+              input.n,
+              searchWorkers(audit.workers, shards.hardwareThreads)
+            )
+          : 1;
         if (
           !shards ||
-          !shardedBackend(engineOptions.backend ?? 'auto', shards.probeWebGL)
+          !shardedBackend(engineOptions.backend ?? 'auto', shards.probeWebGL) ||
+          !useShards(count, input.n, input.d, !!audit.workers)
         ) {
-          return findSpotlights(input, engineOptions, control);
+          return findSpotlights(input, engineOptions, control).then(result => ({
+            ...result,
+            backendReason: `${result.backendReason} · 1 search worker (the audit worker)`
+          }));
         }
         return findSpotlightsSharded(input, engineOptions, control, {
           shards: count,
           transport: shards.transport
         }).then(result => ({
           ...result,
-          backendReason: `${result.backendReason} · ${Math.min(count, input.n)} search worker${Math.min(count, input.n) === 1 ? '' : 's'}`
+          backendReason: `${result.backendReason} · ${count} search workers`
         }));
       }
     });
@@ -367,6 +374,38 @@ export function searchWorkers(
       ? hardwareThreads
       : 2;
   return Math.max(1, Math.floor(threads) - 1);
+}
+
+/**
+ * Below this many embedding values (N·D) an automatic number of workers
+ * searches in the audit worker alone: a step reads X in about a millisecond
+ * there, and a round trip to the shards' workers each step would cost more
+ * than it saves.
+ */
+export const SHARD_MIN_VALUES = 4_000_000;
+
+/**
+ * Whether to split a search over shard workers.
+ *
+ * @param count - The search workers (≥ 1).
+ * @param n - N.
+ * @param d - D.
+ * @param chosen - Whether the user chose the number (the `workers` option
+ *   ≥ 1) rather than the automatic one.
+ * @returns False for one worker (the audit worker searches alone: no round
+ *   trips, no second copy of X), and for an automatic number on small data
+ *   (N·D < {@link SHARD_MIN_VALUES}); true otherwise.
+ */
+export function useShards(
+  count: number,
+  n: number,
+  d: number,
+  chosen: boolean
+): boolean {
+  if (count < 2) {
+    return false;
+  }
+  return chosen || n * d >= SHARD_MIN_VALUES;
 }
 
 /**

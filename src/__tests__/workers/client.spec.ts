@@ -32,7 +32,7 @@ import type {
 } from '../../tokens';
 import { DEFAULT_OPTIONS } from '../../tokens';
 import { IWorkerLike, WorkerAuditPipeline } from '../../workers/client';
-import { searchWorkers, shardedBackend } from '../../workers/host';
+import { searchWorkers, shardedBackend, useShards } from '../../workers/host';
 import { InProcessWorker } from '../../workers/inProcess';
 import {
   deserialiseError,
@@ -421,16 +421,19 @@ describe('the search over shards in the audit worker', () => {
     });
   }
 
-  it('finds with 2 shards what 1 shard and the single engine find (cpu)', async () => {
+  it('finds with 2 shards what the audit worker alone and the main thread find (cpu)', async () => {
     const transports: InProcessShardTransport[] = [];
+    // One worker: the audit worker searches alone (no shard).
     const one = await audit(sharded(transports), { ...OPTIONS, workers: 1 });
-    expect(transports).toHaveLength(1);
+    expect(transports).toHaveLength(0);
     const two = await audit(sharded(transports), { ...OPTIONS, workers: 2 });
-    expect(transports).toHaveLength(3);
+    expect(transports).toHaveLength(2);
     // Every shard was terminated at the end of its search.
     expect(transports.every(t => t.terminated)).toBe(true);
     const single = await audit(new DefaultAuditPipeline(fakeBridge()));
-    expect(one.result.search.backendReason).toMatch(/· 1 search worker$/);
+    expect(one.result.search.backendReason).toMatch(
+      /· 1 search worker \(the audit worker\)$/
+    );
     expect(two.result.search.backendReason).toMatch(/· 2 search workers$/);
     for (const other of [two, single]) {
       other.result.regions.forEach((r, j) => {
@@ -441,6 +444,13 @@ describe('the search over shards in the audit worker', () => {
         expect(r.topIndices).toEqual(o.topIndices);
       });
     }
+  });
+
+  it('splits small data only when the user chose the number of workers', () => {
+    expect(useShards(1, 1e6, 768, true)).toBe(false);
+    expect(useShards(2, 1e6, 768, false)).toBe(true);
+    expect(useShards(7, 1797, 32, false)).toBe(false);
+    expect(useShards(2, 1797, 32, true)).toBe(true);
   });
 
   it('uses hardware threads − 1 workers by default, at least 1', () => {
