@@ -370,8 +370,13 @@ RESPONSIVENESS_QUICK = {
 }
 
 
-def only_tables(tables: list[str], out_md: Path, quick: bool = False) -> int:
-    """Run some of tables g, h, i and l and re-render the report with the other tables of results.json."""
+def only_tables(tables: list[str], out_md: Path, sizes: dict | None = None, quick: bool = False) -> int:
+    """Run some of tables g–l and re-render the report with the other tables of results.json.
+
+    ``sizes``: (N, D) for tables j and k, to run them smaller (a smoke test); ``quick``: table l at small
+    sizes (a smoke test of the measurement, not a result).
+    """
+    sizes = sizes or {}
     import collapse
     import report as report_module
 
@@ -393,6 +398,20 @@ def only_tables(tables: list[str], out_md: Path, quick: bool = False) -> int:
         with tempfile.TemporaryDirectory(prefix="spotlight-pca-") as tmp:
             report["pca"] = pca_planted.pca_phase(Path(tmp))
         report["pcaDate"] = now
+    if "j" in tables or "k" in tables:
+        import shards
+
+        jn, jd = sizes.get("j", (50_000, 512))
+        kn, kd = sizes.get("k", (1_000_000, 768))
+        with tempfile.TemporaryDirectory(prefix="spotlight-shards-") as tmp:
+            if "j" in tables:
+                say(f"sharded engine scaling: {jn:,} × {jd}, 1/2(/4/8) worker threads and numpy")
+                report["shardScaling"] = shards.scaling_phase(Path(tmp), jn, jd)
+                report["shardScalingDate"] = now
+            if "k" in tables:
+                say(f"a million rows: {kn:,} × {kd} float32 .npy, the command line with its default threads")
+                report["millionRows"] = shards.million_phase(Path(tmp), kn, kd)
+                report["millionRowsDate"] = now
     if "l" in tables:
         plan = RESPONSIVENESS_QUICK if quick else RESPONSIVENESS_PLAN
         say("JupyterLab: demo, main-thread responsiveness during an audit, 1,000,000 × 768 through the panel")
@@ -422,19 +441,32 @@ def main() -> int:
     parser.add_argument(
         "--only", default=None, metavar="TABLES",
         help="only these of the later tables, comma-separated (g: collapse guard, h: significance test, "
-        "i: principal components, l: main-thread responsiveness and 1,000,000 × 768 in JupyterLab; "
-        "with --quick, l runs at small sizes); "
+        "i: principal components, j: sharded engine scaling, k: a million rows, "
+        "l: main-thread responsiveness and 1,000,000 × 768 in JupyterLab, small with --quick); "
         "keeps the other tables of results.json and re-renders RESULTS.md",
     )
     parser.add_argument("--out", default=None, help="the Markdown report (default RESULTS.md)")
+    parser.add_argument(
+        "--j-size", default=None, metavar="NxD", help="table j's size (default 50000x512; smaller for a smoke test)"
+    )
+    parser.add_argument(
+        "--k-size", default=None, metavar="NxD", help="table k's size (default 1000000x768; smaller for a smoke test)"
+    )
     parser.add_argument("--numpy-worker", nargs=2, metavar=("PLAN", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.numpy_worker:
         numpy_worker(*args.numpy_worker)
         return 0
 
+    table_sizes = {
+        key: tuple(int(v) for v in value.lower().split("x"))
+        for key, value in (("j", args.j_size), ("k", args.k_size))
+        if value
+    }
     if args.only:
-        return only_tables(args.only.split(","), Path(args.out) if args.out else HERE / "RESULTS.md", args.quick)
+        return only_tables(
+            args.only.split(","), Path(args.out) if args.out else HERE / "RESULTS.md", table_sizes, args.quick
+        )
     if args.transfer_only:
         args.skip_engine = True
     out_md = Path(args.out) if args.out else HERE / ("RESULTS-transfer.md" if args.transfer_only else "RESULTS.md")
@@ -505,6 +537,15 @@ def main() -> int:
 
             say("components: planted 100,000 × 768, raw and on the top 32 principal components")
             report["pca"] = pca_planted.pca_phase(work)
+            import shards
+
+            mark_load("shards")
+            jn, jd = table_sizes.get("j", (50_000, 512))
+            kn, kd = table_sizes.get("k", (1_000_000, 768))
+            say(f"sharded engine scaling: {jn:,} × {jd}, 1/2(/4/8) worker threads and numpy")
+            report["shardScaling"] = shards.scaling_phase(work, jn, jd)
+            say(f"a million rows: {kn:,} × {kd} float32 .npy, the command line with its default threads")
+            report["millionRows"] = shards.million_phase(work, kn, kd)
     finally:
         mark_load("end")
         report["load"] = LOAD

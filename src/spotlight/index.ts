@@ -91,6 +91,11 @@ export {
   ShardTransportFactory
 } from './shardPool';
 export {
+  IMessageEndpoint,
+  serveShardOnScope,
+  WorkerShardTransport
+} from './workerTransport';
+export {
   INullControl,
   INullOptions,
   nullDistribution,

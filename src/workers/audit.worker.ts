@@ -7,7 +7,7 @@
  */
 import { AuditWorkerHost } from './host';
 import type { WorkerRequest } from './protocol';
-import { WebWorkerShardTransport } from './shardTransport';
+import { WorkerShardTransport } from '../spotlight/workerTransport';
 
 const scope = self as unknown as {
   postMessage(message: unknown, transfer: Transferable[]): void;
@@ -19,7 +19,7 @@ const host = new AuditWorkerHost({
   post: (reply, transfer) => scope.postMessage(reply, transfer),
   shards: {
     transport: () =>
-      new WebWorkerShardTransport(
+      new WorkerShardTransport(
         new Worker(new URL('./shard.worker.js', import.meta.url), {
           name: 'spotlight-shard-worker'
         })
