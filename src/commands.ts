@@ -68,7 +68,7 @@ export function registerCommands(context: ICommandContext): void {
   commands.addCommand(CommandIds.run, {
     label: trans.__('Find Spotlights in the Current Notebook'),
     caption: trans.__(
-      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?, permutations?, alpha?, holdout?, seed?, components?, workers?}'
+      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, metadataColumns?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?, permutations?, alpha?, holdout?, seed?, components?, workers?}'
     ),
     execute: async (
       args: ReadonlyPartialJSONObject
@@ -82,6 +82,18 @@ export function registerCommands(context: ICommandContext): void {
             typeof args[role] === 'string' ? (args[role] as string) : null
           );
         }
+      }
+      const columns = args.metadataColumns;
+      if (columns !== undefined) {
+        if (
+          columns !== null &&
+          !(Array.isArray(columns) && columns.every(c => typeof c === 'string'))
+        ) {
+          throw new Error(
+            `metadataColumns must be a list of column names (or null for all), not ${JSON.stringify(columns)}.`
+          );
+        }
+        model.selectMetadataColumns(columns as string[] | null);
       }
       const overrides: Partial<IAuditOptions> = {};
       for (const key of [

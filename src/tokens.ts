@@ -1,3 +1,8 @@
+import type {
+  IMetadataColumn,
+  ISkippedColumn,
+  ITokenTable
+} from './summaries/explain';
 import type { ITransferProgress } from './kernel/bridge';
 import type { Transport } from './kernel/protocol';
 import type { IAuditResult } from './model';
@@ -86,6 +91,21 @@ export interface ISelection {
   referencePredictions: string | null;
   examples: string | null;
   metadata: string | null;
+  /**
+   * The metadata columns to explain regions by (null or absent: all the
+   * table's columns).
+   */
+  metadataColumns?: string[] | null;
+}
+
+/** A metadata table fetched from the kernel (docs/protocol.md, "Metadata tables"). */
+export interface IMetadataTable {
+  /** The variable. */
+  name: string;
+  /** Its columns that can be explained, with their values. */
+  columns: IMetadataColumn[];
+  /** Its columns that cannot, with the kernel's reason. */
+  skipped: ISkippedColumn[];
 }
 
 /** Search options, as stored in the settings (schema/plugin.json). */
@@ -248,6 +268,10 @@ export interface IAuditData {
   metadata: Int32Array | null;
   /** Names of the metadata codes, or null. */
   metadataNames: string[] | null;
+  /** The metadata table (every column), or null / absent. */
+  metadataTable?: IMetadataTable | null;
+  /** The words of text examples, or null / absent (other examples). */
+  tokens?: ITokenTable | null;
   /** How each fetched array came from the kernel (a file over HTTP, or the comm). */
   transports: Partial<Record<Role, Transport>>;
 }

@@ -458,6 +458,7 @@ const PAGE_FIELDS = [
   'predictions',
   'metadata',
   'metadataNames',
+  'metadataTable',
   'transports',
   'search',
   'names'
