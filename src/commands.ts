@@ -69,7 +69,7 @@ export function registerCommands(context: ICommandContext): void {
   commands.addCommand(CommandIds.run, {
     label: trans.__('Find Spotlights in the Current Notebook'),
     caption: trans.__(
-      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, metadataColumns?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?, permutations?, alpha?, holdout?, seed?, components?}'
+      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, metadataColumns?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?, permutations?, alpha?, holdout?, seed?, components?, workers?}'
     ),
     execute: async (
       args: ReadonlyPartialJSONObject
@@ -106,7 +106,8 @@ export function registerCommands(context: ICommandContext): void {
         'permutations',
         'alpha',
         'seed',
-        'components'
+        'components',
+        'workers'
       ] as const) {
         if (args[key] === undefined) {
           continue;
@@ -516,6 +517,10 @@ namespace Private {
         return whole && value >= 0
           ? null
           : 'must be a whole number ≥ 0 (0 = off)';
+      case 'workers':
+        return whole && value >= 0 && value <= 64
+          ? null
+          : 'must be a whole number from 0 (automatic) to 64';
       case 'count':
       case 'steps':
         return whole && value >= 1 ? null : 'must be a whole number ≥ 1';

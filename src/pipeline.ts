@@ -13,6 +13,8 @@ import { base64ToFloat32, IFinding } from './notebook/cells';
 import {
   findSpotlights,
   ISpotlight,
+  ISpotlightControl,
+  ISpotlightInput,
   ISpotlightProgress,
   ISpotlightResult,
   kernelWeights,
@@ -69,6 +71,15 @@ export class LocalAuditStages implements Pick<
   IAuditPipeline,
   'search' | 'summarise' | 'reconstruct' | 'nullDistribution'
 > {
+  /**
+   * @param options - The engine to search with (default: `findSpotlights`).
+   */
+  constructor(options: LocalAuditStages.IOptions = {}) {
+    this._engine =
+      options.engine ??
+      ((input, o, control) => findSpotlights(input, o, control));
+  }
+
   /** {@inheritDoc IAuditPipeline.nullDistribution} */
   nullDistribution(
     data: IAuditData,
@@ -101,8 +112,12 @@ export class LocalAuditStages implements Pick<
     }
   ): Promise<ISpotlightResult> {
     const input = searchInput(data, options);
+    const engine = (
+      control: Parameters<LocalAuditStages.Engine>[2]
+    ): Promise<ISpotlightResult> =>
+      this._engine(input, engineOptions(data, options), control, options);
     if (input.n === data.n) {
-      return findSpotlights(input, engineOptions(data, options), control);
+      return engine(control);
     }
     // Holdout: found on the search half, shown on all examples (each
     // spotlight's weights recomputed once, when it is found).
@@ -115,7 +130,7 @@ export class LocalAuditStages implements Pick<
       }
       return wide;
     };
-    const search = await findSpotlights(input, engineOptions(data, options), {
+    const search = await engine({
       ...control,
       onSpotlight: (s, j) => {
         const wide = widen(s);
@@ -146,6 +161,34 @@ export class LocalAuditStages implements Pick<
     const search = reconstructSearch(findings, data);
     Private.throwIfAborted(signal);
     return search;
+  }
+
+  private _engine: LocalAuditStages.Engine;
+}
+
+/** The LocalAuditStages's namespace. */
+export namespace LocalAuditStages {
+  /**
+   * Searches for spotlights: `findSpotlights`, or the sharded engine.
+   *
+   * @param input - The embeddings and losses searched (the search half with
+   *   `holdout`; loss differences when comparing).
+   * @param options - The engine's options.
+   * @param control - Cancel, progress and each spotlight as it is found.
+   * @param audit - The audit's options (e.g. `workers`).
+   * @returns The engine's result.
+   */
+  export type Engine = (
+    input: ISpotlightInput,
+    options: SpotlightOptions,
+    control: ISpotlightControl,
+    audit: IAuditOptions
+  ) => Promise<ISpotlightResult>;
+
+  /** Options to create the stages. */
+  export interface IOptions {
+    /** The engine (default: `findSpotlights`, one thread). */
+    engine?: Engine;
   }
 }
 

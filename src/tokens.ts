@@ -123,6 +123,13 @@ export interface IAuditOptions {
   /** tfjs backend preference. */
   backend: 'auto' | 'webgl' | 'wasm' | 'cpu';
   /**
+   * Web Workers that search in parallel, each holding a block of the rows
+   * of X in its own WebAssembly memory (`wasm` and `cpu` backends; WebGL
+   * runs in one worker). 0 = automatic: the browser's hardware threads − 1,
+   * at least 1. Absent in findings saved before it (read as 0).
+   */
+  workers: number;
+  /**
    * With reference losses: `regression` finds where model B's loss exceeds
    * model A's (d = ℓ_B − ℓ_A), `improvement` where it is lower (d = ℓ_A − ℓ_B).
    */
@@ -208,6 +215,7 @@ export const DEFAULT_OPTIONS: IAuditOptions = {
   learningRate: 0.01,
   barrierScale: 1,
   backend: 'auto',
+  workers: 0,
   direction: 'regression',
   permutations: 49,
   alpha: 0.05,
