@@ -901,7 +901,7 @@ namespace Private {
   }
 
   /** Close a comm once its subshell (if any) started. */
-  async function closeWhenSetUp(
+  export async function closeWhenSetUp(
     kernel: Kernel.IKernelConnection,
     comm: Kernel.IComm
   ): Promise<void> {
