@@ -9,6 +9,11 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
+import {
+  COMMAND_ARGUMENTS,
+  unknownArguments,
+  unknownArgumentsMessage
+} from './commandArgs';
 import { CommandIds } from './commandIds';
 import { isAbortError } from './kernel/errors';
 import type { IAuditResult, IAuditSummary } from './model';
@@ -44,20 +49,43 @@ export function registerCommands(context: ICommandContext): void {
   const model = panel.model;
   const commands = app.commands;
 
+  /**
+   * Refuse arguments a command does not take, naming them (a typo such as
+   * `step` for `steps` must not run with the default silently).
+   */
+  const refuseUnknown = (
+    key: keyof typeof COMMAND_ARGUMENTS,
+    args: ReadonlyPartialJSONObject
+  ): void => {
+    const allowed = COMMAND_ARGUMENTS[key];
+    const unknown = unknownArguments(args, allowed);
+    if (unknown.length) {
+      throw notifyError(
+        trans,
+        new TypeError(
+          unknownArgumentsMessage(CommandIds[key], unknown, allowed)
+        ),
+        `arguments-${key}`
+      );
+    }
+  };
+
   commands.addCommand(CommandIds.open, {
     label: trans.__('Open the Spotlight Panel'),
     caption: trans.__(
       'Find regions of the embedding space where the model fails'
     ),
     iconClass: 'jp-SpotlightIcon',
-    execute: () => {
+    execute: (args: ReadonlyPartialJSONObject) => {
+      refuseUnknown('open', args);
       app.shell.activateById(panel.id);
     }
   });
 
   commands.addCommand(CommandIds.listVariables, {
     label: trans.__("List the Kernel's Variables for the Spotlight"),
-    execute: async () => {
+    execute: async (args: ReadonlyPartialJSONObject) => {
+      refuseUnknown('listVariables', args);
       await model.refresh();
       if (model.error && !model.listed) {
         throw new Error(model.error);
@@ -74,6 +102,7 @@ export function registerCommands(context: ICommandContext): void {
     execute: async (
       args: ReadonlyPartialJSONObject
     ): Promise<IAuditSummary | null> => {
+      refuseUnknown('run', args);
       // Variables named in the arguments replace the panel's whole selection
       // (roles not named are left out); without any, the panel's choice runs.
       if (ROLES.some(role => typeof args[role] === 'string')) {
@@ -107,20 +136,35 @@ export function registerCommands(context: ICommandContext): void {
               JSON.stringify(args[key])
             )
           );
-          throw notifyError(trans, error);
+          throw notifyError(trans, error, 'run');
         }
         const value = args[key] as number;
         const problem = Private.rangeProblem(key, value);
         if (problem) {
           throw notifyError(
             trans,
-            new RangeError(trans.__('%1 %2 (got %3).', key, problem, value))
+            new RangeError(trans.__('%1 %2 (got %3).', key, problem, value)),
+            'run'
           );
         }
         overrides[key] = value;
       }
 
-      if (typeof args.backend === 'string') {
+      if (args.backend !== undefined) {
+        const backends = ['auto', 'webgl', 'wasm', 'cpu'];
+        if (!backends.includes(args.backend as string)) {
+          throw notifyError(
+            trans,
+            new TypeError(
+              trans.__(
+                'backend must be one of %1 (got %2).',
+                backends.join(', '),
+                JSON.stringify(args.backend)
+              )
+            ),
+            'run'
+          );
+        }
         overrides.backend = args.backend as IAuditOptions['backend'];
       }
       if (args.holdout !== undefined) {
@@ -132,7 +176,8 @@ export function registerCommands(context: ICommandContext): void {
                 'holdout must be true or false (got %1).',
                 JSON.stringify(args.holdout)
               )
-            )
+            ),
+            'run'
           );
         }
         overrides.holdout = args.holdout;
@@ -149,7 +194,8 @@ export function registerCommands(context: ICommandContext): void {
                 "direction must be 'regression' (where model B is worse) or 'improvement' (got %1).",
                 JSON.stringify(args.direction)
               )
-            )
+            ),
+            'run'
           );
         }
         overrides.direction = args.direction;
@@ -159,7 +205,7 @@ export function registerCommands(context: ICommandContext): void {
         showDetail(false);
         return model.summary();
       } catch (reason) {
-        throw isAbortError(reason) ? reason : notifyError(trans, reason);
+        throw isAbortError(reason) ? reason : notifyError(trans, reason, 'run');
       }
     }
   });
@@ -167,7 +213,10 @@ export function registerCommands(context: ICommandContext): void {
   commands.addCommand(CommandIds.cancel, {
     label: trans.__('Cancel the Spotlight Search'),
     isEnabled: () => model.isRunning,
-    execute: () => model.cancel()
+    execute: (args: ReadonlyPartialJSONObject) => {
+      refuseUnknown('cancel', args);
+      model.cancel();
+    }
   });
 
   commands.addCommand(CommandIds.inspectRegion, {
@@ -175,6 +224,7 @@ export function registerCommands(context: ICommandContext): void {
     caption: trans.__('Args: {region} (from 0), activate? (default true)'),
     isEnabled: () => !!model.result,
     execute: (args: ReadonlyPartialJSONObject) => {
+      refuseUnknown('inspectRegion', args);
       const region = regionIndex(
         args.region ?? Math.max(0, model.selectedRegion),
         model.result?.regions.length ?? 0
@@ -190,6 +240,7 @@ export function registerCommands(context: ICommandContext): void {
     caption: trans.__('Args: {region: number (from 0) | "all"}'),
     isEnabled: () => !!model.result,
     execute: (args: ReadonlyPartialJSONObject): number[] => {
+      refuseUnknown('saveFinding', args);
       const result = model.result;
       try {
         if (!result) {
@@ -217,17 +268,19 @@ export function registerCommands(context: ICommandContext): void {
           cells,
           active
         );
-        Notification.success(
+        notify(
+          'saved',
+          'success',
           trans.__(
             'Saved %1 finding(s) into %2.',
             regions.length,
             notebook!.context.path
           ),
-          { autoClose: 4000 }
+          4000
         );
         return indices;
       } catch (reason) {
-        throw notifyError(trans, reason);
+        throw notifyError(trans, reason, 'save');
       }
     }
   });
@@ -239,6 +292,7 @@ export function registerCommands(context: ICommandContext): void {
     ),
     isEnabled: () => !!model.result && !!model.bridge,
     execute: async (args: ReadonlyPartialJSONObject): Promise<string> => {
+      refuseUnknown('exportRegion', args);
       const result = model.result;
       const bridge = model.bridge;
       try {
@@ -257,26 +311,27 @@ export function registerCommands(context: ICommandContext): void {
             : `spotlight_weights_${j + 1}`;
         const weights = result.search.spotlights[j].kernelWeights;
         await bridge.upload(name, weights, [weights.length]);
-        Notification.info(
+        notify(
+          'exported',
+          'info',
           trans.__(
             "Region %1's kernel weights are now '%2' in the kernel.",
             j + 1,
             name
           ),
-          {
-            autoClose: 4000
-          }
+          4000
         );
         return name;
       } catch (reason) {
-        throw notifyError(trans, reason);
+        throw notifyError(trans, reason, 'export');
       }
     }
   });
 
   commands.addCommand(CommandIds.openFindings, {
     label: trans.__('Reopen Spotlight Findings Saved in the Notebook'),
-    execute: async (): Promise<number> => {
+    execute: async (args: ReadonlyPartialJSONObject): Promise<number> => {
+      refuseUnknown('openFindings', args);
       try {
         const notebook = tracker.currentWidget;
         const findings: IFinding[] = [];
@@ -305,7 +360,9 @@ export function registerCommands(context: ICommandContext): void {
         showDetail(false);
         return group.length;
       } catch (reason) {
-        throw isAbortError(reason) ? reason : notifyError(trans, reason);
+        throw isAbortError(reason)
+          ? reason
+          : notifyError(trans, reason, 'reopen');
       }
     }
   });
@@ -325,17 +382,53 @@ export function registerCommands(context: ICommandContext): void {
 }
 
 /**
- * Show an error as a JupyterLab notification (the panel shows it too).
+ * Show an error as a JupyterLab notification (the panel shows it too): one
+ * notification per kind of failure, updated when it happens again rather
+ * than a new toast each time.
  *
  * @param trans - Translations.
  * @param reason - What was thrown.
+ * @param kind - The kind of failure, e.g. `run` or `save`.
  * @returns The same error, to rethrow.
  */
-function notifyError(trans: TranslationBundle, reason: unknown): unknown {
-  Notification.error(trans.__('Spotlight: %1', (reason as Error).message), {
-    autoClose: 8000
-  });
+function notifyError(
+  trans: TranslationBundle,
+  reason: unknown,
+  kind: string
+): unknown {
+  notify(
+    `error-${kind}`,
+    'error',
+    trans.__('Spotlight: %1', (reason as Error).message ?? String(reason)),
+    8000
+  );
   return reason;
+}
+
+/**
+ * Show a notification of a kind, replacing the previous one of that kind
+ * (in the toasts and in the notification centre) instead of adding another.
+ *
+ * @param kind - What it is about, e.g. `error-run` or `saved`.
+ * @param type - Its type.
+ * @param message - The sentence.
+ * @param autoClose - Milliseconds before the toast closes.
+ * @returns The notification's id.
+ */
+export function notify(
+  kind: string,
+  type: 'error' | 'success' | 'info' | 'warning',
+  message: string,
+  autoClose: number
+): string {
+  const id = Private.notificationIds.get(kind);
+  if (id !== undefined && Notification.manager.has(id)) {
+    Notification.update({ id, message, type, autoClose });
+    return id;
+  }
+  const created = Notification.emit(message, type, { autoClose });
+  Private.notificationIds.set(kind, created);
+  return created;
 }
 
 /**
@@ -426,6 +519,9 @@ export function makeFinding(result: IAuditResult, j: number): IFinding {
 }
 
 namespace Private {
+  /** The notification shown for each kind, by kind. */
+  export const notificationIds = new Map<string, string>();
+
   /**
    * What is wrong with a numeric option of the `run` command, before any
    * work starts (the engine checks the search options again).

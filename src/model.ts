@@ -1160,12 +1160,17 @@ export class SpotlightModel implements IDisposable {
 /**
  * The panel's progress line while an array is fetched.
  *
+ * The rate is shown once this array has moved at least 1 MB (before that it
+ * measures the round trip, not the bandwidth, and a small array would read
+ * "0 MB/s"); amounts under 1 MB are in kB.
+ *
  * @param role - The role being fetched.
  * @param name - Its variable name.
  * @param done - Bytes of the arrays fetched before this one.
  * @param total - Bytes of all the arrays of the audit (an estimate).
  * @param progress - This array's transfer progress.
- * @returns e.g. `embeddings 'emb' · 12.6 of 50.4 MB · 160 MB/s · via file`.
+ * @returns e.g. `embeddings 'emb' · 12.6 of 50.4 MB · 160 MB/s · via file`,
+ *   or `losses 'loss' · 3.2 of 6.4 kB · via comm`.
  */
 export function fetchDetail(
   role: Role,
@@ -1174,8 +1179,23 @@ export function fetchDetail(
   total: number,
   progress: ITransferProgress
 ): string {
-  const mb = (done + progress.bytes) / 1e6;
-  return `${role} '${name}' · ${mb.toFixed(1)} of ${(total / 1e6).toFixed(1)} MB · ${progress.megabytesPerSecond.toFixed(0)} MB/s · via ${progress.transport}`;
+  const bytes = done + progress.bytes;
+  const amount =
+    total < 1e6
+      ? `${(bytes / 1e3).toFixed(1)} of ${(total / 1e3).toFixed(1)} kB`
+      : `${(bytes / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`;
+  const rate = progress.megabytesPerSecond;
+  const shown =
+    progress.bytes >= 1e6 && Number.isFinite(rate) && rate > 0
+      ? ` · ${
+          rate >= 10
+            ? `${rate.toFixed(0)} MB/s`
+            : rate >= 0.1
+              ? `${rate.toFixed(1)} MB/s`
+              : `${Math.max(1, Math.round(rate * 1000))} kB/s`
+        }`
+      : '';
+  return `${role} '${name}' · ${amount}${shown} · via ${progress.transport}`;
 }
 
 export { fingerprint } from './pipeline';

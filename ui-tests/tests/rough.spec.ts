@@ -110,4 +110,71 @@ test.describe('rough edges', () => {
     const after = await attempt(page, LIST);
     expect(after.error).toBeUndefined();
   });
+  test('every command refuses unknown arguments, naming them; one notification per failure kind, updated', async ({
+    page
+  }) => {
+    const ids = [
+      'open',
+      'list-variables',
+      'run',
+      'cancel',
+      'inspect-region',
+      'save-finding',
+      'export-region',
+      'open-findings'
+    ];
+    for (const id of ids) {
+      const refused = await attempt(page, `jupyterlab-spotlight:${id}`, {
+        bogus: 1
+      });
+      expect(refused.error).toMatch(
+        new RegExp(
+          `^jupyterlab-spotlight:${id} does not take the argument 'bogus'; it takes`
+        )
+      );
+    }
+    // A typo refuses the run before any work: no search, no result.
+    for (let i = 0; i < 3; i++) {
+      const typo = await attempt(page, 'jupyterlab-spotlight:run', {
+        embeddings: 'emb',
+        losses: 'loss',
+        step: 5
+      });
+      expect(typo.error).toBe(
+        "jupyterlab-spotlight:run does not take the argument 'step'; it takes: embeddings, losses, referenceLosses, labels, predictions, referencePredictions, examples, metadata, spotlightSize, count, steps, learningRate, barrierScale, backend, direction, permutations, alpha, holdout, seed, components. Nothing was done."
+      );
+    }
+    await expect(page.locator('.jp-SpotlightPanel-results')).toBeHidden();
+    // Three refusals of the same kind: one toast, not three.
+    const toasts = page.locator('.Toastify__toast', {
+      hasText: "does not take the argument 'step'"
+    });
+    await expect(toasts).toHaveCount(1);
+    // A bad value is another kind of failure: its own single notification.
+    for (let i = 0; i < 2; i++) {
+      expect(
+        (
+          await attempt(page, 'jupyterlab-spotlight:run', {
+            embeddings: 'emb',
+            losses: 'loss',
+            steps: -1
+          })
+        ).error
+      ).toMatch(/steps must be a whole number ≥ 1/);
+    }
+    await expect(
+      page.locator('.Toastify__toast', { hasText: 'steps must be' })
+    ).toHaveCount(1);
+    // The notebook toolbar's button (JupyterLab adds `toolbar: true`) works.
+    await page.evaluate(() => (window as any).jupyterapp.shell.collapseRight());
+    await page
+      .locator(
+        '.jp-NotebookPanel-toolbar [data-jp-item-name="spotlight"] button'
+      )
+      .click();
+    await expect(page.locator('#jupyterlab-spotlight-panel')).toBeVisible();
+    await expect(
+      page.locator('.Toastify__toast', { hasText: "argument 'toolbar'" })
+    ).toHaveCount(0);
+  });
 });
