@@ -3,7 +3,7 @@
  * scripted (`app.commands.execute(id, args)`) and found in the palette.
  */
 import type { JupyterFrontEnd } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import type { ICommandPalette } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
@@ -15,7 +15,8 @@ import {
   unknownArgumentsMessage
 } from './commandArgs';
 import { CommandIds } from './commandIds';
-import { isAbortError } from './kernel/errors';
+import { abortError, isAbortError } from './kernel/errors';
+import { regionCount, regionNumber } from './model';
 import type { IAuditResult, IAuditSummary } from './model';
 import {
   findingCells,
@@ -23,7 +24,7 @@ import {
   IFinding,
   readFinding
 } from './notebook/cells';
-import { insertCellsAfter } from './notebook/writer';
+import { saveFindingCells } from './notebook/writer';
 import { embeddingsFingerprint } from './pipeline';
 import type { SpotlightPanel } from './widgets/panel';
 import { IAuditOptions, Role, ROLES } from './tokens';
@@ -254,7 +255,7 @@ export function registerCommands(context: ICommandContext): void {
           which === 'all'
             ? result.regions.map((_, j) => j)
             : [regionIndex(which, result.regions.length)];
-        const cells = regions.flatMap(j =>
+        const groups = regions.map(j =>
           findingCells(
             makeFinding(result, j),
             result.losses,
@@ -263,19 +264,43 @@ export function registerCommands(context: ICommandContext): void {
           )
         );
         const active = notebook?.content.activeCellIndex ?? -1;
-        const indices = insertCellsAfter(
+        // A finding saved before is updated in place: saving twice never
+        // duplicates its cells (and "Saved findings" never lists it twice).
+        const { indices, updated, inserted } = saveFindingCells(
           notebook?.content.model ?? null,
-          cells,
+          groups,
           active
         );
+        // Show what was written: the first cell, scrolled into view.
+        if (notebook && indices.length) {
+          notebook.content.activeCellIndex = indices[0];
+          notebook.content
+            .scrollToItem(indices[0], 'start')
+            .catch(reason =>
+              console.debug('Spotlight: scrolling to the saved cells', reason)
+            );
+        }
         notify(
           'saved',
           'success',
-          trans.__(
-            'Saved %1 finding(s) into %2.',
-            regions.length,
-            notebook!.context.path
-          ),
+          updated && inserted
+            ? trans.__(
+                'Saved %1 new finding(s) and updated %2 saved before in %3.',
+                inserted,
+                updated,
+                notebook!.context.path
+              )
+            : updated
+              ? trans.__(
+                  'Updated %1 finding(s) saved before in %2 (no new cells).',
+                  updated,
+                  notebook!.context.path
+                )
+              : trans.__(
+                  'Saved %1 finding(s) into %2.',
+                  inserted,
+                  notebook!.context.path
+                ),
           4000
         );
         return indices;
@@ -308,7 +333,7 @@ export function registerCommands(context: ICommandContext): void {
         const name =
           typeof args.name === 'string'
             ? args.name
-            : `spotlight_weights_${j + 1}`;
+            : `spotlight_weights_${regionNumber(result, j)}`;
         const weights = result.search.spotlights[j].kernelWeights;
         await bridge.upload(name, weights, [weights.length]);
         notify(
@@ -316,7 +341,7 @@ export function registerCommands(context: ICommandContext): void {
           'info',
           trans.__(
             "Region %1's kernel weights are now '%2' in the kernel.",
-            j + 1,
+            regionNumber(result, j),
             name
           ),
           4000
@@ -355,6 +380,25 @@ export function registerCommands(context: ICommandContext): void {
         const group = findings.filter(
           f => f.date === last.date && f.fingerprint === last.fingerprint
         );
+        // Results on screen that are not all saved are never replaced
+        // without asking (`discard: true` skips the question in scripts).
+        const unsaved = Private.unsavedRegions(model.result, findings);
+        if (unsaved.length && args.discard !== true) {
+          const answer = await showDialog({
+            title: trans.__('Replace the results on screen?'),
+            body: trans.__(
+              'Region(s) %1 of the audit on screen are not saved in this notebook. Reopening the saved findings replaces them; save them first ("Save all to notebook") to keep them.',
+              unsaved.join(', ')
+            ),
+            buttons: [
+              Dialog.cancelButton({ label: trans.__('Keep the results') }),
+              Dialog.warnButton({ label: trans.__('Reopen saved findings') })
+            ]
+          });
+          if (!answer.button.accept) {
+            throw abortError('Reopening the saved findings');
+          }
+        }
         app.shell.activateById(panel.id);
         await model.reopen(group);
         showDetail(false);
@@ -489,8 +533,8 @@ export function makeFinding(result: IAuditResult, j: number): IFinding {
   }
   return {
     version: 1,
-    region: j + 1,
-    of: result.regions.length,
+    region: regionNumber(result, j),
+    of: regionCount(result),
     names: result.names,
     n: result.n,
     d: result.projection?.d ?? result.d,
@@ -519,6 +563,35 @@ export function makeFinding(result: IAuditResult, j: number): IFinding {
 }
 
 namespace Private {
+  /**
+   * The regions of a result that no saved finding holds (same data
+   * fingerprint, audit date and region number).
+   *
+   * @param result - The result on screen, or null.
+   * @param findings - The findings saved in the notebook.
+   * @returns Region numbers (from 1), empty when all are saved.
+   */
+  export function unsavedRegions(
+    result: IAuditResult | null,
+    findings: IFinding[]
+  ): number[] {
+    if (!result || !result.regions.length) {
+      return [];
+    }
+    return result.regions
+      .map((_, j) => makeFinding(result, j))
+      .filter(
+        f =>
+          !findings.some(
+            g =>
+              g.fingerprint === f.fingerprint &&
+              g.date === f.date &&
+              g.region === f.region
+          )
+      )
+      .map(f => f.region);
+  }
+
   /** The notification shown for each kind, by kind. */
   export const notificationIds = new Map<string, string>();
 

@@ -115,6 +115,13 @@ export interface IAuditResult {
   /** False while the search goes on and only the first regions are known. */
   complete: boolean;
   /**
+   * The regions' numbers (from 1) when they are not 1, 2, …: reopened saved
+   * findings keep the numbers they were saved with (see {@link regionNumber}).
+   */
+  regionNumbers?: number[];
+  /** How many regions the audit found, when reopened from saved findings. */
+  regionsOf?: number;
+  /**
    * When a later spotlight failed: what went wrong. The regions found before
    * it are kept (nothing found is thrown away).
    */
@@ -192,6 +199,29 @@ export interface IAuditSummary {
     scheme: 'permute' | 'sign-flip';
     timeMs: number | null;
   } | null;
+}
+
+/**
+ * A region's number for the user: its saved number for reopened findings,
+ * else its position from 1.
+ *
+ * @param result - The audit.
+ * @param j - The region's index, from 0.
+ * @returns The number, from 1.
+ */
+export function regionNumber(result: IAuditResult, j: number): number {
+  return result.regionNumbers?.[j] ?? j + 1;
+}
+
+/**
+ * How many regions the audit found: the saved count for reopened findings
+ * (some may not have been saved), else the regions shown.
+ *
+ * @param result - The audit.
+ * @returns The count.
+ */
+export function regionCount(result: IAuditResult): number {
+  return result.regionsOf ?? result.regions.length;
 }
 
 /**
@@ -535,6 +565,7 @@ export class SpotlightModel implements IDisposable {
     const maxMapPoints = this._settings.maxMapPoints;
     const abort = new AbortController();
     this._abort = abort;
+    this._runningOptions = options;
     const signal = abort.signal;
     const started = performance.now();
     const previous = {
@@ -768,6 +799,14 @@ export class SpotlightModel implements IDisposable {
     }
   }
 
+  /**
+   * The options of the running audit (the panel's, with a scripted run's
+   * overrides), or null when none runs.
+   */
+  get runningOptions(): Readonly<IAuditOptions> | null {
+    return this.isRunning ? this._runningOptions : null;
+  }
+
   /** Whether an audit is running. */
   get isRunning(): boolean {
     return this._abort !== null;
@@ -903,6 +942,9 @@ export class SpotlightModel implements IDisposable {
           }
         });
       }
+      // The saved numbers, not 1…k: region 3 saved alone stays region 3.
+      result.regionNumbers = findings.map(f => f.region);
+      result.regionsOf = Math.max(first.of, ...result.regionNumbers);
       this._abort = null;
       this._result = result;
       this._selectedRegion = 0;
@@ -1069,9 +1111,18 @@ export class SpotlightModel implements IDisposable {
       this._selectedRegion = previous.selectedRegion;
       this._changed.emit('result');
     }
-    const kept = this._result ? 'showing the previous results' : '';
+    const count = this._result?.regions.length ?? 0;
+    const kept = this._result
+      ? `The previous results (${count} region${count === 1 ? '' : 's'}) are shown again.`
+      : '';
     if (isAbortError(reason)) {
-      this._setProgress('idle', 0, kept ? `cancelled — ${kept}` : 'cancelled');
+      this._setProgress(
+        'idle',
+        0,
+        kept
+          ? `Cancelled. ${kept}`
+          : 'Cancelled. Nothing was found yet; press Find spotlights to search again.'
+      );
     } else {
       console.error(`Spotlight: ${what}`, reason);
       this._error = (reason as Error).message ?? String(reason);
@@ -1151,6 +1202,7 @@ export class SpotlightModel implements IDisposable {
   private _result: IAuditResult | null = null;
   private _selectedRegion = -1;
   private _abort: AbortController | null = null;
+  private _runningOptions: IAuditOptions | null = null;
   private _interruption: string | null = null;
   private _listAbort: AbortController | null = null;
   private _isDisposed = false;

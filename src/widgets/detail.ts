@@ -6,7 +6,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { SpotlightModel } from '../model';
+import { regionCount, regionNumber, SpotlightModel } from '../model';
 import {
   categoryMixSpec,
   historySpec,
@@ -110,11 +110,11 @@ export class RegionDetail extends Widget {
       return;
     }
     const r = result.regions[j];
-    this.title.label = trans.__('Spotlight region %1', j + 1);
+    this.title.label = trans.__('Spotlight region %1', regionNumber(result, j));
     this._heading.textContent = trans.__(
       'Region %1 of %2',
-      j + 1,
-      result.regions.length
+      regionNumber(result, j),
+      regionCount(result)
     );
     const facts = [
       trans.__(
