@@ -107,6 +107,12 @@ def _jupyterlab_spotlight_define():
         MAX_LISTED_COLUMNS = 1000
         MAX_CATEGORIES = 65536
         MAX_FLOAT_METADATA_VALUES = 256
+        # Metadata tables (``fetch-begin`` with ``table``, the ``columns`` op): at most this
+        # many columns; integer columns with at most CATEGORICAL_INT_VALUES distinct values
+        # are categorical, others continuous.
+        MAX_METADATA_COLUMNS = 2000
+        CATEGORICAL_INT_VALUES = 20
+        VECTOR_SCAN_ROWS = 100
         MAX_NAME_CHARS = 500
         MAX_COMPONENTS = 1024
         PCA_BLOCK_VALUES = 1 << 22
@@ -125,6 +131,7 @@ def _jupyterlab_spotlight_define():
             "hello": "_op_hello",
             "list": "_op_list",
             "check": "_op_check",
+            "columns": "_op_columns",
             "fetch-begin": "_op_fetch_begin",
             "fetch-chunk": "_op_fetch_chunk",
             "fetch-end": "_op_fetch_end",
@@ -396,6 +403,10 @@ def _jupyterlab_spotlight_define():
             """Map a numpy / pandas / torch dtype to float, int, bool, str, category,
             object or other."""
             if isinstance(dtype, np.dtype):
+                if dtype.names:
+                    return "record"
+                if dtype.kind in "mM":
+                    return "time"
                 return kind_of_numpy.get(dtype.kind, "other")
             name = str(dtype)
             if name.startswith("torch."):
@@ -408,6 +419,8 @@ def _jupyterlab_spotlight_define():
                 return "int"
             if name == "category":
                 return "category"
+            if name.startswith(("datetime64", "timedelta64")):
+                return "time"
             if name.startswith(("str", "string")):
                 return "str"
             kind = getattr(dtype, "kind", None)
@@ -440,11 +453,16 @@ def _jupyterlab_spotlight_define():
             family = self._family(obj)
             shape = dtype = kind = nbytes = None
             length = None
+            vectors = False
             if family == "numpy":
                 shape, dtype, nbytes = obj.shape, str(obj.dtype), obj.nbytes
                 kind = self._dtype_kind(obj.dtype)
                 if kind == "object" and obj.ndim == 1 and obj.size:
                     kind = "str" if self._scalar_kind(obj[0])[0] == "str" else "object"
+                    inner = self._vector_row(obj[0])
+                    if inner is not None:
+                        shape, kind, dtype = (shape[0],) + inner["shape"], inner["kind"], inner["dtype"]
+                        vectors = True
             elif family == "torch":
                 shape = tuple(int(s) for s in obj.shape)
                 dtype = str(obj.dtype).replace("torch.", "", 1)
@@ -456,6 +474,10 @@ def _jupyterlab_spotlight_define():
                 nbytes = int(obj.memory_usage(index=False, deep=False))
                 if kind == "object" and len(obj):
                     kind = "str" if self._scalar_kind(obj.iloc[0])[0] == "str" else "object"
+                    inner = self._vector_row(obj.iloc[0])
+                    if inner is not None:
+                        shape, kind, dtype = (shape[0],) + inner["shape"], inner["kind"], inner["dtype"]
+                        vectors = True
             elif family == "frame":
                 shape = tuple(obj.shape)
                 nbytes = int(obj.memory_usage(index=False, deep=False).sum())
@@ -480,6 +502,7 @@ def _jupyterlab_spotlight_define():
                         if inner["shape"] is not None:
                             shape = (n,) + tuple(inner["shape"])
                             kind, dtype = inner["kind"], inner["dtype"]
+                    vectors = len(shape) > 1
             elif family == "arraylike":
                 shape, dtype, kind, nbytes = self._describe_arraylike(obj)
             elif isinstance(obj, (dict, set, frozenset)):
@@ -491,7 +514,25 @@ def _jupyterlab_spotlight_define():
                 "shape": None if shape is None else tuple(int(s) for s in shape),
                 "dtype": dtype, "kind": kind,
                 "nbytes": None if nbytes is None else int(nbytes), "length": length,
+                "vectors": vectors,
             }
+
+        def _vector_row(self, value):
+            """Shape, kind and dtype of one row when it is a vector (array, tensor, list of
+            numbers), from attributes and the first element only; None for anything else."""
+            if isinstance(value, (str, bytes, dict)) or value is None:
+                return None
+            family = self._family(value)
+            if family in ("numpy", "torch", "arraylike", "series"):
+                inner = self._describe(value)
+                if inner["shape"] and inner["kind"] in ("float", "int", "bool"):
+                    return {"shape": tuple(inner["shape"]), "kind": inner["kind"], "dtype": inner["dtype"]}
+                return None
+            if family == "list" and len(value) and not isinstance(value[0], (list, tuple)):
+                kind, dtype = self._scalar_kind(value[0])
+                if kind in ("float", "int", "bool"):
+                    return {"shape": (len(value),), "kind": kind, "dtype": dtype}
+            return None
 
         def _describe_arraylike(self, obj):
             """Shape, dtype name, kind and nbytes of a foreign array (jax, xarray, ...)."""
@@ -540,12 +581,14 @@ def _jupyterlab_spotlight_define():
                     roles.add("labels")
                 if kind == "str" and ndim == 1:
                     roles.add("examples")
-                if kind in ("str", "category") or (family == "series" and kind in ("int", "bool", "object")):
+                if kind in ("str", "category", "int", "bool", "float", "object", "time"):
                     roles.add("metadata")
             if kind in ("float", "int", "bool") and ndim in (3, 4) and self._image_layout(shape):
                 roles.add("examples")
             if family == "frame":
                 roles.update(("examples", "metadata"))
+            if kind == "record" and ndim == 1:
+                roles.add("metadata")
             return [role for role in self.ROLES if role in roles]
 
         def _column_path(self, name, column):
@@ -569,11 +612,14 @@ def _jupyterlab_spotlight_define():
                 kind = self._dtype_kind(dtype)
                 if kind == "object" and rows:
                     kind = "str" if self._scalar_kind(frame.iat[0, position])[0] == "str" else "object"
+                column_kind = self._column_kind(kind, frame, position)
                 columns.append({
                     "name": str(column),
                     "path": self._column_path(name, column),
                     "dtype": str(dtype),
-                    "roles": self._roles("series", (rows,), kind),
+                    "roles": ["embeddings"] if column_kind == "vector" and rows >= 2
+                    else [] if column_kind == "vector" else self._roles("series", (rows,), kind),
+                    "kind": column_kind,
                 })
             return columns
 
@@ -588,7 +634,30 @@ def _jupyterlab_spotlight_define():
             }
             if info["family"] == "frame":
                 entry["columns"] = self._columns(name, obj)
+            elif isinstance(obj, dict) and obj and len(obj) <= self.MAX_METADATA_COLUMNS:
+                lengths = set()
+                for value in obj.values():
+                    inner = self._describe(value)
+                    lengths.add(inner["shape"][0] if inner["shape"] else None)
+                if len(lengths) == 1 and None not in lengths:
+                    entry["roles"] = ["metadata"]
             return entry
+
+        def _column_kind(self, kind, frame, position):
+            """A listed column's kind from its dtype and first value: ``categorical``,
+            ``continuous``, ``integer`` (categorical or continuous by its number of distinct
+            values, decided when it is checked), ``vector`` (one array per row: embeddings) or
+            ``unsupported``."""
+            if kind in ("str", "category", "bool"):
+                return "categorical"
+            if kind in ("float", "time"):
+                return "continuous"
+            if kind == "int":
+                return "integer"
+            if kind == "object":
+                first = frame.iat[0, position] if len(frame) else None
+                return "vector" if self._vector_row(first) is not None else "categorical"
+            return "unsupported"
 
         # ------------------------------------------------------------------ checks
 
@@ -625,6 +694,9 @@ def _jupyterlab_spotlight_define():
                     "%s is a %s, not an array; pick a NumPy array, torch tensor, pandas "
                     "Series/DataFrame or list." % (what, info["type"]),
                 )
+            if role == "embeddings" and (info["vectors"] or self._holds_vectors(obj, info)):
+                shape = self._vector_rows(name, role, self._rows(obj, info))
+                info = dict(info, shape=shape, vectors=True)
             self._check_ndim(name, role, shape, info["family"])
             if math.prod(shape) == 0:
                 raise Failure(
@@ -634,6 +706,103 @@ def _jupyterlab_spotlight_define():
                 )
             self._check_kind(name, role, obj, info)
             return obj, info
+
+        def _holds_vectors(self, obj, info):
+            """Whether a 1-D sequence of objects (Series, object array, list) has a vector
+            among its first ``VECTOR_SCAN_ROWS`` rows (the first row may be missing)."""
+            if info["shape"] is None or len(info["shape"]) != 1 or info["kind"] not in ("object", None):
+                return False
+            if info["family"] not in ("series", "numpy", "list"):
+                return False
+            head = obj.iloc[:self.VECTOR_SCAN_ROWS] if info["family"] == "series" else obj[:self.VECTOR_SCAN_ROWS]
+            return any(self._vector_row(value) is not None or
+                       self._family(value) in ("numpy", "torch", "list") for value in head)
+
+        def _rows(self, obj, info):
+            """The rows of a Series, 1-D object array or list, as a Python list (no copies of
+            the rows themselves)."""
+            if info["family"] == "series":
+                return obj.tolist()
+            return list(obj)
+
+        @staticmethod
+        def _missing(value):
+            """Whether one value is missing: None, NaN, pandas NA or NaT."""
+            if value is None:
+                return True
+            if isinstance(value, (float, np.floating)):
+                return value != value
+            return type(value).__name__ in ("NAType", "NaTType")
+
+        def _vector_rows(self, name, role, rows, out=None):
+            """Check (and with ``out``, copy) per-row vectors: each row a 1-D array, tensor,
+            Series or list of numbers, all of the same length D.
+
+            Args:
+                name, role: for messages.
+                rows: a list of N rows.
+                out: None to only check, or an N × D array to fill (its dtype converts).
+            Returns:
+                The stacked shape ``(N, D)``.
+            Raises:
+                Failure ``empty`` (no rows), ``not-array`` (a missing row, a row that is not
+                a vector, or rows of different lengths: the first bad row and both lengths),
+                ``bad-ndim`` (a row that is not 1-D: its shape) or ``non-numeric``.
+            """
+            what = "%s %s" % (role, self._quote(name))
+            if not rows:
+                raise Failure("empty", "%s has no rows; it needs one vector per example." % what)
+            width = None
+            for i, row in enumerate(rows):
+                if self._missing(row):
+                    raise Failure(
+                        "not-array",
+                        "%s has no vector at row %s (the value is missing); every example needs "
+                        "an embedding — drop that row (from the other variables too) or compute "
+                        "its embedding." % (what, self._count(i)),
+                    )
+                family = self._family(row)
+                if family in ("numpy", "torch", "series", "arraylike", "list"):
+                    row_info = self._describe(row)
+                    shape = row_info["shape"]
+                else:
+                    shape = None
+                if shape is None:
+                    raise Failure(
+                        "not-array",
+                        "%s row %s is a %s, not a vector; each row must be a 1-D array, tensor "
+                        "or list of numbers." % (what, self._count(i), self._type_name(row)),
+                    )
+                if len(shape) != 1:
+                    raise Failure(
+                        "bad-ndim",
+                        "%s row %s has shape %s; each row must be a 1-D vector — flatten the rows "
+                        "first, e.g. [r.reshape(-1) for r in %s]."
+                        % (what, self._count(i), self._shape_text(shape), name),
+                    )
+                if width is None:
+                    width = shape[0]
+                elif shape[0] != width:
+                    raise Failure(
+                        "not-array",
+                        "%s is ragged: row 0 has %s values but row %s has %s; every row needs "
+                        "the same length — pad or truncate the vectors, or recompute them with "
+                        "one model." % (what, self._count(width), self._count(i), self._count(shape[0])),
+                    )
+                if out is not None:
+                    if family == "torch":
+                        row = row.detach().to("cpu").float().numpy()
+                    elif family == "series":
+                        row = row.to_numpy()
+                    try:
+                        out[i] = np.asarray(row)
+                    except (TypeError, ValueError) as exc:
+                        raise Failure(
+                            "non-numeric",
+                            "%s row %s holds values that are not numbers (%s); each row must be "
+                            "a vector of numbers." % (what, self._count(i), exc),
+                        )
+            return (len(rows), width)
 
         def _check_ndim(self, name, role, shape, family):
             what = "%s %s" % (role, self._quote(name))
@@ -681,14 +850,14 @@ def _jupyterlab_spotlight_define():
                         "them, e.g. %s.astype(float), or pick another variable."
                         % (what, info["dtype"], role, name),
                     )
-                if kind in ("other", None):
+                if kind in ("other", None, "time", "record"):
                     raise Failure(
                         "non-numeric",
                         "%s has dtype %s, which cannot be used as %s (complex, dates and "
                         "other types are not supported); convert it to real numbers first, "
                         "e.g. np.abs(%s) for complex values." % (what, info["dtype"], role, name),
                     )
-            elif kind in ("other", None):
+            elif kind in ("other", None, "record") or (kind == "time" and role == "labels"):
                 raise Failure(
                     "bad-dtype",
                     "%s has dtype %s, which cannot be used as %s; use integers, booleans, "
@@ -774,6 +943,12 @@ def _jupyterlab_spotlight_define():
                 Failure ``not-array`` when the object cannot become a regular array.
             """
             family = info["family"]
+            if info.get("vectors") and family in ("series", "numpy", "list"):
+                rows = self._rows(obj, info)
+                shape = self._vector_rows(name, role, rows)
+                out = np.empty(shape, dtype=np.float32 if role in self.FLOAT_ROLES else np.float64)
+                self._vector_rows(name, role, rows, out)
+                return out
             if family == "numpy":
                 return obj
             if family == "torch":
@@ -955,6 +1130,320 @@ def _jupyterlab_spotlight_define():
                                                    self._count(self.MAX_CATEGORIES)),
                 )
 
+        # ------------------------------------------------------------------ metadata tables
+
+        def _table_sources(self, name, obj):
+            """The columns of a metadata variable, before conversion.
+
+            Accepted: a pandas DataFrame (each column), a dict of equal-length 1-D arrays /
+            Series / lists / tensors (each entry), a structured NumPy array (each field), a 2-D
+            array (each column), or one 1-D array, Series, list or tensor (one column).
+
+            Returns:
+                ``(n, [(label, path, values), ...])``: the row count and, per column, its
+                display name, an accessor the helper accepts (or None) and the values.
+            Raises:
+                Failure ``not-array``, ``bad-ndim``, ``empty`` or ``length-mismatch``, naming
+                the variable (and the column).
+            """
+            what = "metadata %s" % self._quote(name)
+            info = self._describe(obj)
+            family = info["family"]
+            if family == "frame":
+                sources = [(str(c), self._column_path(name, c), obj.iloc[:, j])
+                           for j, c in enumerate(obj.columns)]
+                n = len(obj)
+            elif isinstance(obj, dict):
+                sources, lengths = [], {}
+                for key, value in obj.items():
+                    inner = self._describe(value)
+                    shape = inner["shape"]
+                    if shape is None and inner["family"] == "arraylike":
+                        value = np.asarray(value)
+                        shape = value.shape
+                    if not shape or (len(shape) == 2 and shape[1] != 1) or len(shape) > 2:
+                        raise Failure(
+                            "bad-ndim",
+                            "%s entry %s is %s; every entry of a metadata dict must be one "
+                            "value per example (a 1-D array, Series, list or tensor)."
+                            % (what, self._quote(str(key)), "a %s" % inner["type"] if not shape
+                               else "of shape %s" % self._shape_text(shape)),
+                        )
+                    if inner["family"] == "numpy" and value.ndim == 2:
+                        value = value[:, 0]
+                    lengths[str(key)] = shape[0]
+                    path = self._column_path(name, key) if isinstance(key, str) else None
+                    sources.append((str(key), path, value))
+                if not sources:
+                    raise Failure("empty", "%s is an empty dict; it needs at least one entry." % what)
+                n = next(iter(lengths.values()))
+                for key, length in lengths.items():
+                    if length != n:
+                        first = next(iter(lengths))
+                        raise Failure(
+                            "length-mismatch",
+                            "%s entry %s has %s values but entry %s has %s; every entry needs "
+                            "one value per example." % (what, self._quote(first), self._count(n),
+                                                        self._quote(key), self._count(length)),
+                        )
+            elif family == "numpy" and obj.dtype.names:
+                if obj.ndim != 1:
+                    raise Failure("bad-ndim", "%s is a structured array of shape %s; it must be "
+                                  "1-D (one record per example)." % (what, self._shape_text(obj.shape)))
+                sources = [(str(f), None, obj[f]) for f in obj.dtype.names]
+                n = obj.shape[0]
+            else:
+                if info["shape"] is None and family == "arraylike":
+                    obj = np.asarray(obj)
+                    info = self._describe(obj)
+                shape = info["shape"]
+                if shape is None:
+                    raise Failure(
+                        "not-array",
+                        "%s is a %s; metadata must be a DataFrame, a dict of equal-length "
+                        "arrays, a structured array, or one array/Series/list with a value per "
+                        "example." % (what, info["type"]),
+                    )
+                if info.get("vectors"):
+                    raise Failure(
+                        "bad-ndim",
+                        "%s holds a vector per row (shape %s); that is an embedding, not "
+                        "metadata — choose it as the embeddings, or pick per-example values."
+                        % (what, self._shape_text(shape)),
+                    )
+                if len(shape) == 1:
+                    label = name
+                    if family == "series" and isinstance(obj.name, str) and obj.name:
+                        label = obj.name
+                    sources = [(label, name, obj)]
+                elif len(shape) == 2 and family in ("numpy", "torch"):
+                    array = obj if family == "numpy" else self._to_numpy(name, obj, info, "metadata")
+                    sources = [("%s[:, %d]" % (name, j) if shape[1] > 1 else name, None, array[:, j])
+                               for j in range(shape[1])]
+                else:
+                    raise Failure(
+                        "bad-ndim",
+                        "%s has shape %s; metadata must be one value per example, a table (N "
+                        "rows × columns) or a dict of columns." % (what, self._shape_text(shape)),
+                    )
+                n = shape[0]
+            if len(sources) > self.MAX_METADATA_COLUMNS:
+                raise Failure(
+                    "too-large",
+                    "%s has %s columns, more than the %s that can be explained; select the "
+                    "columns to use, e.g. %s.iloc[:, :200]." % (what, self._count(len(sources)),
+                                                                self._count(self.MAX_METADATA_COLUMNS), name),
+                )
+            if n == 0 or not sources:
+                raise Failure("empty", "%s is empty; it needs one value per example." % what)
+            return n, sources
+
+        def _pick_columns(self, name, sources, wanted):
+            """Keep the columns named in ``wanted`` (None: all), in the table's order.
+
+            Raises:
+                Failure ``bad-request`` naming the columns that do not exist.
+            """
+            if wanted is None:
+                return sources
+            if not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted):
+                raise Failure("bad-request", "field 'columns' must be a list of column names.")
+            labels = {label for label, _, _ in sources}
+            unknown = [w for w in wanted if w not in labels]
+            if unknown:
+                raise Failure(
+                    "not-found",
+                    "metadata %s has no column %s; its columns are %s." % (
+                        self._quote(name), ", ".join(self._quote(u) for u in unknown[:5]),
+                        ", ".join(self._quote(label) for label, _, _ in sources[:20])),
+                )
+            chosen = set(wanted)
+            return [source for source in sources if source[0] in chosen]
+
+        def _column_values(self, values):
+            """One column's values as a 1-D NumPy array (object dtype for strings, pandas
+            nullable values → float64 with NaN, categoricals → their codes) plus its pandas
+            categories (or None) and its dtype name."""
+            family = self._family(values)
+            if family == "series":
+                dtype = values.dtype
+                name = str(dtype)
+                if name == "category":
+                    codes = np.asarray(values.cat.codes)
+                    return codes, [self._category(c) for c in values.cat.categories.tolist()], name
+                if getattr(dtype, "tz", None) is not None:
+                    values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+                    return values.to_numpy(), None, name
+                if isinstance(dtype, np.dtype):
+                    return values.to_numpy(), None, name
+                kind = self._dtype_kind(dtype)
+                if kind == "bool":
+                    return values.to_numpy(dtype=object, na_value=None), None, name
+                if kind == "int":
+                    return values.to_numpy(dtype="float64", na_value=np.nan), "int", name
+                if kind == "float":
+                    return values.to_numpy(dtype="float64", na_value=np.nan), None, name
+                return values.to_numpy(dtype=object, na_value=None), None, name
+            if family == "torch":
+                tensor = values.detach().to("cpu")
+                if tensor.is_floating_point():
+                    tensor = tensor.double()
+                array = tensor.numpy()
+                return array.reshape(-1) if array.ndim == 2 else array, None, str(values.dtype).replace("torch.", "")
+            if family == "list":
+                kinds = {self._scalar_kind(v)[0] for v in values if not self._missing(v)}
+                if kinds <= {"float", "int"} and kinds:
+                    array = np.array([np.nan if self._missing(v) else v for v in values], dtype=np.float64)
+                    return array, "int" if kinds == {"int"} else None, "int64" if kinds == {"int"} else "float64"
+                return np.array(values, dtype=object), None, "object"
+            array = np.asarray(values)
+            if array.ndim == 2:
+                array = array[:, 0]
+            return array, None, str(array.dtype)
+
+        def _table_column(self, label, path, values):
+            """Convert one metadata column for the table transfer.
+
+            Kinds: ``categorical`` for strings, bytes, pandas categories, booleans, objects and
+            integers with at most ``CATEGORICAL_INT_VALUES`` distinct values; ``continuous``
+            for floats, other integers, datetimes (seconds since the column's earliest value,
+            ``origin``) and timedeltas (seconds). Missing values — None, NaN, ±Inf, pandas NA,
+            NaT — are counted (``missing``) and become NaN on the wire.
+
+            Returns:
+                ``(descriptor, float32 values)``, or ``(skipped, None)`` where ``skipped`` is
+                ``{"name", "reason"}`` for a column that cannot be explained (vectors, complex
+                numbers, more than ``MAX_CATEGORIES`` distinct values).
+            """
+            array, extra, dtype = self._column_values(values)
+            n = array.shape[0]
+            out = np.full(n, np.nan, dtype="<f4")
+            column = {"name": label, "path": path, "dtype": dtype}
+            kind = array.dtype.kind
+            if isinstance(extra, list):  # pandas category codes
+                present = array >= 0
+                out[present] = array[present]
+                column.update(kind="categorical", categories=extra)
+                column["missing"] = int(n - np.count_nonzero(present))
+                return column, out
+            if kind == "O":
+                present = np.array([not self._missing(v) for v in array.tolist()], dtype=bool)
+                kept = array[present]
+                if kept.size and any(self._vector_row(v) is not None for v in kept[:self.VECTOR_SCAN_ROWS]):
+                    return {"name": label, "reason": "it holds a vector per row (use it as the "
+                            "embeddings)"}, None
+                numbers = kept.size and all(
+                    isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+                    for v in kept.tolist())
+                if numbers:
+                    extra = "int" if all(isinstance(v, (int, np.integer)) for v in kept.tolist()) else None
+                    array = np.where(present, array, np.nan).astype(np.float64)
+                    kind = "f"
+                elif kept.size and all(isinstance(v, (bool, np.bool_)) for v in kept.tolist()):
+                    strings = ["True" if v else "False" for v in kept.tolist()]
+                    return self._categorical(column, out, present, np.array(strings, dtype=object))
+                else:
+                    return self._categorical(column, out, present,
+                                             np.array([self._category(v) for v in kept.tolist()], dtype=object))
+            if kind in "USTa":
+                present = np.ones(n, dtype=bool)
+                return self._categorical(column, out, present,
+                                         np.array([self._category(v) for v in array.tolist()], dtype=object))
+            if kind == "b":
+                present = np.ones(n, dtype=bool)
+                return self._categorical(column, out, present, np.where(array, "True", "False").astype(object))
+            if kind in "iu" or (kind == "f" and extra == "int"):
+                present = np.isfinite(array) if kind == "f" else np.ones(n, dtype=bool)
+                distinct = np.unique(array[present])
+                if distinct.size <= self.CATEGORICAL_INT_VALUES:
+                    inverse = np.searchsorted(distinct, array[present])
+                    out[present] = inverse
+                    column.update(kind="categorical", categories=[str(int(v)) for v in distinct.tolist()],
+                                  missing=int(n - np.count_nonzero(present)))
+                    return column, out
+                array = array.astype(np.float64)
+                kind = "f"
+            if kind == "f":
+                present = np.isfinite(array)
+                out[present] = array[present]
+                column.update(kind="continuous", missing=int(n - np.count_nonzero(present)))
+                return column, out
+            if kind == "M":
+                ticks = array.astype("datetime64[ns]")
+                present = ~np.isnat(ticks)
+                column.update(kind="continuous", unit="seconds", missing=int(n - np.count_nonzero(present)))
+                if present.any():
+                    origin = ticks[present].min()
+                    seconds = (ticks[present] - origin).astype("timedelta64[ns]").astype(np.int64) / 1e9
+                    out[present] = seconds
+                    column["origin"] = str(np.datetime_as_string(origin, unit="s"))
+                return column, out
+            if kind == "m":
+                ticks = array.astype("timedelta64[ns]")
+                present = ~np.isnat(ticks)
+                out[present] = ticks[present].astype(np.int64) / 1e9
+                column.update(kind="continuous", unit="seconds", missing=int(n - np.count_nonzero(present)))
+                return column, out
+            reason = "complex numbers cannot be explained (use np.abs or the real part)" if kind == "c" \
+                else "its dtype %s cannot be explained" % dtype
+            return {"name": label, "reason": reason}, None
+
+        def _categorical(self, column, out, present, strings):
+            """Fill ``out`` with codes into the sorted distinct ``strings`` (the present
+            values, in order); a column with more than ``MAX_CATEGORIES`` is skipped."""
+            categories, inverse = np.unique(strings.astype(str), return_inverse=True) if strings.size \
+                else (np.array([], dtype=str), np.array([], dtype=np.intp))
+            if categories.size > self.MAX_CATEGORIES:
+                return {"name": column["name"], "reason": "it has %s distinct values, too many groups "
+                        "to explain (an identifier?)" % self._count(categories.size)}, None
+            out[present] = inverse.reshape(-1)
+            column.update(kind="categorical", categories=[str(c) for c in categories.tolist()],
+                          missing=int(present.size - np.count_nonzero(present)))
+            return column, out
+
+        def _table(self, name, wanted=None, max_bytes=None):
+            """Check and convert a metadata variable to the table transfer.
+
+            Returns:
+                ``(n, columns, skipped, array)``: the rows, the column descriptors (see
+                ``_table_column``), the skipped columns with reasons, and the C-contiguous
+                little-endian float32 ``[C, N]`` array (one row per kept column).
+            Raises:
+                Failure as ``_table_sources``, ``too-large`` before converting, and
+                ``bad-dtype`` when no column can be explained.
+            """
+            obj = self._resolve(name)
+            n, sources = self._table_sources(name, obj)
+            sources = self._pick_columns(name, sources, wanted)
+            if max_bytes is not None:
+                self._check_size(name, "metadata", (len(sources), n), max_bytes)
+            columns, skipped, rows = [], [], []
+            for label, path, values in sources:
+                column, values = self._table_column(label, path, values)
+                if values is None:
+                    skipped.append(column)
+                else:
+                    columns.append(column)
+                    rows.append(values)
+            if not columns:
+                raise Failure(
+                    "bad-dtype",
+                    "metadata %s has no column that can be explained (%s); pick columns of "
+                    "strings, categories, booleans, numbers or dates." % (
+                        self._quote(name), "; ".join("%s: %s" % (self._quote(s["name"]), s["reason"])
+                                                     for s in skipped[:3])),
+                )
+            array = np.empty((len(rows), n), dtype="<f4")
+            for j, values in enumerate(rows):
+                array[j] = values
+            return n, columns, skipped, array
+
+        def _op_columns(self, msg, request_id, buffers):
+            name = self._name_field(msg, "name")
+            n, columns, skipped, _ = self._table(name, msg.get("columns"))
+            return self._reply("columns", request_id, name=name, n=n, columns=columns,
+                               skipped=skipped), []
+
         # ------------------------------------------------------------------ ops
 
         def _op_hello(self, msg, request_id, buffers):
@@ -985,8 +1474,24 @@ def _jupyterlab_spotlight_define():
                 if msg.get(role) is not None:
                     names[role] = self._name_field(msg, role)
             shapes = {role: self._inspect(name, role)[1]["shape"] for role, name in names.items()}
+            reply = {}
+            if msg.get("metadata") is not None:
+                names["metadata"] = self._name_field(msg, "metadata")
+                rows, columns, skipped, _ = self._table(names["metadata"], msg.get("metadata_columns"))
+                shapes["metadata"] = (rows,)
+                reply["metadata"] = {"n": rows, "columns": columns, "skipped": skipped}
+            if msg.get("examples") is not None:
+                names["examples"] = self._name_field(msg, "examples")
+                info = self._describe(self._resolve(names["examples"]))
+                if not info["shape"]:
+                    raise Failure(
+                        "not-array",
+                        "examples %s is a %s, not a sequence of examples; pick a list, array, "
+                        "Series or DataFrame." % (self._quote(names["examples"]), info["type"]),
+                    )
+                shapes["examples"] = info["shape"]
             n, d = shapes["embeddings"]
-            for role in ("losses", "labels", "predictions"):
+            for role in ("losses", "labels", "predictions", "metadata", "examples"):
                 if role in shapes and shapes[role][0] != n:
                     raise Failure(
                         "length-mismatch",
@@ -995,7 +1500,7 @@ def _jupyterlab_spotlight_define():
                         "split." % (self._quote(names["embeddings"]), self._count(n), role,
                                     self._quote(names[role]), self._count(shapes[role][0])),
                     )
-            return self._reply("check", request_id, n=n, d=d), []
+            return self._reply("check", request_id, n=n, d=d, **reply), []
 
         def _op_fetch_begin(self, msg, request_id, buffers):
             name = self._name_field(msg, "name")
@@ -1016,6 +1521,12 @@ def _jupyterlab_spotlight_define():
                     "field 'components' applies to embeddings only; %s %s cannot be reduced "
                     "to principal components." % (role, self._quote(name)),
                 )
+            if msg.get("table"):
+                if role != "metadata":
+                    raise Failure("bad-request", "field 'table' applies to metadata only.")
+                _, columns, skipped, array = self._table(name, msg.get("columns"), max_bytes)
+                return self._begin_transfer(msg, request_id, name, role, array, chunk_bytes, via,
+                                            {"columns": columns, "skipped": skipped})
             obj, info = self._inspect(name, role)
             if components:
                 self._check_components(name, info["shape"], components)
@@ -1026,6 +1537,15 @@ def _jupyterlab_spotlight_define():
             if components:
                 array, projection = self._project(array, components)
             self._check_size(name, role, array.shape, max_bytes)
+            extra = {} if categories is None else {"categories": categories}
+            reply = self._begin_transfer(msg, request_id, name, role, array, chunk_bytes, via, extra)[0]
+            if projection is None:
+                return reply, []
+            reply.update(projection["fields"])
+            return reply, projection["buffers"]
+
+        def _begin_transfer(self, msg, request_id, name, role, array, chunk_bytes, via, extra):
+            """Prepare the fetch of a converted ``array`` (file or comm) and its reply."""
             view = memoryview(array.reshape(-1).view(np.uint8))
             self._drop_transfer(request_id)
             token = reason = None
@@ -1051,18 +1571,14 @@ def _jupyterlab_spotlight_define():
                 shape=[int(s) for s in array.shape], nbytes=view.nbytes, chunk_bytes=chunk_bytes,
                 chunks=-(-view.nbytes // chunk_bytes), checksum=checksum & 0xFFFFFFFF,
             )
-            if categories is not None:
-                reply["categories"] = categories
+            reply.update(extra)
             if "via" in msg:
                 reply["via"] = via
                 if token is not None:
                     reply["token"] = token
                 if reason is not None:
                     reply["via_reason"] = reason
-            if projection is None:
-                return reply, []
-            reply.update(projection["fields"])
-            return reply, projection["buffers"]
+            return reply, []
 
         # ------------------------------------------------------------------ projection
 

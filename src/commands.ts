@@ -25,7 +25,6 @@ import {
   readFinding
 } from './notebook/cells';
 import { saveFindingCells } from './notebook/writer';
-import { embeddingsFingerprint } from './pipeline';
 import type { SpotlightPanel } from './widgets/panel';
 import { IAuditOptions, Role, ROLES } from './tokens';
 
@@ -553,9 +552,7 @@ export function makeFinding(result: IAuditResult, j: number): IFinding {
     backend: result.search.backend,
     date: result.finishedAt,
     fingerprint: result.fingerprint,
-    embeddingsFingerprint: result.projection
-      ? (result.projection.sourceChecksum >>> 0).toString(16).padStart(8, '0')
-      : Private.embeddingsFingerprintOf(result.embeddings),
+    embeddingsFingerprint: result.embeddingsFingerprint,
     summary: result.regions[j],
     history: { step, objective, totalWeight },
     guardSteps: spotlight.guardSteps
@@ -624,23 +621,5 @@ namespace Private {
       default:
         return Number.isFinite(value) ? null : 'must be a finite number';
     }
-  }
-
-  /** Embedding fingerprints by array: saving all regions hashes once. */
-  const fingerprints = new WeakMap<Float32Array, string>();
-
-  /**
-   * {@link embeddingsFingerprint}, computed once per embeddings array.
-   *
-   * @param embeddings - The audit's embeddings.
-   * @returns 8 hex digits.
-   */
-  export function embeddingsFingerprintOf(embeddings: Float32Array): string {
-    let crc = fingerprints.get(embeddings);
-    if (crc === undefined) {
-      crc = embeddingsFingerprint(embeddings);
-      fingerprints.set(embeddings, crc);
-    }
-    return crc;
   }
 }

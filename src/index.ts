@@ -17,6 +17,8 @@ import { Debouncer } from '@lumino/polling';
 import { registerCommands } from './commands';
 import { SpotlightModel } from './model';
 import { DEFAULT_OPTIONS, IAuditOptions } from './tokens';
+import { WorkerAuditPipeline } from './workers/client';
+import { spawnAuditWorker } from './workers/spawn';
 import { RegionDetail } from './widgets/detail';
 import { SpotlightPanel } from './widgets/panel';
 
@@ -56,7 +58,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     themeManager: IThemeManager | null
   ) => {
     const trans = (translator ?? nullTranslator).load('jupyterlab_spotlight');
-    const model = new SpotlightModel();
+    // The audits run in a Web Worker: the page keeps no copy of the
+    // embeddings and stays responsive during a search.
+    const model = new SpotlightModel({
+      pipeline: bridge =>
+        new WorkerAuditPipeline({ bridge, spawn: spawnAuditWorker })
+    });
     const panel = new SpotlightPanel({ model, commands: app.commands, trans });
     panel.title.icon = spotlightIcon;
     app.shell.add(panel, 'right', { rank: 600 });

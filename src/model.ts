@@ -64,8 +64,11 @@ export interface IAuditResult {
   n: number;
   /** Embedding width D. */
   d: number;
-  /** Row-major N × D float32 embeddings. */
-  embeddings: Float32Array;
+  /**
+   * Row-major N × D float32 embeddings, or null when the pipeline's worker
+   * holds them (the page keeps no copy of X).
+   */
+  embeddings: Float32Array | null;
   /** Per-example losses, length N. */
   losses: Float32Array;
   /** Model A's losses when two models are compared, else null. */
@@ -94,6 +97,11 @@ export interface IAuditResult {
   map: IMapPoint[];
   /** CRC-32 of the embeddings' then the losses' float32 bytes, 8 hex digits. */
   fingerprint: string;
+  /**
+   * CRC-32 of the kernel's N × D embeddings' float32 bytes alone, 8 hex
+   * digits (`embeddingsFingerprint`; the source embeddings' when projected).
+   */
+  embeddingsFingerprint: string;
   /**
    * The principal-component projection the search ran on (`embeddings` and
    * `d` are then the N × k coordinates), or null / absent.
@@ -360,6 +368,7 @@ export class SpotlightModel implements IDisposable {
     this._isDisposed = true;
     this._abort?.abort();
     this._listAbort?.abort();
+    this._pipeline?.dispose?.();
     this._bridge?.dispose();
     this._bridge = null;
     this._pipeline = null;
@@ -380,6 +389,7 @@ export class SpotlightModel implements IDisposable {
     }
     this._abort?.abort();
     this._listAbort?.abort();
+    this._pipeline?.dispose?.();
     this._bridge?.dispose();
     this._sessionContext = sessionContext;
     this._notebookLabel = label;
@@ -573,6 +583,8 @@ export class SpotlightModel implements IDisposable {
       selectedRegion: this._selectedRegion
     };
     this._error = null;
+    // The fetched data, released once the run ends (a worker frees X).
+    let fetched: IAuditData | null = null;
     try {
       if (!bridge || !pipeline) {
         throw new Error(
@@ -591,6 +603,7 @@ export class SpotlightModel implements IDisposable {
         onProgress: p => this._onFetchProgress(p),
         components: options.components ?? 0
       });
+      fetched = data;
       this._throwIfAborted(signal);
       const fetchMs = performance.now() - started;
 
@@ -716,6 +729,9 @@ export class SpotlightModel implements IDisposable {
     } finally {
       if (this._abort === abort) {
         this._abort = null;
+      }
+      if (fetched) {
+        pipeline?.release?.(fetched);
       }
     }
   }
@@ -882,6 +898,7 @@ export class SpotlightModel implements IDisposable {
       selectedRegion: this._selectedRegion
     };
     this._error = null;
+    let fetched: IAuditData | null = null;
     try {
       if (!bridge || !pipeline) {
         throw new Error(
@@ -906,6 +923,7 @@ export class SpotlightModel implements IDisposable {
           projection: findingProjection(first)
         }
       );
+      fetched = data;
       this._throwIfAborted(signal);
       const fetchMs = performance.now() - started;
       const search = await pipeline.reconstruct(findings, data, signal);
@@ -966,6 +984,9 @@ export class SpotlightModel implements IDisposable {
     } finally {
       if (this._abort === abort) {
         this._abort = null;
+      }
+      if (fetched) {
+        pipeline?.release?.(fetched);
       }
     }
   }
@@ -1273,8 +1294,10 @@ export namespace SpotlightModel {
     settings?: Partial<IPanelSettings>;
     /**
      * Make the pipeline that runs the audits of a notebook, given its kernel
-     * bridge (called on each notebook change). Default: a
-     * {@link DefaultAuditPipeline} on the bridge.
+     * bridge (called on each notebook change; the model disposes the previous
+     * one). Default: a {@link DefaultAuditPipeline} on the bridge (the main
+     * thread); JupyterLab's plugin passes a `WorkerAuditPipeline`, which runs
+     * the search and the summaries in a Web Worker.
      */
     pipeline?: PipelineFactory;
   }

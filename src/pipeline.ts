@@ -20,7 +20,12 @@ import {
   permutationPValue,
   SpotlightOptions
 } from './spotlight';
-import { projectRows, sampleRows } from './summaries/projection';
+import {
+  fitMap,
+  MapFit,
+  projectRows,
+  sampleRows
+} from './summaries/projection';
 import {
   IRegionSummary,
   regionOverlap,
@@ -50,15 +55,112 @@ import type {
 import { kernelRole, MAX_COMPONENTS } from './tokens';
 
 /**
- * The pipeline of one notebook: its kernel bridge for the check and the
- * fetch, `findSpotlights` for the search, and {@link assembleResult} and
- * {@link reconstructSearch} for the rest, all on the main thread.
+ * The stages of an audit that read the embeddings (search, summaries,
+ * reconstruction, permutation test) on data held in this thread:
+ * `findSpotlights`, {@link assembleResult} and {@link reconstructSearch}.
+ * The main-thread pipeline extends it; the audit worker runs it on the data
+ * transferred to it (workers/host.ts).
  */
-export class DefaultAuditPipeline implements IAuditPipeline {
+export class LocalAuditStages implements Pick<
+  IAuditPipeline,
+  'search' | 'summarise' | 'reconstruct' | 'nullDistribution'
+> {
+  /** {@inheritDoc IAuditPipeline.nullDistribution} */
+  nullDistribution(
+    data: IAuditData,
+    options: IAuditOptions,
+    control: {
+      signal: AbortSignal;
+      onProgress?: (done: number, total: number) => void;
+    }
+  ): Promise<Float64Array> {
+    return nullDistribution(
+      searchInput(data, options),
+      engineOptions(data, options),
+      {
+        permutations: options.permutations,
+        seed: options.seed,
+        scheme: data.referenceLosses ? 'sign-flip' : 'permute'
+      },
+      control
+    );
+  }
+
+  /** {@inheritDoc IAuditPipeline.search} */
+  async search(
+    data: IAuditData,
+    options: IAuditOptions,
+    control: {
+      signal: AbortSignal;
+      onProgress?: (progress: ISpotlightProgress) => void;
+      onSpotlight?: (spotlight: ISpotlight, index: number) => void;
+    }
+  ): Promise<ISpotlightResult> {
+    const input = searchInput(data, options);
+    if (input.n === data.n) {
+      return findSpotlights(input, engineOptions(data, options), control);
+    }
+    // Holdout: found on the search half, shown on all examples (each
+    // spotlight's weights recomputed once, when it is found).
+    const onAll = new Map<ISpotlight, ISpotlight>();
+    const widen = (s: ISpotlight) => {
+      let wide = onAll.get(s);
+      if (!wide) {
+        wide = Private.onAllExamples(s, data);
+        onAll.set(s, wide);
+      }
+      return wide;
+    };
+    const search = await findSpotlights(input, engineOptions(data, options), {
+      ...control,
+      onSpotlight: (s, j) => {
+        const wide = widen(s);
+        control.onSpotlight?.(wide, j);
+      }
+    });
+    return { ...search, n: data.n, spotlights: search.spotlights.map(widen) };
+  }
+
+  /** {@inheritDoc IAuditPipeline.summarise} */
+  async summarise(
+    input: ISummariseInput,
+    signal: AbortSignal
+  ): Promise<IAuditResult> {
+    Private.throwIfAborted(signal);
+    const result = assembleResult(input);
+    Private.throwIfAborted(signal);
+    return result;
+  }
+
+  /** {@inheritDoc IAuditPipeline.reconstruct} */
+  async reconstruct(
+    findings: IFinding[],
+    data: IAuditData,
+    signal: AbortSignal
+  ): Promise<ISpotlightResult> {
+    Private.throwIfAborted(signal);
+    const search = reconstructSearch(findings, data);
+    Private.throwIfAborted(signal);
+    return search;
+  }
+}
+
+/**
+ * The pipeline of one notebook on the main thread: its kernel bridge for the
+ * check and the fetch, {@link LocalAuditStages} for the rest. Used by jest
+ * and wherever Web Workers are not available; JupyterLab runs the
+ * `WorkerAuditPipeline` (workers/client.ts), which keeps the embeddings off
+ * the page.
+ */
+export class DefaultAuditPipeline
+  extends LocalAuditStages
+  implements IAuditPipeline
+{
   /**
    * @param bridge - The notebook's kernel bridge (borrowed, not disposed).
    */
   constructor(bridge: KernelBridge) {
+    super();
     this._bridge = bridge;
   }
 
@@ -217,85 +319,6 @@ export class DefaultAuditPipeline implements IAuditPipeline {
     };
   }
 
-  /** {@inheritDoc IAuditPipeline.nullDistribution} */
-  nullDistribution(
-    data: IAuditData,
-    options: IAuditOptions,
-    control: {
-      signal: AbortSignal;
-      onProgress?: (done: number, total: number) => void;
-    }
-  ): Promise<Float64Array> {
-    return nullDistribution(
-      searchInput(data, options),
-      engineOptions(data, options),
-      {
-        permutations: options.permutations,
-        seed: options.seed,
-        scheme: data.referenceLosses ? 'sign-flip' : 'permute'
-      },
-      control
-    );
-  }
-
-  /** {@inheritDoc IAuditPipeline.search} */
-  async search(
-    data: IAuditData,
-    options: IAuditOptions,
-    control: {
-      signal: AbortSignal;
-      onProgress?: (progress: ISpotlightProgress) => void;
-      onSpotlight?: (spotlight: ISpotlight, index: number) => void;
-    }
-  ): Promise<ISpotlightResult> {
-    const input = searchInput(data, options);
-    if (input.n === data.n) {
-      return findSpotlights(input, engineOptions(data, options), control);
-    }
-    // Holdout: found on the search half, shown on all examples (each
-    // spotlight's weights recomputed once, when it is found).
-    const onAll = new Map<ISpotlight, ISpotlight>();
-    const widen = (s: ISpotlight) => {
-      let wide = onAll.get(s);
-      if (!wide) {
-        wide = Private.onAllExamples(s, data);
-        onAll.set(s, wide);
-      }
-      return wide;
-    };
-    const search = await findSpotlights(input, engineOptions(data, options), {
-      ...control,
-      onSpotlight: (s, j) => {
-        const wide = widen(s);
-        control.onSpotlight?.(wide, j);
-      }
-    });
-    return { ...search, n: data.n, spotlights: search.spotlights.map(widen) };
-  }
-
-  /** {@inheritDoc IAuditPipeline.summarise} */
-  async summarise(
-    input: ISummariseInput,
-    signal: AbortSignal
-  ): Promise<IAuditResult> {
-    Private.throwIfAborted(signal);
-    const result = assembleResult(input);
-    Private.throwIfAborted(signal);
-    return result;
-  }
-
-  /** {@inheritDoc IAuditPipeline.reconstruct} */
-  async reconstruct(
-    findings: IFinding[],
-    data: IAuditData,
-    signal: AbortSignal
-  ): Promise<ISpotlightResult> {
-    Private.throwIfAborted(signal);
-    const search = reconstructSearch(findings, data);
-    Private.throwIfAborted(signal);
-    return search;
-  }
-
   private _bridge: KernelBridge;
 }
 
@@ -312,11 +335,12 @@ export function searchInput(
   options: IAuditOptions
 ): { embeddings: Float32Array; losses: Float32Array; n: number; d: number } {
   const { n, d } = data;
+  const all = heldEmbeddings(data);
   const losses = data.referenceLosses
     ? lossDifferences(data.losses, data.referenceLosses, options.direction)
     : data.losses;
   if (!options.holdout) {
-    return { embeddings: data.embeddings, losses, n, d };
+    return { embeddings: all, losses, n, d };
   }
   const mask = holdoutSplit(n, data.labels, options.seed);
   let m = 0;
@@ -327,7 +351,7 @@ export function searchInput(
   const half = new Float32Array(m);
   for (let i = 0, r = 0; i < n; i++) {
     if (mask[i]) {
-      embeddings.set(data.embeddings.subarray(i * d, (i + 1) * d), r * d);
+      embeddings.set(all.subarray(i * d, (i + 1) * d), r * d);
       half[r++] = losses[i];
     }
   }
@@ -467,6 +491,8 @@ export function lossDifferences(
 export function assembleResult(input: ISummariseInput): IAuditResult {
   const { names, data, search, options, maxMapPoints } = input;
   const { n, d } = data;
+  const embeddings = heldEmbeddings(data);
+  const derived = Private.derived(embeddings);
   const regions = search.spotlights.map((s, j) =>
     summarizeRegion(j, s.kernelWeights, s.weightedLoss, {
       losses: data.losses,
@@ -482,7 +508,12 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
   const weights = search.spotlights.map(s => s.kernelWeights);
   const overlaps = weights.map(a => weights.map(b => regionOverlap(a, b)));
   const rows = sampleRows(n, maxMapPoints, weights);
-  const map = projectRows(data.embeddings, d, rows);
+  const map = projectRows(
+    embeddings,
+    d,
+    rows,
+    Private.mapFit(derived, embeddings, n, d, maxMapPoints)
+  );
   const evaluation = options.holdout
     ? holdoutSplit(n, data.labels, options.seed ?? 0).map(v => 1 - v)
     : null;
@@ -515,6 +546,10 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
     }
   });
   const warnings = Private.guardWarnings(search);
+  // The fingerprints cover the kernel's N × D embeddings (their checksum
+  // travels with a projection); computed once per embeddings array.
+  const embeddingsCrc =
+    data.projection?.sourceChecksum ?? Private.crcOf(derived, embeddings);
   const result: IAuditResult = {
     names,
     n,
@@ -533,11 +568,8 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
     regions,
     overlaps,
     map,
-    fingerprint: fingerprint(
-      data.embeddings,
-      data.losses,
-      data.projection?.sourceChecksum
-    ),
+    fingerprint: fingerprint(embeddings, data.losses, embeddingsCrc),
+    embeddingsFingerprint: Private.hex(embeddingsCrc),
     projection: data.projection ?? null,
     warnings,
     complete: input.complete,
@@ -644,6 +676,23 @@ export function reconstructSearch(
 }
 
 /**
+ * The embeddings of fetched data, where this thread holds them.
+ *
+ * @param data - The fetched data.
+ * @returns The row-major N × D float32 embeddings.
+ * @throws Error when they are not here (`embeddings` is null: a worker
+ *   pipeline transferred them to its worker), saying so.
+ */
+export function heldEmbeddings(data: IAuditData): Float32Array {
+  if (!data.embeddings) {
+    throw new Error(
+      "The embeddings of this audit are held by the audit pipeline's Web Worker, not this thread: run this stage through the pipeline that fetched them."
+    );
+  }
+  return data.embeddings;
+}
+
+/**
  * The data fingerprint saved with findings: CRC-32 (zlib) of the embeddings'
  * float32 bytes continued over the losses' float32 bytes, as 8 hex digits.
  * In Python: `zlib.crc32(L.tobytes(), zlib.crc32(X.tobytes()))`.
@@ -690,6 +739,62 @@ export function embeddingsFingerprint(embeddings: Float32Array): string {
 }
 
 namespace Private {
+  /** What an audit derives from its embeddings once, not per summary. */
+  export interface IDerived {
+    /** CRC-32 (unsigned) of the embeddings' bytes. */
+    crc?: number;
+    /** The map's axes, by the number of map points. */
+    maps: Map<number, MapFit | null>;
+  }
+
+  /** Derived values by embeddings array (freed with the array). */
+  const cache = new WeakMap<Float32Array, IDerived>();
+
+  /** The derived values of an embeddings array. */
+  export function derived(embeddings: Float32Array): IDerived {
+    let entry = cache.get(embeddings);
+    if (!entry) {
+      entry = { maps: new Map() };
+      cache.set(embeddings, entry);
+    }
+    return entry;
+  }
+
+  /** The embeddings' CRC-32, computed on first use. */
+  export function crcOf(entry: IDerived, embeddings: Float32Array): number {
+    if (entry.crc === undefined) {
+      entry.crc = crc32(embeddings);
+    }
+    return entry.crc;
+  }
+
+  /**
+   * The map's axes, fitted once per embeddings array and map size on the
+   * evenly spaced rows `sampleRows(n, maxPoints)` (independent of the
+   * regions, so that every summary of an audit shares one map); undefined
+   * with fewer than 2 rows.
+   */
+  export function mapFit(
+    entry: IDerived,
+    embeddings: Float32Array,
+    n: number,
+    d: number,
+    maxPoints: number
+  ): MapFit | undefined {
+    let fit = entry.maps.get(maxPoints);
+    if (fit === undefined) {
+      const rows = sampleRows(n, maxPoints);
+      fit = rows.length < 2 ? null : fitMap(embeddings, d, rows);
+      entry.maps.set(maxPoints, fit);
+    }
+    return fit ?? undefined;
+  }
+
+  /** An unsigned CRC-32 as 8 lower-case hex digits. */
+  export function hex(crc: number): string {
+    return (crc >>> 0).toString(16).padStart(8, '0');
+  }
+
   /** CRC-32 (zlib, unsigned) of a float32 array's bytes. */
   export function crc32(values: Float32Array): number {
     const bytes = new Uint8Array(
@@ -831,7 +936,7 @@ namespace Private {
     precision: number
   ): { k: Float32Array; K: number; support: number; kl: number } {
     const { n, d } = data;
-    const k = kernelWeights(data.embeddings, n, d, center, precision);
+    const k = kernelWeights(heldEmbeddings(data), n, d, center, precision);
     let K = 0;
     let support = 0;
     let kl = 0;

@@ -208,8 +208,13 @@ export interface IAuditData {
    * embeddings were projected (see `projection`).
    */
   d: number;
-  /** Row-major N × D float32 embeddings (N × k coordinates when projected). */
-  embeddings: Float32Array;
+  /**
+   * Row-major N × D float32 embeddings (N × k coordinates when projected),
+   * or null on the page when a worker pipeline holds them: the fetched array
+   * was transferred (not copied) to its Web Worker, and the stages that read
+   * it run there (see `WorkerAuditPipeline`).
+   */
+  embeddings: Float32Array | null;
   /**
    * The projection the embeddings went through (their source width is
    * `projection.d`), or null / absent when they are the kernel's as they are.
@@ -417,4 +422,22 @@ export interface IAuditPipeline {
       onProgress?: (done: number, total: number) => void;
     }
   ): Promise<Float64Array>;
+
+  /**
+   * Forget the data of an audit once the model no longer needs it (after
+   * the search, the summaries and the permutation test, or their failure):
+   * a worker pipeline frees the embeddings its worker holds. Optional; a
+   * second call, or a call with data the pipeline does not hold, does
+   * nothing.
+   *
+   * @param data - Data returned by {@link IAuditPipeline.fetch}.
+   */
+  release?(data: IAuditData): void;
+
+  /**
+   * Stop the pipeline's workers and free what they hold; pending stages
+   * reject with an `AbortError`. Idempotent; optional (the main-thread
+   * pipeline holds nothing).
+   */
+  dispose?(): void;
 }

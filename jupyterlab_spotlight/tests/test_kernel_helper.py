@@ -146,19 +146,21 @@ def test_list_describes_every_family(tmp_path):
     assert (df["type"], df["shape"], df["dtype"], df["length"]) == ("pandas.DataFrame", [3, 3], "mixed", 3)
     assert df["roles"] == ["examples", "metadata"]
     assert df["columns"][0] == {"name": "age", "path": "df['age']", "dtype": "int64",
-                                "roles": ["losses", "predictions", "labels", "metadata"]}
+                                "roles": ["losses", "predictions", "labels", "metadata"],
+                                "kind": "integer"}
     assert df["columns"][1] == {"name": "city", "path": "df['city']", "dtype": "category",
-                                "roles": ["labels", "metadata"]}
+                                "roles": ["labels", "metadata"], "kind": "categorical"}
+    assert df["columns"][2]["kind"] == "categorical"
     assert df["columns"][2]["roles"] == ["labels", "examples", "metadata"]
     assert got["ser_cat"]["roles"] == ["labels", "metadata"]
     assert got["ser_str"]["roles"] == ["labels", "examples", "metadata"]
     assert got["ser_int"]["roles"] == ["losses", "predictions", "labels", "metadata"]
-    assert got["ser_float"]["roles"] == ["losses", "predictions"]
+    assert got["ser_float"]["roles"] == ["losses", "predictions", "metadata"]
     assert got["ser_bool"]["roles"] == ["labels", "metadata"]
     assert got["ser_float"]["type"] == "pandas.Series" and got["ser_float"]["nbytes"] == 16
     assert got["floats"] == {"name": "floats", "type": "list", "shape": [3], "dtype": "float64",
-                             "nbytes": None, "length": 3, "roles": ["losses", "predictions"]}
-    assert got["ints"]["roles"] == ["losses", "predictions", "labels"]
+                             "nbytes": None, "length": 3, "roles": ["losses", "predictions", "metadata"]}
+    assert got["ints"]["roles"] == ["losses", "predictions", "labels", "metadata"]
     assert got["words"]["roles"] == ["labels", "examples", "metadata"]
     assert got["words"]["dtype"] == "str"
     assert got["rows"]["shape"] == [3, 2] and got["rows"]["roles"] == ["embeddings"]
@@ -167,7 +169,7 @@ def test_list_describes_every_family(tmp_path):
     assert got["gray"]["roles"] == ["examples"]
     assert got["nchw"]["roles"] == ["examples"]
     assert got["strs"]["roles"] == ["labels", "examples", "metadata"]
-    assert got["flags"]["roles"] == ["labels"]
+    assert got["flags"]["roles"] == ["labels", "metadata"]
     assert got["table"] == {"name": "table", "type": "dict", "shape": None, "dtype": None,
                             "nbytes": None, "length": 2, "roles": []}
     assert got["count"]["roles"] == [] and got["count"]["type"] == "int"
@@ -201,7 +203,7 @@ def test_list_survives_objects_that_raise():
     got = listed({"broken": Broken([1, 2]), "bad": BadArray(), "fine": np.zeros(3)})
     assert got["broken"]["roles"] == [] and got["broken"]["shape"] is None
     assert got["bad"]["shape"] is None
-    assert got["fine"]["roles"] == ["losses", "predictions"]
+    assert got["fine"]["roles"] == ["losses", "predictions", "metadata"]
 
 
 def test_list_1gb_array_among_200_variables_is_fast_and_copies_nothing():

@@ -34,6 +34,10 @@ CASES = [
     ("fetch-begin-file-request.json", "fetch-begin-file-reply.json"),
     ("fetch-end-file-request.json", "fetch-end-file-reply.json"),
     ("fetch-begin-file-fallback-request.json", "fetch-begin-file-fallback-reply.json"),
+    ("columns-request.json", "columns-reply.json"),
+    ("fetch-begin-table-request.json", "fetch-begin-table-reply.json"),
+    ("fetch-chunk-table-request.json", "fetch-chunk-table-reply.json"),
+    ("fetch-end-table-request.json", "fetch-end-table-reply.json"),
     ("fetch-begin-labels-request.json", "fetch-begin-labels-reply.json"),
     ("fetch-chunk-labels-request.json", "fetch-chunk-labels-reply.json"),
     ("fetch-end-labels-request.json", "fetch-end-labels-reply.json"),
@@ -76,6 +80,11 @@ def golden_namespace():
             "smoker": np.array([False, True, False, False]),
         }),
         "vec": np.array([1.0, 2.0, 3.0, 4.0, 5.0]),
+        # A metadata table: strings with a missing value, and floats with a NaN.
+        "meta": pd.DataFrame({
+            "site": ["a", "b", None, "a"],
+            "score": np.array([0.5, np.nan, 1.5, 2.0]),
+        }),
     }
 
 
@@ -155,6 +164,12 @@ def test_golden_fetch_payloads_decode_to_the_variables():
     labels = load("fetch-begin-labels-reply.json")["data"]
     codes = np.frombuffer(bytes.fromhex(load("fetch-chunk-labels-reply.json")["buffers_hex"][0]), "<i4")
     assert [labels["categories"][c] for c in codes] == namespace["y"].tolist()
+    table = load("fetch-begin-table-reply.json")["data"]
+    values = np.frombuffer(bytes.fromhex(load("fetch-chunk-table-reply.json")["buffers_hex"][0]), "<f4")
+    values = values.reshape(table["shape"])
+    site, score = table["columns"]
+    assert [site["categories"][int(c)] if c == c else None for c in values[0]] == ["a", "b", None, "a"]
+    assert values[1].tolist()[0] == 0.5 and np.isnan(values[1][1]) and score["missing"] == 1
     upload = load("upload-chunk-request.json")["buffers_hex"][0]
     assert bytes.fromhex(upload) == UPLOADED.astype("<i4").tobytes()
 

@@ -8,7 +8,11 @@
  * the event loop whenever ~30 ms have passed, reports progress, and checks the
  * AbortSignal at every step.
  */
-import { selectBackend } from './backend';
+import {
+  IBackendEnvironment,
+  IBackendSelection,
+  selectBackend
+} from './backend';
 import { createAbortError, SpotlightRunError, throwIfAborted } from './errors';
 import {
   dampLosses,
@@ -22,11 +26,19 @@ import {
   copyMoments,
   createMoments,
   evaluateObjective,
+  IKernelStats,
+  IMoments,
   IObjectiveKernel,
   TensorKernel
 } from './objective';
 import { ShellKernel } from './shellKernel';
-import { WasmKernel } from './wasmKernel';
+import { IShardScan } from './shard';
+import { ShardPool, ShardTransportFactory } from './shardPool';
+import {
+  WASM_MEMORY_BUDGET,
+  WasmKernel,
+  wasmMemoryEstimate
+} from './wasmKernel';
 import { Adam, PlateauRule } from './optimizer';
 import { barrierSchedule } from './schedule';
 import {
@@ -38,7 +50,12 @@ import {
   ISpotlightResult,
   SpotlightOptions
 } from './types';
-import { resolveOptions, validateInput } from './validate';
+import {
+  IEmbeddingScan,
+  resolveOptions,
+  validateInput,
+  validateScanned
+} from './validate';
 
 /**
  * The collapse guard's floor on the total weight K: the spotlight size S.
@@ -93,10 +110,151 @@ export async function findSpotlights(
   const parameters = validateInput(input, resolved);
   throwIfAborted(control.signal);
   return Private.exclusive(control.signal, () =>
-    Private.run(input, parameters, control, {
-      pruning: resolved.pruning,
-      collapseGuard: resolved.collapseGuard
-    })
+    Private.run(
+      new Private.LocalPlane(input),
+      input.losses,
+      parameters,
+      control,
+      {
+        pruning: resolved.pruning,
+        collapseGuard: resolved.collapseGuard
+      }
+    )
+  );
+}
+
+/** How `findSpotlightsSharded` splits X (issue 11). */
+export interface IShardingOptions {
+  /**
+   * S, the number of shards (≥ 1; at most N are made; rows split as
+   * `shardBounds`), or the rows of each shard (positive, summing to N).
+   */
+  shards: number | number[];
+  /** Makes each shard's transport (default: in-process, this thread). */
+  transport?: ShardTransportFactory;
+}
+
+/**
+ * Find spotlights with X split by rows over S shards (issue 11): each shard
+ * computes the partial moments of its rows (shard.ts, with exact shell
+ * evaluation), and this thread adds them in float64 in shard order and runs
+ * Adam, the barrier schedule, the plateau rule, the collapse guard and the
+ * damping exactly as `findSpotlights` does. On the `cpu` backend the result
+ * equals `findSpotlights`'s up to float64 summation order (one shard: bit for
+ * bit); it is deterministic for a given S. Backends: `wasm` and `cpu` only
+ * (`auto` picks WASM when the shards could put their rows in WASM memory).
+ *
+ * The shards are made here (with `sharding.transport`, e.g. Node workers),
+ * loaded with copies of X's rows, and terminated at the end, on failure and
+ * on cancel.
+ *
+ * @param input - N × D float32 embeddings and N losses.
+ * @param options - Search options, as for `findSpotlights`.
+ * @param control - Signal, progress callbacks, timing knobs.
+ * @param sharding - The number of shards (or their sizes) and the transport.
+ * @returns The result, as `findSpotlights` returns it.
+ * @throws SpotlightInputError for bad input; SpotlightRunError as
+ *   `findSpotlights`, and `shard-failed` when a shard fails or dies (naming
+ *   its rows and size, and what to do); an AbortError when cancelled.
+ */
+export async function findSpotlightsSharded(
+  input: ISpotlightInput,
+  options: SpotlightOptions,
+  control: ISpotlightControl,
+  sharding: IShardingOptions
+): Promise<ISpotlightResult> {
+  const resolved = resolveOptions(options);
+  validateInput(input, resolved);
+  throwIfAborted(control.signal);
+  if (resolved.backend === 'webgl') {
+    throw new SpotlightRunError(
+      'backend-unavailable',
+      "The sharded engine runs the 'wasm' or 'cpu' backend in each shard, not WebGL: choose 'auto', 'wasm' or 'cpu'."
+    );
+  }
+  const pool = await ShardPool.create(
+    {
+      n: input.n,
+      d: input.d,
+      shards: sharding.shards,
+      transport: sharding.transport,
+      layout: shardLayout(resolved.backend, input.n, input.d, sharding.shards),
+      pruning: resolved.pruning
+    },
+    control.signal
+  );
+  try {
+    await pool.load(input.embeddings, control.signal);
+    return await findSpotlightsInShards(pool, input.losses, options, control);
+  } finally {
+    pool.dispose();
+  }
+}
+
+/**
+ * Where shards should keep their rows for a backend choice: in WASM memory
+ * unless the choice is `cpu` or the largest shard would not fit the WASM
+ * budget (`WASM_MEMORY_BUDGET`).
+ *
+ * @param backend - The backend choice.
+ * @param n - N.
+ * @param d - D.
+ * @param shards - S or the shard sizes.
+ * @returns `wasm` or `cpu`.
+ */
+export function shardLayout(
+  backend: string,
+  n: number,
+  d: number,
+  shards: number | number[]
+): 'wasm' | 'cpu' {
+  const largest =
+    typeof shards === 'number'
+      ? Math.ceil(n / Math.max(1, Math.min(shards, n)))
+      : Math.max(...shards);
+  return backend === 'cpu' ||
+    wasmMemoryEstimate(largest, d) > WASM_MEMORY_BUDGET
+    ? 'cpu'
+    : 'wasm';
+}
+
+/**
+ * Find spotlights on X already loaded into a `ShardPool` (the CLI loads its
+ * .npy blocks straight into the shards). Validates the losses here and the
+ * embeddings through the shards' scans (the same checks and messages as
+ * `validateInput`), then searches as `findSpotlightsSharded`. The pool is
+ * borrowed: the caller disposes it (that terminates its workers).
+ *
+ * @param pool - The shards, every row loaded.
+ * @param losses - ℓ (N), float32.
+ * @param options - Search options.
+ * @param control - Signal, progress callbacks, timing knobs.
+ * @returns The result.
+ * @throws SpotlightInputError for bad input; SpotlightRunError (including
+ *   `shard-failed`); an AbortError when cancelled.
+ */
+export async function findSpotlightsInShards(
+  pool: ShardPool,
+  losses: Float32Array,
+  options: SpotlightOptions = {},
+  control: ISpotlightControl = {}
+): Promise<ISpotlightResult> {
+  const resolved = resolveOptions(options);
+  throwIfAborted(control.signal);
+  const scans = await pool.scan(resolved.initialPrecision, control.signal);
+  const parameters = validateScanned(
+    pool.n,
+    pool.d,
+    losses,
+    resolved,
+    Private.mergeScans(pool, scans)
+  );
+  return Private.run(
+    new Private.ShardPlane(pool, scans, control.signal),
+    losses,
+    parameters,
+    control,
+    { pruning: resolved.pruning, collapseGuard: resolved.collapseGuard }
   );
 }
 
@@ -192,26 +350,373 @@ namespace Private {
   };
 
   /**
-   * The search itself (inputs already validated).
+   * Where X lives and the passes over it run: one kernel on this thread
+   * (`LocalPlane`, the engine as it always was) or a pool of shards
+   * (`ShardPlane`). The search loop (`run`) only talks to this.
+   */
+  export interface IPlane {
+    /** N. */
+    readonly n: number;
+    /** D. */
+    readonly d: number;
+    /**
+     * The start's numbers: K₀ = Σ max(0, 1 − τ₀‖x_i‖²) and max ‖x_i‖².
+     *
+     * @param tau0 - τ₀.
+     * @param maybeYield - Lets the event loop run.
+     */
+    start(
+      tau0: number,
+      maybeYield: () => Promise<void>
+    ): Promise<{ k0: number; maxSquaredNorm: number }>;
+    /**
+     * Choose the backend (`selectBackend`).
+     *
+     * @param choice - The preference.
+     * @param maxNorm - max ‖x_i‖.
+     */
+    select(
+      choice: ISpotlightParameters['backend'],
+      maxNorm: number
+    ): Promise<IBackendSelection>;
+    /**
+     * Make the kernel(s).
+     *
+     * @param selection - The chosen backend.
+     * @param pruning - Exact shell evaluation.
+     */
+    open(selection: IBackendSelection, pruning: boolean): Promise<void>;
+    /** Whether shell evaluation runs (after `open`). */
+    readonly pruning: boolean;
+    /** Set ℓ (N). */
+    setLosses(losses: Float32Array): Promise<void>;
+    /** The moments at (μ, τ) into `out` (see objective.ts). */
+    moments(center: Float64Array, tau: number, out: IMoments): Promise<void>;
+    /** k (N) from float32 (μ, τ), `kernelWeightsInto`'s arithmetic. */
+    weights(
+      center32: Float32Array,
+      tau: number,
+      out: Float32Array,
+      maybeYield: () => Promise<void>
+    ): Promise<void>;
+    /** Work counters. */
+    stats(): Promise<IKernelStats>;
+    /** A note for the backend reason ('' for one kernel). */
+    readonly note: string;
+    /** Release the kernel(s); idempotent. */
+    dispose(): void;
+  }
+
+  /** One kernel on this thread: the engine's own data plane. */
+  export class LocalPlane implements IPlane {
+    /**
+     * @param input - The data (validated).
+     */
+    constructor(private readonly input: ISpotlightInput) {
+      this.n = input.n;
+      this.d = input.d;
+    }
+
+    readonly n: number;
+    readonly d: number;
+    readonly note = '';
+
+    /**
+     * Squared norms, K₀ and max ‖x‖² in one sweep.
+     *
+     * @param tau0 - τ₀.
+     * @param maybeYield - Lets the event loop run.
+     * @returns K₀ and max ‖x_i‖².
+     */
+    async start(
+      tau0: number,
+      maybeYield: () => Promise<void>
+    ): Promise<{ k0: number; maxSquaredNorm: number }> {
+      const { embeddings, n, d } = this.input;
+      const norms = squaredNorms(embeddings, n, d);
+      this._norms = norms;
+      await maybeYield();
+      let k0 = 0;
+      let maxSquaredNorm = 0;
+      for (let i = 0; i < n; i++) {
+        k0 += Math.max(0, 1 - tau0 * norms[i]);
+        maxSquaredNorm = Math.max(maxSquaredNorm, norms[i]);
+      }
+      return { k0, maxSquaredNorm };
+    }
+
+    /**
+     * `selectBackend` on the real platform.
+     *
+     * @param choice - The preference.
+     * @param maxNorm - max ‖x_i‖.
+     * @returns The selection.
+     */
+    select(
+      choice: ISpotlightParameters['backend'],
+      maxNorm: number
+    ): Promise<IBackendSelection> {
+      return selectBackend(choice, undefined, {
+        n: this.n,
+        d: this.d,
+        maxNorm
+      });
+    }
+
+    /**
+     * Make the kernel.
+     *
+     * @param selection - The backend.
+     * @param pruning - Shell evaluation.
+     */
+    async open(selection: IBackendSelection, pruning: boolean): Promise<void> {
+      const { embeddings, n, d } = this.input;
+      this._kernel =
+        selection.name === 'cpu'
+          ? new HostKernel(embeddings, n, d, this._norms ?? undefined, {
+              pruning
+            })
+          : selection.name === 'wasm'
+            ? await WasmKernel.create(embeddings, n, d, { pruning })
+            : TensorKernel.create(embeddings, n, d, this._norms ?? undefined);
+    }
+
+    get pruning(): boolean {
+      const k = this._kernel;
+      return k instanceof ShellKernel && k.pruning;
+    }
+
+    async setLosses(losses: Float32Array): Promise<void> {
+      this._get().setLosses(losses);
+    }
+
+    async moments(
+      center: Float64Array,
+      tau: number,
+      out: IMoments
+    ): Promise<void> {
+      this._get().moments(center, tau, out);
+    }
+
+    /**
+     * k from the returned (float32 μ, τ), on the host, in chunks.
+     *
+     * @param center32 - μ.
+     * @param tau - τ.
+     * @param out - N weights.
+     * @param maybeYield - Lets the event loop run.
+     */
+    async weights(
+      center32: Float32Array,
+      tau: number,
+      out: Float32Array,
+      maybeYield: () => Promise<void>
+    ): Promise<void> {
+      const { embeddings, n, d } = this.input;
+      const chunk = Math.max(1, Math.floor(262144 / d));
+      for (let start = 0; start < n; start += chunk) {
+        kernelWeightsInto(
+          embeddings,
+          d,
+          center32,
+          tau,
+          out,
+          start,
+          Math.min(n, start + chunk)
+        );
+        await maybeYield();
+      }
+    }
+
+    async stats(): Promise<IKernelStats> {
+      return this._get().stats;
+    }
+
+    dispose(): void {
+      this._kernel?.dispose();
+      this._kernel = null;
+    }
+
+    private _get(): IObjectiveKernel {
+      if (!this._kernel) {
+        throw new Error('The search has no kernel (not opened, or disposed).');
+      }
+      return this._kernel;
+    }
+
+    private _norms: Float64Array | null = null;
+    private _kernel: IObjectiveKernel | null = null;
+  }
+
+  /** X in a `ShardPool`: every pass is a round of requests to the shards. */
+  export class ShardPlane implements IPlane {
+    /**
+     * @param pool - The shards (borrowed).
+     * @param scans - Their scans (already made, for validation).
+     * @param signal - Cancels every wait.
+     */
+    constructor(
+      private readonly pool: ShardPool,
+      private readonly scans: IShardScan[],
+      private readonly signal: AbortSignal | undefined
+    ) {
+      this.n = pool.n;
+      this.d = pool.d;
+      const rows = pool.bounds[1] - pool.bounds[0];
+      this.note = ` Sharded: ${pool.count} shard${pool.count === 1 ? '' : 's'} of up to ${rows.toLocaleString('en-US')} rows.`;
+    }
+
+    readonly n: number;
+    readonly d: number;
+    readonly note: string;
+
+    /**
+     * K₀ and max ‖x‖² from the scans (added in shard order).
+     *
+     * @returns K₀ and max ‖x_i‖².
+     */
+    async start(): Promise<{ k0: number; maxSquaredNorm: number }> {
+      let k0 = 0;
+      let maxSquaredNorm = 0;
+      for (const s of this.scans) {
+        k0 += s.k0;
+        maxSquaredNorm = Math.max(maxSquaredNorm, s.maxSquaredNorm);
+      }
+      return { k0, maxSquaredNorm };
+    }
+
+    /**
+     * `selectBackend` with the shards as the platform: no WebGL; WASM when
+     * every shard holds its rows in WASM memory; the memory check on the
+     * largest shard.
+     *
+     * @param choice - The preference.
+     * @param maxNorm - max ‖x_i‖.
+     * @returns The selection.
+     */
+    select(
+      choice: ISpotlightParameters['backend'],
+      maxNorm: number
+    ): Promise<IBackendSelection> {
+      const pool = this.pool;
+      const env: IBackendEnvironment = {
+        probeWebGL: () => 'the sharded engine runs WASM or CPU shards',
+        initialise: async name =>
+          name === 'wasm' && pool.layouts.every(l => l === 'wasm')
+            ? { ok: true, note: '(SIMD kernel, float32)' }
+            : {
+                ok: false,
+                reason:
+                  pool.notes.join('; ') ||
+                  'the shards hold their rows outside WASM memory'
+              }
+      };
+      let largest = 0;
+      for (let i = 0; i < pool.count; i++) {
+        largest = Math.max(largest, pool.bounds[i + 1] - pool.bounds[i]);
+      }
+      return selectBackend(choice, env, { n: largest, d: this.d, maxNorm });
+    }
+
+    async open(selection: IBackendSelection): Promise<void> {
+      if (selection.name === 'webgl') {
+        throw new SpotlightRunError(
+          'backend-unavailable',
+          "The sharded engine cannot run WebGL: choose 'auto', 'wasm' or 'cpu'."
+        );
+      }
+      await this.pool.open(selection.name, this.signal);
+      this._opened = true;
+    }
+
+    get pruning(): boolean {
+      return this._opened && this.pool.pruning;
+    }
+
+    setLosses(losses: Float32Array): Promise<void> {
+      return this.pool.setLosses(losses, this.signal);
+    }
+
+    moments(center: Float64Array, tau: number, out: IMoments): Promise<void> {
+      return this.pool.moments(center, tau, out, this.signal);
+    }
+
+    weights(
+      center32: Float32Array,
+      tau: number,
+      out: Float32Array
+    ): Promise<void> {
+      return this.pool.weights(center32, tau, out, this.signal);
+    }
+
+    stats(): Promise<IKernelStats> {
+      return this.pool.stats(this.signal);
+    }
+
+    /** Nothing: the pool is borrowed. */
+    dispose(): void {
+      // The pool's owner disposes it.
+    }
+
+    private _opened = false;
+  }
+
+  /**
+   * The shards' scans as `validateScanned` wants them: non-finite values
+   * with global flat indices (first few in row order) and whether all rows
+   * of X are equal.
    *
-   * @param input - The data.
+   * @param pool - The pool (for the row offsets).
+   * @param scans - Its scans, in shard order.
+   * @returns The embedding scan.
+   */
+  export function mergeScans(
+    pool: ShardPool,
+    scans: IShardScan[]
+  ): IEmbeddingScan {
+    const first: number[] = [];
+    let count = 0;
+    scans.forEach((s, i) => {
+      count += s.nonFinite.count;
+      for (const k of s.nonFinite.first) {
+        first.push(pool.bounds[i] * pool.d + k);
+      }
+    });
+    return {
+      nonFinite: { count, first },
+      allRowsEqual: () => {
+        const row0 = new Float32Array(scans[0].firstRow);
+        return scans.every(s => {
+          if (!s.allRowsEqual) {
+            return false;
+          }
+          const row = new Float32Array(s.firstRow);
+          return row.every((v, j) => v === row0[j]);
+        });
+      }
+    };
+  }
+
+  /**
+   * The search itself (inputs already validated), on any data plane.
+   *
+   * @param plane - Where X is and the passes run (disposed here).
+   * @param losses - ℓ (N), the original losses.
    * @param p - The parameters.
    * @param control - Signal, progress and timing knobs.
    * @param flags - Exact shell evaluation (wasm, cpu) and the collapse guard.
    * @returns The result.
    */
   export async function run(
-    input: ISpotlightInput,
+    plane: IPlane,
+    losses: Float32Array,
     p: ISpotlightParameters,
     control: ISpotlightControl,
     flags: { pruning: boolean; collapseGuard: boolean }
   ): Promise<ISpotlightResult> {
-    const { pruning } = flags;
     const started = now();
-    const { signal, onProgress } = control;
-    const progressInterval = control.progressIntervalMs ?? 100;
+    const { signal } = control;
     const yieldInterval = control.yieldIntervalMs ?? 30;
-    const { embeddings, losses, n, d } = input;
 
     // Validation just ran synchronously: let the page breathe first.
     await yieldToEventLoop();
@@ -225,48 +730,63 @@ namespace Private {
         throwIfAborted(signal);
       }
     };
-    // k from (float32 μ, τ) on the host, so that kernelWeights(X, N, D,
-    // center, precision) reproduces a spotlight's weights exactly.
-    const chunk = Math.max(1, Math.floor(262144 / d));
-    const finalWeights = async (
-      center32: Float32Array,
-      precision: number,
-      weights: Float32Array
-    ) => {
-      for (let start = 0; start < n; start += chunk) {
-        kernelWeightsInto(
-          embeddings,
-          d,
-          center32,
-          precision,
-          weights,
-          start,
-          Math.min(n, start + chunk)
-        );
-        await maybeYield();
-      }
-    };
 
-    // Start: μ₀ = 0, τ₀ as requested unless no point lies within r₀ = τ₀^(−1/2)
-    // of the origin (K₀ = 0, where the authors' code divides by zero): then
-    // τ₀ = 0.5 / max ‖x_i‖², so that every point has k ≥ 0.5.
-    const norms = squaredNorms(embeddings, n, d);
-    await maybeYield();
-    let k0 = 0;
-    let maxSquaredNorm = 0;
-    for (let i = 0; i < n; i++) {
-      k0 += Math.max(0, 1 - p.initialPrecision * norms[i]);
-      maxSquaredNorm = Math.max(maxSquaredNorm, norms[i]);
+    try {
+      // Start: μ₀ = 0, τ₀ as requested unless no point lies within
+      // r₀ = τ₀^(−1/2) of the origin (K₀ = 0, where the authors' code divides
+      // by zero): then τ₀ = 0.5 / max ‖x_i‖², so that every point has k ≥ 0.5.
+      const { k0, maxSquaredNorm } = await plane.start(
+        p.initialPrecision,
+        maybeYield
+      );
+      const startAdjusted = !(k0 > 0);
+      const tau0 = startAdjusted ? 0.5 / maxSquaredNorm : p.initialPrecision;
+      const selection = await plane.select(
+        p.backend,
+        Math.sqrt(maxSquaredNorm)
+      );
+      throwIfAborted(signal);
+      return await search(plane, losses, p, control, flags, {
+        tau0,
+        startAdjusted,
+        selection,
+        started,
+        maybeYield
+      });
+    } finally {
+      plane.dispose();
     }
-    const startAdjusted = !(k0 > 0);
-    const tau0 = startAdjusted ? 0.5 / maxSquaredNorm : p.initialPrecision;
-    const selection = await selectBackend(p.backend, undefined, {
-      n,
-      d,
-      maxNorm: Math.sqrt(maxSquaredNorm)
-    });
-    throwIfAborted(signal);
+  }
 
+  /**
+   * The spotlights, one after the other (see `run`).
+   *
+   * @param plane - The data plane.
+   * @param losses - ℓ (N).
+   * @param p - The parameters.
+   * @param control - Signal, progress and timing knobs.
+   * @param flags - Shell evaluation and the collapse guard.
+   * @param start - τ₀, the backend, the clock and the yield.
+   * @returns The result.
+   */
+  export async function search(
+    plane: IPlane,
+    losses: Float32Array,
+    p: ISpotlightParameters,
+    control: ISpotlightControl,
+    flags: { pruning: boolean; collapseGuard: boolean },
+    start: {
+      tau0: number;
+      startAdjusted: boolean;
+      selection: IBackendSelection;
+      started: number;
+      maybeYield: () => Promise<void>;
+    }
+  ): Promise<ISpotlightResult> {
+    const { signal, onProgress } = control;
+    const progressInterval = control.progressIntervalMs ?? 100;
+    const { n, d } = plane;
+    const { tau0, startAdjusted, selection, started, maybeYield } = start;
     const barriers = barrierSchedule(p.steps, p.initialBarrier, p.finalBarrier);
     // K ≥ 0 always holds: a floor of 0 never acts.
     const floor = flags.collapseGuard ? collapseFloor(p.size) : 0;
@@ -277,7 +797,7 @@ namespace Private {
     const result = (): ISpotlightResult => ({
       version: 1,
       backend: selection.name,
-      backendReason: selection.reason + startNote,
+      backendReason: selection.reason + startNote + plane.note,
       n,
       d,
       parameters: p,
@@ -288,21 +808,15 @@ namespace Private {
       }
     });
     let current = losses;
-    let kernel: IObjectiveKernel | null = null;
     try {
-      kernel =
-        selection.name === 'cpu'
-          ? new HostKernel(embeddings, n, d, norms, { pruning })
-          : selection.name === 'wasm'
-            ? await WasmKernel.create(embeddings, n, d, { pruning })
-            : TensorKernel.create(embeddings, n, d, norms);
+      await plane.open(selection, flags.pruning);
       await maybeYield();
       const moments = createMoments(d);
       const grad = new Float64Array(d + 1);
       for (let j = 0; j < p.count; j++) {
         const spotStart = now();
-        kernel.setLosses(current);
-        const before = kernel.stats;
+        await plane.setLosses(current);
+        const before = await plane.stats();
         await maybeYield();
         const theta = new Float64Array(d + 1);
         theta[d] = Math.log(tau0);
@@ -326,7 +840,7 @@ namespace Private {
           if (!(tau > 0 && tau < Infinity)) {
             throw precisionError(j, t, p, theta[d]);
           }
-          kernel.moments(center, tau, moments);
+          await plane.moments(center, tau, moments);
           // The collapse guard (see collapseFloor): a step that would leave
           // K < S (or lower a K still below S) is rejected; θ stays where it
           // was, with the moments already computed there.
@@ -397,7 +911,7 @@ namespace Private {
           if (!(precision > 0 && precision < Infinity)) {
             throw precisionError(j, p.steps, p, theta[d]);
           }
-          await finalWeights(center32, precision, weights);
+          await plane.weights(center32, precision, weights, maybeYield);
           const total = weights.reduce((sum, k) => sum + k, 0);
           if (
             attempt > 0 ||
@@ -424,7 +938,7 @@ namespace Private {
           );
         }
         const original = j === 0 ? stats : weightStats(weights, losses);
-        const after = kernel.stats;
+        const after = await plane.stats();
         const rowsRead = after.rowsRead - before.rowsRead;
         const timeMs = now() - spotStart;
         spotlights.push({
@@ -443,7 +957,7 @@ namespace Private {
           history,
           timeMs,
           stats: {
-            pruning: kernel instanceof ShellKernel && kernel.pruning,
+            pruning: plane.pruning,
             steps: after.steps - before.steps,
             rowsRead,
             bytesRead: rowsRead * after.rowBytes,
@@ -463,8 +977,6 @@ namespace Private {
         error.failedSpotlight = spotlights.length;
       }
       throw error;
-    } finally {
-      kernel?.dispose();
     }
     return result();
   }

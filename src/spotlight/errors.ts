@@ -19,7 +19,7 @@ export type SpotlightInputErrorCode =
 
 /** Stable codes of `SpotlightRunError`. */
 export type SpotlightRunErrorCode =
-  'zero-weight' | 'non-finite' | 'backend-unavailable';
+  'zero-weight' | 'non-finite' | 'backend-unavailable' | 'shard-failed';
 
 /** Bad input or options, refused before any work. */
 export class SpotlightInputError extends Error {

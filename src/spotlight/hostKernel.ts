@@ -11,6 +11,16 @@ import {
   ShellKernel
 } from './shellKernel';
 
+/** Options of a `HostKernel`. */
+export interface IHostKernelOptions extends IShellKernelOptions {
+  /**
+   * Values from one row's start to the next's, ≥ D (default D). A shard
+   * (shard.ts) stores its rows padded for the WASM kernel; the `cpu` kernel
+   * reads them in place, and the padding is never read.
+   */
+  stride?: number;
+}
+
 /**
  * The moments in plain JavaScript, float64 accumulation. This is the `cpu`
  * backend; for the problems it serves it is several times faster than tfjs's
@@ -33,28 +43,36 @@ import {
  */
 export class HostKernel extends ShellKernel {
   /**
-   * @param embeddings - Row-major N × D embeddings (float32).
+   * @param embeddings - Row-major N × D embeddings (float32); row i starts at
+   *   i · `options.stride` (default D).
    * @param n - N.
    * @param d - D.
    * @param norms - ‖x_i‖² (N), if already computed.
-   * @param options - Exact shell evaluation and its margin.
-   * @throws Error when the margin is not > 0.
+   * @param options - Exact shell evaluation, its margin and the row stride.
+   * @throws Error when the margin is not > 0 or the stride is below D.
    */
   constructor(
     private readonly embeddings: Float32Array,
     n: number,
     d: number,
     norms?: Float64Array,
-    options: IShellKernelOptions = {}
+    options: IHostKernelOptions = {}
   ) {
     super(n, d, 4 * d, options);
-    this._norms = norms ?? squaredNorms(embeddings, n, d);
+    const stride = options.stride ?? d;
+    if (!(Number.isInteger(stride) && stride >= d)) {
+      throw new Error(
+        `The row stride must be a whole number ≥ D = ${d} (got ${stride}).`
+      );
+    }
+    this._stride = stride;
+    this._norms = norms ?? squaredNorms(embeddings, n, d, stride);
     this._losses = new Float32Array(n);
     this._active = new Uint8Array(n);
     this._sumX = new Float64Array(d);
     this._sumLX = new Float64Array(d);
     for (let i = 0; i < n; i++) {
-      const o = i * d;
+      const o = i * stride;
       for (let q = 0; q < d; q++) {
         this._sumX[q] += embeddings[o + q];
       }
@@ -79,11 +97,12 @@ export class HostKernel extends ShellKernel {
    */
   protected storeLosses(losses: Float32Array): void {
     const { embeddings: X, n, d } = this;
+    const stride = this._stride;
     this._losses = losses;
     const t = this._sumLX;
     t.fill(0);
     for (let i = 0; i < n; i++) {
-      const o = i * d;
+      const o = i * stride;
       const l = losses[i];
       if (l !== 0) {
         for (let q = 0; q < d; q++) {
@@ -117,6 +136,7 @@ export class HostKernel extends ShellKernel {
     out: IMoments
   ): number {
     const { embeddings: X, n, d } = this;
+    const stride = this._stride;
     const norms = this._norms;
     const losses = this._losses;
     const active = this._active;
@@ -130,7 +150,7 @@ export class HostKernel extends ShellKernel {
     let L = 0;
     const d4 = d - (d % 4);
     for (let i = 0; i < n; i++) {
-      const o = i * d;
+      const o = i * stride;
       const u = 1 - precision * rowDistance(X, o, norms[i], center, mm, d, d4);
       if (u >= 0) {
         const l = losses[i];
@@ -159,7 +179,7 @@ export class HostKernel extends ShellKernel {
       if (active[i] !== want) {
         continue;
       }
-      const o = i * d;
+      const o = i * stride;
       const l = sign * losses[i];
       for (let q = 0; q < d; q++) {
         const x = X[o + q];
@@ -188,6 +208,7 @@ export class HostKernel extends ShellKernel {
     inside: IInsideMoments
   ): number {
     const { embeddings: X, n, d } = this;
+    const stride = this._stride;
     const losses = this._losses;
     const { delta, insideBelow, outsideAbove } = bounds;
     const scale = this._maxNorm + bounds.refNorm + delta;
@@ -202,7 +223,7 @@ export class HostKernel extends ShellKernel {
     const shellRows = this._shell;
     const d4 = d - (d % 4);
     for (let i = 0; i < n; i++) {
-      const o = i * d;
+      const o = i * stride;
       let p0 = 0;
       let p1 = 0;
       let p2 = 0;
@@ -262,6 +283,7 @@ export class HostKernel extends ShellKernel {
     out: IMoments
   ): void {
     const { embeddings: X, d } = this;
+    const stride = this._stride;
     const norms = this._norms;
     const losses = this._losses;
     const A = out.lossMoment;
@@ -279,7 +301,7 @@ export class HostKernel extends ShellKernel {
     const d4 = d - (d % 4);
     for (let r = 0; r < shell; r++) {
       const i = shellRows[r];
-      const o = i * d;
+      const o = i * stride;
       const u = 1 - precision * rowDistance(X, o, norms[i], center, mm, d, d4);
       if (u >= 0) {
         const l = losses[i];
@@ -300,6 +322,7 @@ export class HostKernel extends ShellKernel {
     out.weightedLossSum = L;
   }
 
+  private readonly _stride: number;
   private readonly _norms: Float64Array;
   private readonly _active: Uint8Array;
   private readonly _sumX: Float64Array;

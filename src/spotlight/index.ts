@@ -19,7 +19,12 @@ export {
   squaredNorms,
   weightStats
 } from './kernel';
-export { resolveOptions, validateInput } from './validate';
+export {
+  IEmbeddingScan,
+  resolveOptions,
+  validateInput,
+  validateScanned
+} from './validate';
 export {
   createMoments,
   evaluateObjective,
@@ -35,7 +40,7 @@ export {
   SHELL_MARGIN_RANGE,
   ShellKernel
 } from './shellKernel';
-export { HostKernel } from './hostKernel';
+export { HostKernel, IHostKernelOptions } from './hostKernel';
 export {
   distanceRounding,
   loadWasmKernel,
@@ -56,7 +61,35 @@ export {
   probeWebGL,
   selectBackend
 } from './backend';
-export { findSpotlights } from './engine';
+export {
+  findSpotlights,
+  findSpotlightsInShards,
+  findSpotlightsSharded,
+  IShardingOptions,
+  shardLayout
+} from './engine';
+export {
+  addPackedMoments,
+  IShardEndpoint,
+  IShardEnvelope,
+  IShardScan,
+  packMoments,
+  serveShard,
+  SHARD_PROTOCOL_VERSION,
+  shardBounds,
+  ShardLayout,
+  ShardReply,
+  ShardRequest,
+  ShardResponse,
+  ShardWorker
+} from './shard';
+export {
+  InProcessShardTransport,
+  IShardPoolOptions,
+  IShardTransport,
+  ShardPool,
+  ShardTransportFactory
+} from './shardPool';
 export {
   INullControl,
   INullOptions,

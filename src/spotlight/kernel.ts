@@ -8,19 +8,22 @@
 /**
  * Squared norms ‖x_i‖² of the rows of X, accumulated in float64.
  *
- * @param embeddings - Row-major N × D embeddings.
+ * @param embeddings - Row-major N × D embeddings (row i starts at i · stride).
  * @param n - N.
  * @param d - D.
+ * @param stride - Values from one row's start to the next's (≥ D; default D:
+ *   the shards of shard.ts store rows padded for the WASM kernel).
  * @returns N squared norms (squared embedding units).
  */
 export function squaredNorms(
   embeddings: Float32Array,
   n: number,
-  d: number
+  d: number,
+  stride = d
 ): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const o = i * d;
+    const o = i * stride;
     let s = 0;
     for (let j = 0; j < d; j++) {
       const x = embeddings[o + j];
@@ -42,6 +45,8 @@ export function squaredNorms(
  * @param out - N outputs.
  * @param start - First row.
  * @param end - One past the last row.
+ * @param stride - Values from one row's start to the next's (≥ D; default
+ *   D). Padding is never read, so the weights do not depend on it.
  * @returns Nothing; fills `out[start..end)`.
  */
 export function kernelWeightsInto(
@@ -51,14 +56,15 @@ export function kernelWeightsInto(
   precision: number,
   out: Float32Array,
   start: number,
-  end: number
+  end: number,
+  stride = d
 ): void {
   let mm = 0;
   for (let j = 0; j < d; j++) {
     mm += center[j] * center[j];
   }
   for (let i = start; i < end; i++) {
-    const o = i * d;
+    const o = i * stride;
     let dot = 0;
     let xx = 0;
     for (let j = 0; j < d; j++) {

@@ -164,6 +164,55 @@ export function validateInput(
       `The embeddings hold ${embeddings.length} values but N × D = ${n} × ${d} = ${n * d}: pass a row-major N × D array with the N and D it was made with.`
     );
   }
+  let scanned: { count: number; first: number[] } | null = null;
+  return validateScanned(n, d, losses, options, {
+    get nonFinite() {
+      scanned ??= scanNonFinite(embeddings);
+      return scanned;
+    },
+    allRowsEqual: () => allRowsEqual(embeddings, n, d)
+  });
+}
+
+/**
+ * What validation needs to know of the embeddings without holding them (the
+ * shards of the sharded engine scan their own rows; shard.ts).
+ */
+export interface IEmbeddingScan {
+  /**
+   * NaN/±Inf values of X: how many, and the first few flat indices
+   * (row · D + column) in row order.
+   */
+  readonly nonFinite: { count: number; first: number[] };
+  /** Whether every row of X equals the first (asked last). */
+  allRowsEqual(): boolean;
+}
+
+/**
+ * `validateInput`'s checks from N, D, the losses and a scan of the
+ * embeddings, in the same order and with the same messages.
+ *
+ * @param n - N (a whole number ≥ 1).
+ * @param d - D (a whole number ≥ 1).
+ * @param losses - ℓ (N), float32.
+ * @param options - Resolved options.
+ * @param scan - The embeddings' scan.
+ * @returns The parameters the search will report.
+ * @throws SpotlightInputError with a code naming the problem.
+ */
+export function validateScanned(
+  n: number,
+  d: number,
+  losses: Float32Array,
+  options: IResolvedOptions,
+  scan: IEmbeddingScan
+): ISpotlightParameters {
+  if (!(losses instanceof Float32Array)) {
+    throw new SpotlightInputError(
+      'bad-type',
+      'The losses must be a Float32Array of length N; convert them with Float32Array.from(...).'
+    );
+  }
   if (losses.length !== n) {
     throw new SpotlightInputError(
       'bad-shape',
@@ -181,9 +230,10 @@ export function validateInput(
           : 'use a smaller fraction or more examples.')
     );
   }
-  const badEmb = scanNonFinite(embeddings);
+  const badEmb = scan.nonFinite;
   if (badEmb.count > 0) {
     const where = badEmb.first
+      .slice(0, SHOWN_INDICES)
       .map(k => `row ${Math.floor(k / d)} column ${k % d}`)
       .join(', ');
     throw new SpotlightInputError(
@@ -226,7 +276,7 @@ export function validateInput(
       `All ${n.toLocaleString('en-US')} losses are equal (${highest}): every region has the same mean loss, so there is nothing to find. Pass the model's per-example losses (e.g. cross-entropy of each example).`
     );
   }
-  if (allRowsEqual(embeddings, n, d)) {
+  if (scan.allRowsEqual()) {
     throw new SpotlightInputError(
       'constant-embeddings',
       `All ${n.toLocaleString('en-US')} embeddings are the same vector: the Spotlight needs representations that differ between examples (e.g. the model's last hidden layer).`

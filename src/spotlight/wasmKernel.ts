@@ -137,7 +137,9 @@ export class WasmKernel extends ShellKernel {
   /**
    * Copy X into a new instance of the kernel's module.
    *
-   * @param embeddings - Row-major N × D embeddings (float32).
+   * @param embeddings - Row-major N × D embeddings (float32), or null to
+   *   leave the rows zero and fill them through `rows` (a shard of shard.ts
+   *   loads its rows there block by block, with no second copy of X).
    * @param n - N.
    * @param d - D.
    * @param options - Exact shell evaluation and its margin.
@@ -146,7 +148,7 @@ export class WasmKernel extends ShellKernel {
    *   run here or its memory cannot grow to `wasmMemoryEstimate(N, D)`.
    */
   static async create(
-    embeddings: Float32Array,
+    embeddings: Float32Array | null,
     n: number,
     d: number,
     options: IShellKernelOptions = {}
@@ -182,7 +184,7 @@ export class WasmKernel extends ShellKernel {
    */
   private constructor(
     exports: IKernelExports,
-    embeddings: Float32Array,
+    embeddings: Float32Array | null,
     n: number,
     d: number,
     options: IShellKernelOptions
@@ -221,7 +223,10 @@ export class WasmKernel extends ShellKernel {
     }
     const buffer = memory.buffer;
     const x = new Float32Array(buffer, this._x, n * p);
-    if (p === d) {
+    this._xView = x;
+    if (!embeddings) {
+      // Filled by the owner through `rows`.
+    } else if (p === d) {
       x.set(embeddings);
     } else {
       for (let i = 0; i < n; i++) {
@@ -235,6 +240,21 @@ export class WasmKernel extends ShellKernel {
     this._bView = new Float64Array(buffer, this._b, p);
     this._outView = new Float64Array(buffer, this._out, 8);
     this._center = new Float64Array(d);
+  }
+
+  /**
+   * X as the module stores it: N rows of `stride` = P float32 values, the
+   * first D of each the embedding and the rest zero. Writable: a shard
+   * (shard.ts) loads its rows here; write only before the first `setLosses`.
+   */
+  get rows(): Float32Array {
+    this._check();
+    return this._xView;
+  }
+
+  /** P, the stored row length in float32 values (`paddedDimension(D)`). */
+  get stride(): number {
+    return this._p;
   }
 
   /** Drop the instance (its memory goes with it); idempotent. */
@@ -426,6 +446,7 @@ export class WasmKernel extends ShellKernel {
   private readonly _a: number;
   private readonly _b: number;
   private readonly _out: number;
+  private readonly _xView: Float32Array;
   private readonly _lossView: Float32Array;
   private readonly _cView: Float32Array;
   private readonly _refView: Float32Array;

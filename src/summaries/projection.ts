@@ -59,41 +59,73 @@ export const WIDE_FIT_ROWS = 120;
 /** Above this width the axes are fitted by SVD on `WIDE_FIT_ROWS` rows. */
 export const WIDE_D = 128;
 
+/** Two principal axes fitted on a sample of the embeddings (ml-pca). */
+export type MapFit = PCA;
+
 /**
- * Project sampled rows of the embeddings onto their first two principal
- * components (centred, unscaled), fitted on the same sample — or, when
- * D > `WIDE_D`, on an evenly spaced subset of `WIDE_FIT_ROWS` of its rows
- * (a map, not an analysis: two axes from 120 rows are close to the full
- * sample's, and the page does not freeze for minutes on wide embeddings).
+ * Fit the map's two principal axes (centred, unscaled) on sampled rows —
+ * or, when D > `WIDE_D`, on an evenly spaced subset of `WIDE_FIT_ROWS` of
+ * them (a map, not an analysis: two axes from 120 rows are close to the full
+ * sample's, and the fit takes about a second, not minutes, on wide
+ * embeddings).
  *
  * @param embeddings - Row-major N × D float32 embeddings.
  * @param d - Embedding width D (≥ 1).
- * @param rows - Row indices to project (from {@link sampleRows}).
- * @returns One point per row; y is 0 when D = 1.
+ * @param rows - Row indices to fit on (at least 2).
+ * @returns The fitted axes, for {@link projectRows}.
  */
-export function projectRows(
+export function fitMap(
   embeddings: Float32Array,
   d: number,
   rows: number[]
-): IMapPoint[] {
-  const data = rows.map(i =>
-    Array.from(embeddings.subarray(i * d, (i + 1) * d))
-  );
-  if (rows.length < 2) {
-    return rows.map(index => ({ index, x: 0, y: 0 }));
-  }
+): MapFit {
   const wide = d > WIDE_D && rows.length > WIDE_FIT_ROWS;
-  const fit = wide
+  const fitRows = wide
     ? Array.from(
         { length: WIDE_FIT_ROWS },
-        (_, j) => data[Math.floor((j * rows.length) / WIDE_FIT_ROWS)]
+        (_, j) => rows[Math.floor((j * rows.length) / WIDE_FIT_ROWS)]
       )
-    : data;
-  const pca = new PCA(fit, {
+    : rows;
+  const fit = fitRows.map(i =>
+    Array.from(embeddings.subarray(i * d, (i + 1) * d))
+  );
+  return new PCA(fit, {
     center: true,
     scale: false,
     method: wide ? 'SVD' : 'covarianceMatrix'
   });
+}
+
+/**
+ * Project sampled rows of the embeddings onto their first two principal
+ * components, fitted by {@link fitMap} on the same rows — or on the rows a
+ * given fit was made on (an audit fits its map once, on rows that do not
+ * depend on the regions, and projects each region's heaviest rows on it).
+ *
+ * @param embeddings - Row-major N × D float32 embeddings.
+ * @param d - Embedding width D (≥ 1).
+ * @param rows - Row indices to project (from {@link sampleRows}).
+ * @param fitted - Axes fitted earlier on these embeddings, or undefined to
+ *   fit them on `rows`.
+ * @returns One point per row; y is 0 when D = 1; every point at (0, 0) when
+ *   fewer than 2 rows are given and no fit.
+ */
+export function projectRows(
+  embeddings: Float32Array,
+  d: number,
+  rows: number[],
+  fitted?: MapFit
+): IMapPoint[] {
+  if (!fitted && rows.length < 2) {
+    return rows.map(index => ({ index, x: 0, y: 0 }));
+  }
+  const pca = fitted ?? fitMap(embeddings, d, rows);
+  const data = rows.map(i =>
+    Array.from(embeddings.subarray(i * d, (i + 1) * d))
+  );
+  if (!data.length) {
+    return [];
+  }
   const projected = pca
     .predict(data, { nComponents: Math.min(2, d) })
     .to2DArray();

@@ -129,13 +129,13 @@ describe('fetch with principal components', () => {
       { name: 'loss', role: 'losses', components: undefined }
     ]);
     expect(data.d).toBe(K);
-    expect(data.embeddings.length).toBe(N * K);
+    expect(data.embeddings!.length).toBe(N * K);
     expect(data.projection!.components).toBe(K);
     expect(data.projection!.d).toBe(D);
     // Coordinates: column 5 and column 4, centred.
     const p = data.projection!;
-    expect(data.embeddings[0]).toBe(Math.fround(X[4] - p.mean[4]));
-    expect(data.embeddings[1]).toBe(Math.fround(X[3] - p.mean[3]));
+    expect(data.embeddings![0]).toBe(Math.fround(X[4] - p.mean[4]));
+    expect(data.embeddings![1]).toBe(Math.fround(X[3] - p.mean[3]));
     // The fingerprints cover the kernel's N × D embeddings, not the coordinates.
     const result = assembleResult({
       names: NAMES,
@@ -236,7 +236,7 @@ describe('reopening findings saved with a projection', () => {
       components: undefined
     });
     const coordinates = projectEmbeddings(X, N, projection);
-    expect(Array.from(data.embeddings)).toEqual(Array.from(coordinates));
+    expect(Array.from(data.embeddings!)).toEqual(Array.from(coordinates));
     expect(data.d).toBe(K);
     expect(data.projection!.sourceChecksum).toBe(projection.sourceChecksum);
     const search = reconstructSearch([saved], data);

@@ -133,7 +133,7 @@ describe('the permutation test', () => {
   it('flips signs for paired differences, and the same seed gives the same null', async () => {
     const data = nullData(3, 120, 3);
     const d = Float32Array.from(data.losses, x => x - 1);
-    const input = { embeddings: data.embeddings, losses: d, n: 120, d: 3 };
+    const input = { embeddings: data.embeddings!, losses: d, n: 120, d: 3 };
     const options = { backend: 'cpu' as const, steps: 50, signedLosses: true };
     const a = await nullDistribution(input, options, {
       permutations: 3,

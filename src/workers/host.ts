@@ -1,0 +1,345 @@
+/**
+ * The worker side of the audit pipeline: it keeps the data transferred to
+ * it (the embeddings never go back to the page) and runs the stages that
+ * read them — search, summaries (map and fingerprint once per data set),
+ * reconstruction of saved findings, permutation test — with
+ * {@link LocalAuditStages}. No DOM: it runs in a Web Worker
+ * (audit.worker.ts) or, for tests, in the page's own thread.
+ */
+import { LocalAuditStages, projectEmbeddings } from '../pipeline';
+import type { IAuditResult } from '../model';
+import type { ISpotlight, ISpotlightResult } from '../spotlight';
+import type { IAuditData } from '../tokens';
+import * as CRC32 from 'crc-32';
+import {
+  copySpotlight,
+  ILoaded,
+  serialiseError,
+  spotlightBuffers,
+  WireSearch,
+  WireSummary,
+  WORKER_PROTOCOL_VERSION,
+  WorkerReply,
+  WorkerRequest
+} from './protocol';
+
+/**
+ * Answers {@link WorkerRequest}s: one instance per worker.
+ */
+export class AuditWorkerHost {
+  /**
+   * @param options - Where replies go.
+   */
+  constructor(options: AuditWorkerHost.IOptions) {
+    this._post = options.post;
+    this._progressIntervalMs = options.progressIntervalMs ?? 50;
+  }
+
+  /** The number of data sets held (for tests: released ones are gone). */
+  get heldDataSets(): number {
+    return this._data.size;
+  }
+
+  /**
+   * Handle one request; replies go through `post`. Never throws: a failure
+   * becomes an `error` reply.
+   *
+   * @param request - The request.
+   */
+  handle(request: WorkerRequest): void {
+    if (request.version !== WORKER_PROTOCOL_VERSION) {
+      this._reply({
+        type: 'error',
+        id: request.id,
+        error: {
+          name: 'Error',
+          message: `The audit worker speaks protocol version ${WORKER_PROTOCOL_VERSION}, not ${request.version}: reload the page (JupyterLab was updated).`
+        }
+      });
+      return;
+    }
+    if (request.type === 'release') {
+      this._data.delete(request.dataId);
+      return;
+    }
+    const abort = new AbortController();
+    this._running.set(request.id, abort);
+    this._run(request, abort.signal).then(
+      ([value, transfer]) =>
+        this._reply({ type: 'done', id: request.id, value }, transfer),
+      reason =>
+        this._reply({
+          type: 'error',
+          id: request.id,
+          error: serialiseError(reason, s =>
+            this._wireSearch(request as { dataId: number }, s)
+          )
+        })
+    );
+  }
+
+  /** Stop every stage (what a terminated worker would do) and free the data. */
+  dispose(): void {
+    for (const abort of this._running.values()) {
+      abort.abort();
+    }
+    this._running.clear();
+    this._data.clear();
+    this._disposed = true;
+  }
+
+  private async _run(
+    request: Exclude<WorkerRequest, { type: 'release' }>,
+    signal: AbortSignal
+  ): Promise<[unknown, Transferable[]]> {
+    try {
+      if (request.type === 'load') {
+        return [this._load(request.dataId, request), []];
+      }
+      const held = this._held(request.dataId);
+      switch (request.type) {
+        case 'search': {
+          const search = await this._stages.search(held.data, request.options, {
+            signal,
+            onProgress: this._throttled(progress =>
+              this._reply({ type: 'progress', id: request.id, progress })
+            ),
+            onSpotlight: (spotlight, index) => {
+              const key = this._register(held, spotlight);
+              const copy = { ...copySpotlight(spotlight), key };
+              this._reply(
+                { type: 'spotlight', id: request.id, index, spotlight: copy },
+                spotlightBuffers(copy)
+              );
+            }
+          });
+          return this._sendSearch(held, search);
+        }
+        case 'summarise': {
+          const { search: wire, ...rest } = request.input;
+          const search: ISpotlightResult = {
+            ...wire,
+            spotlights: wire.spotlights.map(s =>
+              typeof s === 'number' ? this._spotlight(held, s) : s
+            )
+          };
+          const result = await this._stages.summarise(
+            { ...rest, data: held.data, search },
+            signal
+          );
+          return [summaryOf(result), []];
+        }
+        case 'reconstruct': {
+          const search = await this._stages.reconstruct(
+            request.findings,
+            held.data,
+            signal
+          );
+          return this._sendSearch(held, search);
+        }
+        case 'nullDistribution': {
+          const nulls = await this._stages.nullDistribution(
+            held.data,
+            request.options,
+            {
+              signal,
+              onProgress: (done, total) =>
+                this._reply({
+                  type: 'nullProgress',
+                  id: request.id,
+                  done,
+                  total
+                })
+            }
+          );
+          return [nulls, [nulls.buffer as ArrayBuffer]];
+        }
+      }
+    } finally {
+      this._running.delete(request.id);
+    }
+  }
+
+  /**
+   * Keep a data set; apply a saved projection to its embeddings first
+   * (their CRC-32 is taken before, on the N × D values the kernel has).
+   */
+  private _load(
+    dataId: number,
+    request: Extract<WorkerRequest, { type: 'load' }>
+  ): ILoaded {
+    let data: IAuditData = request.data;
+    const saved = request.projection;
+    let sourceChecksum: number | null = null;
+    if (saved) {
+      const source = data.embeddings!;
+      sourceChecksum =
+        CRC32.buf(
+          new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+        ) >>> 0;
+      data = {
+        ...data,
+        d: saved.components,
+        embeddings: projectEmbeddings(source, data.n, saved),
+        projection: {
+          ...saved,
+          explainedVarianceRatio: null,
+          sourceChecksum
+        }
+      };
+    }
+    if (!data.embeddings || data.embeddings.length !== data.n * data.d) {
+      throw new Error(
+        `The audit worker received ${data.embeddings?.length ?? 0} embedding values for ${data.n} × ${data.d}: fetch the data again.`
+      );
+    }
+    this._data.set(dataId, { data, spotlights: new Map(), keys: new Map() });
+    return { d: data.d, sourceChecksum };
+  }
+
+  private _held(dataId: number): Private.IHeld {
+    const held = this._data.get(dataId);
+    if (!held) {
+      throw new Error(
+        `The audit worker no longer holds data set ${dataId} (it was released or the worker restarted): run the audit again.`
+      );
+    }
+    return held;
+  }
+
+  private _spotlight(held: Private.IHeld, key: number): ISpotlight {
+    const s = held.spotlights.get(key);
+    if (!s) {
+      throw new Error(
+        `The audit worker has no spotlight ${key}: run the audit again.`
+      );
+    }
+    return s;
+  }
+
+  private _register(held: Private.IHeld, s: ISpotlight): number {
+    let key = held.keys.get(s);
+    if (key === undefined) {
+      key = ++this._lastKey;
+      held.keys.set(s, key);
+      held.spotlights.set(key, s);
+    }
+    return key;
+  }
+
+  /**
+   * A search for the page: spotlights it was sent already go by key, new
+   * ones as copies (transferred) with their key.
+   */
+  private _sendSearch(
+    held: Private.IHeld,
+    search: ISpotlightResult
+  ): [WireSearch, Transferable[]] {
+    const transfer: Transferable[] = [];
+    const spotlights = search.spotlights.map(s => {
+      const known = held.keys.get(s);
+      if (known !== undefined) {
+        return known;
+      }
+      const key = this._register(held, s);
+      const copy = { ...copySpotlight(s), key };
+      transfer.push(...spotlightBuffers(copy));
+      return copy;
+    });
+    return [{ ...search, spotlights }, transfer];
+  }
+
+  /** {@link _sendSearch} for a failed search's partial result. */
+  private _wireSearch(
+    request: { dataId: number },
+    search: ISpotlightResult
+  ): WireSearch {
+    const held = this._data.get(request.dataId);
+    if (!held) {
+      return { ...search, spotlights: search.spotlights.map(copySpotlight) };
+    }
+    return this._sendSearch(held, search)[0];
+  }
+
+  private _throttled<T>(send: (value: T) => void): (value: T) => void {
+    let last = -Infinity;
+    return value => {
+      const now = Date.now();
+      if (now - last >= this._progressIntervalMs) {
+        last = now;
+        send(value);
+      }
+    };
+  }
+
+  private _reply(reply: WorkerReply, transfer: Transferable[] = []): void {
+    if (!this._disposed) {
+      this._post(reply, transfer);
+    }
+  }
+
+  private _post: AuditWorkerHost.PostReply;
+  private _progressIntervalMs: number;
+  private _stages = new LocalAuditStages();
+  private _data = new Map<number, Private.IHeld>();
+  private _running = new Map<number, AbortController>();
+  private _lastKey = 0;
+  private _disposed = false;
+}
+
+/** The AuditWorkerHost's namespace. */
+export namespace AuditWorkerHost {
+  /** Sends a reply, moving the buffers in `transfer`. */
+  export type PostReply = (
+    reply: WorkerReply,
+    transfer: Transferable[]
+  ) => void;
+
+  /** Options to create a host. */
+  export interface IOptions {
+    /** Where replies go (in a worker: `self.postMessage`). */
+    post: PostReply;
+    /** Least time between two progress replies, in ms (default 50). */
+    progressIntervalMs?: number;
+  }
+}
+
+/**
+ * The part of a result the page does not have: the summaries, without the
+ * data arrays and the search (the page holds both).
+ *
+ * @param result - A result from `assembleResult`.
+ * @returns The summary to send.
+ */
+export function summaryOf(result: IAuditResult): WireSummary {
+  const summary: Partial<IAuditResult> = { ...result };
+  for (const key of PAGE_FIELDS) {
+    delete summary[key];
+  }
+  return summary as WireSummary;
+}
+
+/** The fields of a result that the page has already. */
+const PAGE_FIELDS = [
+  'embeddings',
+  'losses',
+  'referenceLosses',
+  'referencePredictions',
+  'labels',
+  'labelNames',
+  'predictions',
+  'metadata',
+  'metadataNames',
+  'transports',
+  'search',
+  'names'
+] as const satisfies readonly (keyof IAuditResult)[];
+
+namespace Private {
+  /** A data set the worker holds, and the spotlights found on it. */
+  export interface IHeld {
+    data: IAuditData;
+    spotlights: Map<number, ISpotlight>;
+    keys: Map<ISpotlight, number>;
+  }
+}
