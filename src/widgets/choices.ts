@@ -54,9 +54,7 @@ export function isNumericDtype(dtype: string | null): boolean {
   if (!dtype) {
     return false;
   }
-  return (
-    /float|int|bool/i.test(dtype) || /^[<>|=]?[fiub?]\d*$/.test(dtype)
-  );
+  return /float|int|bool/i.test(dtype) || /^[<>|=]?[fiub?]\d*$/.test(dtype);
 }
 
 /** A number read from a field, or why it was refused. */
