@@ -749,6 +749,17 @@ def render(report: dict) -> str:
         for line in pca_planted.render(report["pca"]):
             w(line)
 
+    # ---------------------------------------------------------------- j, k. shards
+    if report.get("shardScaling") or report.get("millionRows"):
+        import shards
+
+        for key, render_table in (("shardScaling", shards.render_j), ("millionRows", shards.render_k)):
+            if report.get(f"{key}Date"):
+                w(f"_Measured on {report[f'{key}Date']} by `benchmarks/run.py --only j,k`._")
+                w("")
+            for line in render_table(report.get(key)):
+                w(line)
+
     # ---------------------------------------------------------------- targets
     w("## Targets (issue 7) against this run")
     w("")

@@ -356,8 +356,12 @@ def significance_phase() -> dict:
     return {"rows": rows, "permutations": 49}
 
 
-def only_tables(tables: list[str], out_md: Path) -> int:
-    """Run some of tables g and h and re-render the report with the other tables of results.json."""
+def only_tables(tables: list[str], out_md: Path, sizes: dict | None = None) -> int:
+    """Run some of tables g–k and re-render the report with the other tables of results.json.
+
+    ``sizes``: (N, D) for tables j and k, to run them smaller (a smoke test).
+    """
+    sizes = sizes or {}
     import collapse
     import report as report_module
 
@@ -379,6 +383,20 @@ def only_tables(tables: list[str], out_md: Path) -> int:
         with tempfile.TemporaryDirectory(prefix="spotlight-pca-") as tmp:
             report["pca"] = pca_planted.pca_phase(Path(tmp))
         report["pcaDate"] = now
+    if "j" in tables or "k" in tables:
+        import shards
+
+        jn, jd = sizes.get("j", (50_000, 512))
+        kn, kd = sizes.get("k", (1_000_000, 768))
+        with tempfile.TemporaryDirectory(prefix="spotlight-shards-") as tmp:
+            if "j" in tables:
+                say(f"sharded engine scaling: {jn:,} × {jd}, 1/2(/4/8) worker threads and numpy")
+                report["shardScaling"] = shards.scaling_phase(Path(tmp), jn, jd)
+                report["shardScalingDate"] = now
+            if "k" in tables:
+                say(f"a million rows: {kn:,} × {kd} float32 .npy, the command line with its default threads")
+                report["millionRows"] = shards.million_phase(Path(tmp), kn, kd)
+                report["millionRowsDate"] = now
     out_json.write_text(json.dumps(report, indent=1, default=str))
     out_md.write_text(report_module.render(report))
     prettier = REPO / "node_modules" / ".bin" / "prettier"
@@ -401,18 +419,29 @@ def main() -> int:
     parser.add_argument(
         "--only", default=None, metavar="TABLES",
         help="only these of the later tables, comma-separated (g: collapse guard, h: significance test, "
-        "i: principal components); "
+        "i: principal components, j: sharded engine scaling, k: a million rows); "
         "keeps the other tables of results.json and re-renders RESULTS.md",
     )
     parser.add_argument("--out", default=None, help="the Markdown report (default RESULTS.md)")
+    parser.add_argument(
+        "--j-size", default=None, metavar="NxD", help="table j's size (default 50000x512; smaller for a smoke test)"
+    )
+    parser.add_argument(
+        "--k-size", default=None, metavar="NxD", help="table k's size (default 1000000x768; smaller for a smoke test)"
+    )
     parser.add_argument("--numpy-worker", nargs=2, metavar=("PLAN", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.numpy_worker:
         numpy_worker(*args.numpy_worker)
         return 0
 
+    table_sizes = {
+        key: tuple(int(v) for v in value.lower().split("x"))
+        for key, value in (("j", args.j_size), ("k", args.k_size))
+        if value
+    }
     if args.only:
-        return only_tables(args.only.split(","), Path(args.out) if args.out else HERE / "RESULTS.md")
+        return only_tables(args.only.split(","), Path(args.out) if args.out else HERE / "RESULTS.md", table_sizes)
     if args.transfer_only:
         args.skip_engine = True
     out_md = Path(args.out) if args.out else HERE / ("RESULTS-transfer.md" if args.transfer_only else "RESULTS.md")
@@ -483,6 +512,15 @@ def main() -> int:
 
             say("components: planted 100,000 × 768, raw and on the top 32 principal components")
             report["pca"] = pca_planted.pca_phase(work)
+            import shards
+
+            mark_load("shards")
+            jn, jd = table_sizes.get("j", (50_000, 512))
+            kn, kd = table_sizes.get("k", (1_000_000, 768))
+            say(f"sharded engine scaling: {jn:,} × {jd}, 1/2(/4/8) worker threads and numpy")
+            report["shardScaling"] = shards.scaling_phase(work, jn, jd)
+            say(f"a million rows: {kn:,} × {kd} float32 .npy, the command line with its default threads")
+            report["millionRows"] = shards.million_phase(work, kn, kd)
     finally:
         mark_load("end")
         report["load"] = LOAD

@@ -5,7 +5,7 @@
  * transposition, exact conversion to float32 (int64/uint64 included), dtype
  * refusals worded for the user, size checks. Node-free: takes the file's bytes.
  */
-import { parse } from 'npyjs';
+import { float16ToFloat32, parse } from 'npyjs';
 
 /** A problem with an .npy file, worded for the user. */
 export class NpyError extends Error {
@@ -127,6 +127,190 @@ export function readNpy(bytes: Uint8Array, label: string): INpyArray {
     bigEndian,
     fortranOrder: parsed.fortranOrder
   };
+}
+
+/**
+ * The header of an .npy file, parsed without its data (for reading a large
+ * file in blocks: npyFile.ts).
+ */
+export interface INpyHeader {
+  /** The stored dtype, without byte order. */
+  dtype: NpyDtype;
+  /** Bytes per value. */
+  width: number;
+  /** Whether the values are big-endian. */
+  bigEndian: boolean;
+  /** Whether the array is in Fortran (column-major) order. */
+  fortranOrder: boolean;
+  /** The shape. */
+  shape: number[];
+  /** Byte offset of the first value. */
+  dataOffset: number;
+  /** Bytes of data the shape announces: width · Π shape. */
+  dataBytes: number;
+}
+
+/**
+ * Parse the header of an .npy file from its first bytes (at least up to the
+ * end of the header: 10 + HEADER_LEN bytes for format 1, 12 + HEADER_LEN for
+ * 2 and 3; `npyHeaderLength` says how many from the first 12).
+ *
+ * @param bytes - The file's first bytes.
+ * @param label - What the file is, for messages.
+ * @returns The dtype, order, shape and where the data starts.
+ * @throws NpyError for a non-.npy file, a dtype that is not read (as
+ *   `readNpy`), or a header without a valid shape.
+ */
+export function parseNpyHeader(bytes: Uint8Array, label: string): INpyHeader {
+  const header = Private.header(bytes, label);
+  const { order, dtype, width } = Private.classify(header.descr, label);
+  const start = bytes[6] <= 1 ? 10 : 12;
+  if (bytes.length < header.dataOffset) {
+    throw new NpyError(`${label} is truncated inside its .npy header.`);
+  }
+  const text = new TextDecoder('latin1').decode(
+    bytes.subarray(start, header.dataOffset)
+  );
+  const shapeMatch = /'shape'\s*:\s*\(([^)]*)\)/.exec(text);
+  const fortranMatch = /'fortran_order'\s*:\s*(True|False)/.exec(text);
+  const shape = shapeMatch
+    ? shapeMatch[1]
+        .split(',')
+        .map(s => s.trim())
+        .filter(s => s !== '')
+        .map(s => Number(s.replace(/L$/, '')))
+    : [];
+  if (
+    !shapeMatch ||
+    !fortranMatch ||
+    shape.some(s => !Number.isInteger(s) || s < 0)
+  ) {
+    throw new NpyError(
+      `${label} has an invalid .npy header (shape or order unreadable): save it again with np.save.`
+    );
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  return {
+    dtype,
+    width,
+    bigEndian: order === '>' && width > 1,
+    fortranOrder: fortranMatch[1] === 'True',
+    shape,
+    dataOffset: header.dataOffset,
+    dataBytes: count * width
+  };
+}
+
+/**
+ * The length of an .npy header from the file's first 12 bytes.
+ *
+ * @param bytes - At least the first 12 bytes (10 for format 1).
+ * @param label - For messages.
+ * @returns The byte offset of the data (the header's end).
+ * @throws NpyError when the magic is missing.
+ */
+export function npyHeaderLength(bytes: Uint8Array, label: string): number {
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) {
+    throw new NpyError(
+      `${label} is not an .npy file (no \\x93NUMPY magic): save it with np.save.`
+    );
+  }
+  if (bytes[6] > 1 && bytes.length < 12) {
+    throw new NpyError(`${label} is truncated inside its .npy header.`);
+  }
+  return Private.dataOffset(bytes);
+}
+
+/**
+ * Convert stored values to float32 exactly as `readNpy` does (and NumPy's
+ * `astype(np.float32)`): float16 decoded exactly, float64 rounded to
+ * nearest-even (values beyond the float32 range refused), 64-bit integers
+ * rounded once, bool as 0/1.
+ *
+ * @param bytes - Whole values as stored in the file (any alignment; not changed).
+ * @param header - The file's header.
+ * @param label - For messages.
+ * @param firstIndex - The flat index (in file order) of the first value, for messages.
+ * @returns bytes.length / width float32 values.
+ * @throws NpyError for a float64 value beyond the float32 range.
+ */
+export function decodeNpyValues(
+  bytes: Uint8Array,
+  header: INpyHeader,
+  label: string,
+  firstIndex: number
+): Float32Array {
+  const { width, dtype } = header;
+  const count = Math.floor(bytes.length / width);
+  // An aligned private copy (swapped in place when big-endian).
+  const buffer = new ArrayBuffer(count * width);
+  new Uint8Array(buffer).set(bytes.subarray(0, count * width));
+  if (header.bigEndian) {
+    Private.swap(buffer, 0, width);
+  }
+  let raw: Private.Raw;
+  switch (dtype) {
+    case 'f2': {
+      const h = new Uint16Array(buffer);
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) {
+        out[i] = float16ToFloat32(h[i]);
+      }
+      return out;
+    }
+    case 'f4':
+      raw = new Float32Array(buffer);
+      break;
+    case 'f8':
+      raw = new Float64Array(buffer);
+      break;
+    case 'i1':
+      raw = new Int8Array(buffer);
+      break;
+    case 'i2':
+      raw = new Int16Array(buffer);
+      break;
+    case 'i4':
+      raw = new Int32Array(buffer);
+      break;
+    case 'i8':
+      raw = new BigInt64Array(buffer);
+      break;
+    case 'u1':
+      raw = new Uint8Array(buffer);
+      break;
+    case 'u2':
+      raw = new Uint16Array(buffer);
+      break;
+    case 'u4':
+      raw = new Uint32Array(buffer);
+      break;
+    case 'u8':
+      raw = new BigUint64Array(buffer);
+      break;
+    case 'b1': {
+      const b = new Uint8Array(buffer);
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) {
+        out[i] = b[i] ? 1 : 0;
+      }
+      return out;
+    }
+  }
+  try {
+    return Private.toFloat32(raw, count, label);
+  } catch (error) {
+    if (error instanceof NpyError && firstIndex > 0) {
+      throw new NpyError(
+        error.message.replace(
+          /flat index (\d+)/,
+          (_, i) => `flat index ${firstIndex + Number(i)}`
+        )
+      );
+    }
+    throw error;
+  }
 }
 
 /** Helpers. */

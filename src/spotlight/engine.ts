@@ -13,7 +13,12 @@ import {
   IBackendSelection,
   selectBackend
 } from './backend';
-import { createAbortError, SpotlightRunError, throwIfAborted } from './errors';
+import {
+  createAbortError,
+  SpotlightInputError,
+  SpotlightRunError,
+  throwIfAborted
+} from './errors';
 import {
   dampLosses,
   kernelWeightsInto,
@@ -240,6 +245,12 @@ export async function findSpotlightsInShards(
   control: ISpotlightControl = {}
 ): Promise<ISpotlightResult> {
   const resolved = resolveOptions(options);
+  if (resolved.pruning !== pool.pruning) {
+    throw new SpotlightInputError(
+      'bad-option',
+      `The pruning option (${resolved.pruning}) differs from the shards' (${pool.pruning}): make the ShardPool with the same pruning setting as the search.`
+    );
+  }
   throwIfAborted(control.signal);
   const scans = await pool.scan(resolved.initialPrecision, control.signal);
   const parameters = validateScanned(

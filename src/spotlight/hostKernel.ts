@@ -3,7 +3,7 @@
  * JavaScript, float64 (d'Eon et al. 2021; SPOTLIGHT_METHOD.md).
  */
 import { squaredNorms } from './kernel';
-import { IMoments } from './objective';
+import type { IMoments } from './objective';
 import {
   IInsideMoments,
   IShellBounds,

@@ -39,7 +39,7 @@
 import { SpotlightRunError } from './errors';
 import { HostKernel } from './hostKernel';
 import { kernelWeightsInto, squaredNorms } from './kernel';
-import { createMoments, IKernelStats, IMoments } from './objective';
+import type { IKernelStats, IMoments } from './objective';
 import { ShellKernel } from './shellKernel';
 import { paddedDimension, WasmKernel } from './wasmKernel';
 
@@ -132,6 +132,24 @@ export interface IShardEnvelope {
 export type ShardResponse =
   | { id: number; ok: true; reply: ShardReply }
   | { id: number; ok: false; error: { name: string; message: string } };
+
+/**
+ * Zeroed moments for dimension D (objective.ts's `createMoments`, repeated
+ * here so that a shard's worker does not load tfjs with objective.ts).
+ *
+ * @param d - D.
+ * @returns Zeroed moments.
+ */
+function createMoments(d: number): IMoments {
+  return {
+    lossMoment: new Float64Array(d),
+    activeMoment: new Float64Array(d),
+    activeLoss: 0,
+    activeCount: 0,
+    totalWeight: 0,
+    weightedLossSum: 0
+  };
+}
 
 /** How many first non-finite indices a scan keeps. */
 export const SHARD_SCAN_SHOWN = 5;

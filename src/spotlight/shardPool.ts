@@ -272,13 +272,17 @@ export class ShardPool {
    * @param start - First row (global).
    * @param data - rows × D float32 values, row-major.
    * @param signal - Cancels the wait.
+   * @param move - Give `data` away: when it lies in one shard and fills its
+   *   whole buffer, that buffer moves to the shard without a copy (the
+   *   caller must not use `data` afterwards).
    * @throws Error when the rows fall outside X; SpotlightRunError when a
    *   shard fails.
    */
   async loadRows(
     start: number,
     data: Float32Array,
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    move = false
   ): Promise<void> {
     const d = this.d;
     const rows = data.length / d;
@@ -298,7 +302,15 @@ export class ShardPool {
       if (lo >= hi) {
         continue;
       }
-      const part = data.slice((lo - start) * d, (hi - start) * d);
+      const whole =
+        move &&
+        lo === start &&
+        hi === start + rows &&
+        data.byteOffset === 0 &&
+        data.byteLength === data.buffer.byteLength;
+      const part = whole
+        ? data
+        : data.slice((lo - start) * d, (hi - start) * d);
       waits.push(
         this._request(
           i,
@@ -306,9 +318,9 @@ export class ShardPool {
             type: 'rows',
             start: lo - b[i],
             rows: hi - lo,
-            data: part.buffer
+            data: part.buffer as ArrayBuffer
           },
-          [part.buffer],
+          [part.buffer as ArrayBuffer],
           signal
         )
       );

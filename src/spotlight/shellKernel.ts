@@ -36,7 +36,7 @@
  * depends on row counts only, so a search stays deterministic; the moments
  * do not depend on the margin at all.
  */
-import { IKernelStats, IMoments, IObjectiveKernel } from './objective';
+import type { IKernelStats, IMoments, IObjectiveKernel } from './objective';
 
 /** Options of a kernel with exact shell evaluation. */
 export interface IShellKernelOptions {

@@ -4,7 +4,7 @@
  * evaluation (shellKernel.ts). d'Eon et al. 2021; SPOTLIGHT_METHOD.md.
  */
 import { SpotlightRunError } from './errors';
-import { IMoments } from './objective';
+import type { IMoments } from './objective';
 import {
   IInsideMoments,
   IShellBounds,
