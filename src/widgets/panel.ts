@@ -456,27 +456,7 @@ export class SpotlightPanel extends Widget {
     this._direction.title = m.selection.referenceLosses
       ? ''
       : trans.__('Choose reference losses (model A) to compare two models.');
-    // What is on screen: the run that made the results shown (a scripted
-    // run may have used other options than the fields), else the fields.
-    const result = m.result;
-    const running = m.runningOptions;
-    this._setupSummary.textContent = running
-      ? trans.__('Running: %1', setupSummary(m.selection, running))
-      : result && result.search.backend
-        ? trans.__(
-            'Last run: %1',
-            setupSummary(result.names, result.options, result.search.backend)
-          )
-        : trans.__('Set-up: %1', setupSummary(m.selection, m.options));
-    this._setupSummary.title = trans.__(
-      'What the audit ran on and how; open to change it (the fields show the options of the next run)'
-    );
-    const webglWarning =
-      m.options.backend === 'webgl' || running?.backend === 'webgl'
-        ? softwareWebGLWarning('webgl', defaultEnvironment.probeWebGL())
-        : null;
-    this._backendHint.textContent = webglWarning ?? '';
-    this._backendHint.hidden = !webglWarning;
+    this._renderSetupSummary();
     const emb = m.variables.find(v => v.name === m.selection.embeddings);
     const n = emb?.length;
     this._sizeHint.textContent = n
@@ -503,6 +483,35 @@ export class SpotlightPanel extends Widget {
     this._runButton.disabled = !!why;
     this._runButton.title = why;
     this._cancelButton.hidden = !m.isRunning;
+  }
+
+  /**
+   * The set-up summary and the backend warning: while a run runs, its own
+   * options (a scripted run's may differ from the fields); with results on
+   * screen, what made them; else the fields.
+   */
+  private _renderSetupSummary(): void {
+    const m = this.model;
+    const trans = this._trans;
+    const result = m.result;
+    const running = m.runningOptions;
+    this._setupSummary.textContent = running
+      ? trans.__('Running: %1', setupSummary(m.selection, running))
+      : result && result.search.backend
+        ? trans.__(
+            'Last run: %1',
+            setupSummary(result.names, result.options, result.search.backend)
+          )
+        : trans.__('Set-up: %1', setupSummary(m.selection, m.options));
+    this._setupSummary.title = trans.__(
+      'What the audit ran on and how; open to change it (the fields show the options of the next run)'
+    );
+    const webglWarning =
+      m.options.backend === 'webgl' || running?.backend === 'webgl'
+        ? softwareWebGLWarning('webgl', defaultEnvironment.probeWebGL())
+        : null;
+    this._backendHint.textContent = webglWarning ?? '';
+    this._backendHint.hidden = !webglWarning;
   }
 
   private _renderStatus(): void {
@@ -545,6 +554,8 @@ export class SpotlightPanel extends Widget {
     this._renderResultsTitle();
     if (!running) {
       this._renderInputs();
+    } else {
+      this._renderSetupSummary();
     }
   }
 

@@ -245,6 +245,10 @@ test.describe('rough edges', () => {
       '1 of 3 regions so far…',
       { timeout: 120000 }
     );
+    // The summary names the running audit's own (scripted) options.
+    await expect(page.locator('.jp-SpotlightPanel-setup summary')).toHaveText(
+      /^Running: big_emb · big_loss · 3 spotlights × 5,000 steps · size 0\.02 · backend auto$/
+    );
     await page.locator('.jp-SpotlightPanel-cancel').click();
     await expect(page.locator(PROGRESS)).toHaveText(
       'Cancelled. The previous results (2 regions) are shown again.'
