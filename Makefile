@@ -10,16 +10,17 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 STAMP := $(CURDIR)/.make
 PORT ?= 8888
+NB_PORT ?= 8889
 export PATH := $(BIN):$(PATH)
 
 SOURCES := $(shell find src style schema assembly -type f) jupyterlab_spotlight/kernel_helper.py scripts/build-wasm.mjs \
 	package.json tsconfig.json webpack.config.js
 
-.PHONY: demo test lint jest pytest ui-tests bench build clean help
+.PHONY: demo test lint jest pytest ui-tests install-checks bench build clean help
 
 help:
 	@echo "make demo   - set everything up and open the demo audit in JupyterLab"
-	@echo "make test   - install the test tools and run lint, jest, pytest and the UI tests"
+	@echo "make test   - install the test tools and run lint, jest, pytest, the UI tests and the install checks"
 	@echo "make bench  - run the benchmarks and write benchmarks/RESULTS.md"
 
 $(STAMP)/venv: requirements-dev.txt
@@ -82,13 +83,22 @@ pytest: $(STAMP)/build $(STAMP)/test-deps
 ui-tests: $(STAMP)/develop $(STAMP)/test-deps
 	cd ui-tests && SPOTLIGHT_UI_PORT=$(PORT) jlpm playwright test
 	mkdir -p test-reports && cp ui-tests/test-results/junit.xml test-reports/galata.xml
+	cd ui-tests && SPOTLIGHT_NB_PORT=$(NB_PORT) jlpm playwright test -c playwright-notebook.config.js
+	cp ui-tests/test-results-notebook/junit.xml test-reports/notebook7.xml
+
+# Installs as users get them: the wheel in fresh venvs with the oldest and newest
+# supported JupyterLab (in chromium), and the packed CLI in an empty folder.
+install-checks: $(STAMP)/develop $(STAMP)/test-deps
+	$(BIN)/python scripts/install-check/check_wheel.py
+	PYTHON=$(BIN)/python scripts/install-check/check_cli_package.sh
 
 test: $(STAMP)/develop $(STAMP)/test-deps
 	$(MAKE) lint
 	$(MAKE) jest
 	$(MAKE) pytest
 	$(MAKE) ui-tests
-	$(BIN)/python scripts/check_test_reports.py test-reports/jest.xml test-reports/pytest.xml test-reports/galata.xml
+	$(MAKE) install-checks
+	$(BIN)/python scripts/check_test_reports.py test-reports/jest.xml test-reports/pytest.xml test-reports/galata.xml test-reports/notebook7.xml
 
 bench: $(STAMP)/develop $(STAMP)/test-deps
 	$(BIN)/python benchmarks/run.py

@@ -16,6 +16,7 @@ import { Debouncer } from '@lumino/polling';
 
 import { registerCommands } from './commands';
 import { SpotlightModel } from './model';
+import { addView } from './placement';
 import { DEFAULT_OPTIONS, IAuditOptions } from './tokens';
 import { WorkerAuditPipeline } from './workers/client';
 import { spawnAuditWorker } from './workers/spawn';
@@ -69,7 +70,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(panel, 'right', { rank: 600 });
     restorer?.add(panel, 'jupyterlab-spotlight');
 
-    // The selected region's charts and examples open in the main area.
+    // The selected region's charts and examples open next to the notebook.
     let detail: RegionDetail | null = null;
     const showDetail = (activate: boolean) => {
       if (!detail || detail.isDisposed) {
@@ -82,8 +83,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
               : false
         });
         detail.title.icon = spotlightIcon;
-        const ref = tracker.currentWidget?.id;
-        app.shell.add(detail, 'main', { mode: 'split-right', ref });
+      }
+      if (!detail.isAttached) {
+        // New or closed: open it where the shell allows (JupyterLab's main
+        // area, Notebook 7's down area), see placement.ts.
+        addView(app, detail, tracker.currentWidget?.id);
       }
       if (activate) {
         app.shell.activateById(detail.id);

@@ -23,3 +23,17 @@ c.ServerApp.port = int(os.environ.get("SPOTLIGHT_UI_PORT", "8888"))  # noqa: F82
 if getpass.getuser() == "root":
     c.ServerApp.allow_root = True  # noqa: F821
 c.ServerApp.log_level = "WARN"  # noqa: F821
+
+
+def _without_notebook_lab_extension(handler, page_config):
+    """Keep JupyterLab's pages as users without Notebook 7 see them.
+
+    The test environment has `notebook` installed (for the Notebook 7 test), whose
+    lab extension adds "Open in…" buttons to JupyterLab's notebook toolbar.
+    """
+    disabled = list(page_config.get("disabledExtensions", []))
+    page_config["disabledExtensions"] = [*disabled, "@jupyter-notebook/lab-extension"]
+    return page_config
+
+
+c.ServerApp.tornado_settings = {"page_config_hook": _without_notebook_lab_extension}  # noqa: F821

@@ -13,8 +13,6 @@
  * A backend that fails to initialise is reported in the selection's reason;
  * an explicitly requested backend that fails is an error, never a silent swap.
  */
-import * as tf from '@tensorflow/tfjs';
-
 import { SpotlightRunError } from './errors';
 import { BackendChoice, BackendName } from './types';
 import {
@@ -383,6 +381,8 @@ namespace Private {
         await loadWasmKernel();
         return { ok: true, note: '(SIMD kernel, float32)' };
       }
+      // TensorFlow.js is loaded only when WebGL is tried (not in Node).
+      const tf = await import('@tensorflow/tfjs');
       const ok = await tf.setBackend(name);
       await tf.ready();
       if (!ok || tf.getBackend() !== name) {

@@ -33,8 +33,7 @@ import {
   evaluateObjective,
   IKernelStats,
   IMoments,
-  IObjectiveKernel,
-  TensorKernel
+  IObjectiveKernel
 } from './objective';
 import { ShellKernel } from './shellKernel';
 import { IShardScan } from './shard';
@@ -489,7 +488,13 @@ namespace Private {
             })
           : selection.name === 'wasm'
             ? await WasmKernel.create(embeddings, n, d, { pruning })
-            : TensorKernel.create(embeddings, n, d, this._norms ?? undefined);
+            : // tfjs is loaded only here (see tensorKernel.ts).
+              (await import('./tensorKernel')).TensorKernel.create(
+                embeddings,
+                n,
+                d,
+                this._norms ?? undefined
+              );
     }
 
     get pruning(): boolean {

@@ -31,9 +31,10 @@ export {
   IKernelStats,
   IMoments,
   IObjectiveKernel,
-  IObjectiveValue,
-  TensorKernel
+  IObjectiveValue
 } from './objective';
+// TensorKernel (the webgl backend) is not re-exported: importing it loads
+// TensorFlow.js; import it from './tensorKernel' where needed.
 export {
   IShellKernelOptions,
   SHELL_MARGIN,
@@ -90,6 +91,11 @@ export {
   ShardPool,
   ShardTransportFactory
 } from './shardPool';
+export {
+  IMessageEndpoint,
+  serveShardOnScope,
+  WorkerShardTransport
+} from './workerTransport';
 export {
   INullControl,
   INullOptions,

@@ -11,9 +11,9 @@ import {
   HostKernel,
   IObjectiveKernel,
   kernelWeights,
-  TensorKernel,
   WasmKernel
 } from '../../spotlight';
+import { TensorKernel } from '../../spotlight/tensorKernel';
 import { normal, uniform } from './planted';
 
 /** A small random problem with a spotlight that covers part of the data. */
