@@ -10,7 +10,15 @@
  * (d) kernel → browser transfer: `run` with steps 1, count 1 on the cpu
  *     backend, MB/s = bytes / fetchMs;
  * (f) peak memory of a 1,000,000 × 128 audit in a fresh page: the renderer's
- *     peak RSS (VmHWM) and sampled RSS, and the JS heap via CDP.
+ *     peak RSS (VmHWM) and sampled RSS, and the JS heap via CDP;
+ * (l) main-thread responsiveness during an audit through the panel: the
+ *     longest 'longtask' (PerformanceObserver) from the click on Find
+ *     spotlights to the last region, and how long a click on the file
+ *     browser's tab takes to answer (click event → next frame), before and
+ *     during the search; then a 1,000,000 × 768 float32 audit from the kernel
+ *     in a fresh page (time per step, total, peak memory of the renderer
+ *     process — the page and its Web Workers are threads of it — and the
+ *     page's JS heap).
  */
 import * as fs from 'fs';
 
@@ -216,6 +224,62 @@ async function clickRun(page, { timeoutMs, cancelAfterFirst = false }) {
     regions: t.regions,
     status: t.status
   };
+}
+
+/** Choose variables in the panel's pickers (as a user would). */
+async function pickVariables(page, want) {
+  const got = await page.evaluate(want => {
+    const got = {};
+    for (const [role, value] of Object.entries(want)) {
+      const select = document.querySelector(`#jp-Spotlight-pick-${role}`);
+      if (!select) {
+        got[role] = 'no picker';
+        continue;
+      }
+      select.value = value;
+      select.dispatchEvent(new Event('change'));
+      got[role] = select.value;
+    }
+    return got;
+  }, want);
+  await page.waitForFunction(
+    () => !document.querySelector('.jp-SpotlightPanel-run').disabled,
+    null,
+    { timeout: 30000 }
+  );
+  return got;
+}
+
+/**
+ * Click the file browser's tab in the left side bar `times` times and
+ * measure, in the page, each click event → the next frame (ms).
+ */
+async function clickLatencies(page, times) {
+  const out = [];
+  const tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab').first();
+  for (let i = 0; i < times; i++) {
+    await page.evaluate(() => {
+      window.__clickFrame = null;
+      document.addEventListener(
+        'click',
+        e => {
+          const at = e.timeStamp;
+          requestAnimationFrame(() =>
+            setTimeout(() => {
+              window.__clickFrame = performance.now() - at;
+            }, 0)
+          );
+        },
+        { capture: true, once: true }
+      );
+    });
+    await tab.click({ timeout: 60000 });
+    await page.waitForFunction(() => window.__clickFrame !== null, null, {
+      timeout: 60000
+    });
+    out.push(Math.round(await page.evaluate(() => window.__clickFrame)));
+  }
+  return out;
 }
 
 const pyBench = `import sys, gc\nsys.path.insert(0, ${JSON.stringify(config.benchDir)})\nimport numpy as np\nimport datagen\n`;
@@ -673,6 +737,210 @@ try {
     }
   }
   save();
+
+  // ---- (l) main-thread responsiveness during an audit, then 1M × 768.
+  if (plan.responsiveness) {
+    const { n, d, count, steps, workers } = plan.responsiveness;
+    const r = { n, d, count, steps, workers };
+    out.responsiveness = r;
+    try {
+      await openPanel(page);
+      const t0 = Date.now();
+      await kernelExec(
+        page,
+        `${pyBench}resp_emb, resp_loss, _ = datagen.planted(${n}, ${d})\ngc.collect()`
+      );
+      r.genMs = Date.now() - t0;
+      await command(page, 'jupyterlab-spotlight:list-variables');
+      r.picked = await pickVariables(page, {
+        embeddings: 'resp_emb',
+        losses: 'resp_loss',
+        labels: '',
+        predictions: '',
+        examples: '',
+        metadata: ''
+      });
+      r.before = await clickLatencies(page, 5);
+      note(`responsiveness: idle click → frame ${JSON.stringify(r.before)}`);
+      // Long tasks and clicks from the click on Find spotlights to the last region.
+      await page.evaluate(count => {
+        window.__longtasks = [];
+        window.__lastRegionAt = null;
+        window.__findAt = null;
+        new PerformanceObserver(list => {
+          for (const e of list.getEntries()) {
+            window.__longtasks.push([e.startTime, e.duration]);
+          }
+        }).observe({ type: 'longtask' });
+        const observer = new MutationObserver(() => {
+          if (
+            window.__lastRegionAt === null &&
+            document.querySelectorAll('.jp-SpotlightRegion').length >= count &&
+            document.querySelector('.jp-SpotlightPanel-status')?.dataset
+              .stage !== 'searching'
+          ) {
+            window.__lastRegionAt = performance.now();
+            observer.disconnect();
+          }
+        });
+        observer.observe(document.body, {
+          childList: true,
+          subtree: true,
+          attributes: true
+        });
+      }, count);
+      // The run command runs what Find spotlights runs (the model's run) on
+      // the picked variables, with these options.
+      await page.evaluate(() => {
+        window.__findAt = performance.now();
+      });
+      const started = page.evaluate(
+        ({ count, steps, workers }) =>
+          window.jupyterapp.commands.execute('jupyterlab-spotlight:run', {
+            count,
+            steps,
+            workers,
+            permutations: 0
+          }),
+        { count, steps, workers }
+      );
+      r.during = [];
+      let done = false;
+      started.then(
+        () => (done = true),
+        () => (done = true)
+      );
+      while (!done) {
+        await page.waitForTimeout(2000);
+        if (done) {
+          break;
+        }
+        r.during.push(...(await clickLatencies(page, 1)));
+      }
+      r.summary = await started;
+      const t = await page.evaluate(() => ({
+        find: window.__findAt,
+        last: window.__lastRegionAt ?? performance.now(),
+        tasks: window.__longtasks
+      }));
+      const inRun = t.tasks.filter(
+        ([start, dur]) => start + dur >= t.find && start <= t.last
+      );
+      r.findToLastRegionMs = t.last - t.find;
+      r.longTasks = inRun.length;
+      r.longTaskTotalMs = inRun.reduce((a, [, dur]) => a + dur, 0);
+      r.longestTaskMs = inRun.reduce((a, [, dur]) => Math.max(a, dur), 0);
+      r.backend = r.summary?.backend ?? null;
+      r.backendReason = r.summary?.backendReason ?? null;
+      note(
+        `responsiveness ${n}x${d}: longest long task ${r.longestTaskMs.toFixed(0)} ms (${r.longTasks}, ${r.longTaskTotalMs.toFixed(0)} ms in all) over ${(r.findToLastRegionMs / 1000).toFixed(1)} s; clicks during ${JSON.stringify(r.during)}`
+      );
+      await kernelExec(page, 'del resp_emb, resp_loss\ngc.collect()');
+    } catch (error) {
+      r.error = describe(error);
+      note(`responsiveness failed: ${r.error}`);
+    }
+    save();
+  }
+  if (plan.million) {
+    const { n, d, steps, workers } = plan.million;
+    const m = { n, d, steps, workers };
+    out.million = m;
+    try {
+      await context.close();
+      const before = new Set(chromiumMemory().map(p => p.pid));
+      context = await browser.newContext({
+        viewport: { width: 1500, height: 950 }
+      });
+      page = await context.newPage();
+      page.on('pageerror', error => note(`pageerror: ${describe(error)}`));
+      await openNotebook(page);
+      await openPanel(page);
+      // The default transfer budget (1 GiB) refuses X: raise it for this page.
+      m.budget = await page.evaluate(
+        async mib => {
+          const plugin = window.jupyterapp._plugins?.get(
+            '@jupyterlab/apputils-extension:settings'
+          );
+          const registry = plugin?.service;
+          if (!registry) {
+            return 'no settings registry';
+          }
+          await registry.set(
+            'jupyterlab-spotlight:plugin',
+            'transferBudgetMB',
+            mib
+          );
+          return mib;
+        },
+        Math.ceil((n * d * 4) / 2 ** 20) + 64
+      );
+      const t0 = Date.now();
+      await kernelExec(
+        page,
+        `${pyBench}_rng = np.random.default_rng(3)\nmil_emb = _rng.standard_normal((${n}, ${d}), dtype=np.float32)\nmil_loss = np.abs(_rng.standard_normal(${n}, dtype=np.float32))\ngc.collect()`
+      );
+      m.genMs = Date.now() - t0;
+      const renderers = () =>
+        chromiumMemory().filter(
+          p => p.type === 'renderer' && !before.has(p.pid)
+        );
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Performance.enable');
+      const heapUsed = async () => {
+        const { metrics } = await cdp.send('Performance.getMetrics');
+        return metrics.find(x => x.name === 'JSHeapUsedSize')?.value ?? null;
+      };
+      m.baselineRendererRss = Math.max(0, ...renderers().map(p => p.rss));
+      let peakRss = 0;
+      let peakHeap = 0;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          peakRss = Math.max(peakRss, ...renderers().map(p => p.rss));
+          const h = await Promise.race([
+            heapUsed().catch(() => null),
+            new Promise(resolve => setTimeout(() => resolve(null), 1000))
+          ]);
+          peakHeap = Math.max(peakHeap, h ?? 0);
+          await new Promise(resolve => setTimeout(resolve, 200));
+        }
+      })();
+      try {
+        m.run = await audit(page, {
+          embeddings: 'mil_emb',
+          losses: 'mil_loss',
+          labels: '',
+          predictions: '',
+          examples: '',
+          metadata: '',
+          count: 1,
+          steps,
+          workers,
+          permutations: 0
+        });
+      } catch (error) {
+        m.error = describe(error);
+      }
+      sampling = false;
+      await sampler;
+      m.peakRendererRss = Math.max(peakRss, ...renderers().map(p => p.hwm));
+      m.peakPageHeapUsed = peakHeap;
+      if (m.run) {
+        m.msPerStep = m.run.timings.searchMs / steps;
+      }
+      note(
+        `1M: ${n}x${d} ${m.error ? `failed: ${m.error}` : `${JSON.stringify(m.run.timings)} (${m.run.backend}; ${m.msPerStep.toFixed(1)} ms/step)`}; renderer peak ${(m.peakRendererRss / 2 ** 30).toFixed(2)} GiB, page heap peak ${(peakHeap / 2 ** 20).toFixed(0)} MiB`
+      );
+      await kernelExec(page, 'del mil_emb, mil_loss\ngc.collect()').catch(
+        () => undefined
+      );
+    } catch (error) {
+      m.error = describe(error);
+      note(`1M failed: ${m.error}`);
+    }
+    save();
+  }
 } finally {
   await browser.close();
   out.finished = new Date().toISOString();

@@ -760,6 +760,12 @@ def render(report: dict) -> str:
             for line in render_table(report.get(key)):
                 w(line)
 
+    # ---------------------------------------------------------------- l. responsiveness
+    resp = report.get("responsiveness")
+    if resp:
+        for line in render_responsiveness(resp, report.get("responsivenessDate")):
+            w(line)
+
     # ---------------------------------------------------------------- targets
     w("## Targets (issue 7) against this run")
     w("")
@@ -856,3 +862,67 @@ if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else here / "RESULTS.md"
     target.write_text(render(data))
     print(f"wrote {target}")
+
+
+def render_responsiveness(lab: dict, date: str | None) -> list[str]:
+    """Table l: JupyterLab's main thread during an audit, and 1,000,000 × 768 through the panel."""
+    out = ["## l. Main-thread responsiveness", ""]
+    if date:
+        out += [f"_Measured on {date} by `benchmarks/run.py --only l`._", ""]
+    out += [
+        "JupyterLab in headless Chromium, the audit started as **Find spotlights** starts it (the `run` command: "
+        "the model's run on the chosen variables), planted embeddings made in the kernel (`datagen.planted`). "
+        "Long tasks: `PerformanceObserver('longtask')` on the page from the start to the last region on screen. "
+        "Click: a click on the file browser's tab in the left side bar, from the click event to the next frame "
+        "(`requestAnimationFrame` then a task), five times before the run and every 2 s during it. "
+        "The search, summaries, map and fingerprint run in a Web Worker (the coordinator) and the shards in "
+        "their own workers; the page only renders.",
+        "",
+    ]
+    demo = lab.get("demoClick")
+    if demo:
+        out += [
+            f"Demo (1,797 × 32, 5 spotlights): first region **{demo['clickToRegionMs']:.0f} ms** after the click on "
+            f"Find spotlights (painted {demo['clickToPaintMs']:.0f} ms), all done {fmt(demo.get('clickToDoneMs'), 0)} ms.",
+            "",
+        ]
+    r = lab.get("responsiveness")
+    if r:
+        if r.get("error"):
+            out += [f"{r['n']:,} × {r['d']}: failed — {r['error']}", ""]
+        else:
+            during = r.get("during") or []
+            before = r.get("before") or []
+            out += [
+                "| audit | backend | Find → last region | long tasks (total) | longest long task | click → frame before (max) | click → frame during: median / max (n) |",
+                "| --- | --- | --- | --- | --- | --- | --- |",
+                f"| {r['n']:,} × {r['d']}, {r['count']} spotlights × {r['steps']:,} steps | {r.get('backend')} "
+                f"({(r.get('backendReason') or '').split(' · ')[-1]}) | {r['findToLastRegionMs'] / 1000:.1f} s | "
+                f"{r['longTasks']} ({r['longTaskTotalMs']:.0f} ms) | **{r['longestTaskMs']:.0f} ms** | "
+                f"{max(before) if before else '—'} ms | "
+                + (f"{sorted(during)[len(during) // 2]} / **{max(during)} ms** ({len(during)})" if during else "—")
+                + " |",
+                "",
+            ]
+    m = lab.get("million")
+    if m:
+        out += ["### l.2 A 1,000,000 × 768 float32 audit through the panel", ""]
+        if m.get("error") or not m.get("run"):
+            out += [f"{m['n']:,} × {m['d']}: failed — {m.get('error')}", ""]
+        else:
+            t = m["run"]["timings"]
+            out += [
+                "| N × D | workers | backend | fetch | search | ms per step | summaries | total | renderer peak RSS (page + workers) | page JS heap peak |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+                f"| {m['n']:,} × {m['d']} ({m['n'] * m['d'] * 4 / 1e9:.1f} GB), 1 spotlight × {m['steps']} steps | "
+                f"{m['workers']} | {m['run']['backend']} | {t['fetchMs'] / 1000:.1f} s | {t['searchMs'] / 1000:.1f} s | "
+                f"{m['msPerStep']:.1f} | {t['summaryMs'] / 1000:.1f} s | {t['totalMs'] / 1000:.1f} s | "
+                f"{m['peakRendererRss'] / 2 ** 30:.2f} GiB | {m['peakPageHeapUsed'] / 2 ** 20:.0f} MiB |",
+                "",
+                "Dedicated Web Workers are threads of the page's renderer process: its peak RSS covers the page, "
+                "the audit worker (which keeps X for the summaries) and the shards (X again, in WASM memory). "
+                "The page's JS heap shows that the page itself keeps no copy of X.",
+                "",
+            ]
+    return out
+

@@ -356,10 +356,25 @@ def significance_phase() -> dict:
     return {"rows": rows, "permutations": 49}
 
 
-def only_tables(tables: list[str], out_md: Path, sizes: dict | None = None) -> int:
-    """Run some of tables g–k and re-render the report with the other tables of results.json.
+# Table l: JupyterLab's main thread during a 100,000 × 768 audit (5 spotlights,
+# paper defaults), then a 1,000,000 × 768 float32 audit through the panel (one
+# spotlight, 200 steps, 2 search workers so that each shard fits WASM memory).
+RESPONSIVENESS_PLAN = {
+    "responsiveness": {"n": 100000, "d": 768, "count": 5, "steps": 5000, "workers": 0},
+    "million": {"n": 1000000, "d": 768, "steps": 200, "workers": 2},
+}
+# The same at small sizes (a smoke test of the measurement, not a result).
+RESPONSIVENESS_QUICK = {
+    "responsiveness": {"n": 5000, "d": 64, "count": 2, "steps": 400, "workers": 0},
+    "million": {"n": 20000, "d": 64, "steps": 20, "workers": 2},
+}
 
-    ``sizes``: (N, D) for tables j and k, to run them smaller (a smoke test).
+
+def only_tables(tables: list[str], out_md: Path, sizes: dict | None = None, quick: bool = False) -> int:
+    """Run some of tables g–l and re-render the report with the other tables of results.json.
+
+    ``sizes``: (N, D) for tables j and k, to run them smaller (a smoke test); ``quick``: table l at small
+    sizes (a smoke test of the measurement, not a result).
     """
     sizes = sizes or {}
     import collapse
@@ -397,6 +412,13 @@ def only_tables(tables: list[str], out_md: Path, sizes: dict | None = None) -> i
                 say(f"a million rows: {kn:,} × {kd} float32 .npy, the command line with its default threads")
                 report["millionRows"] = shards.million_phase(Path(tmp), kn, kd)
                 report["millionRowsDate"] = now
+    if "l" in tables:
+        plan = RESPONSIVENESS_QUICK if quick else RESPONSIVENESS_PLAN
+        say("JupyterLab: demo, main-thread responsiveness during an audit, 1,000,000 × 768 through the panel")
+        with tempfile.TemporaryDirectory(prefix="spotlight-lab-l-") as tmp:
+            report["responsiveness"] = lab_phase(Path(tmp), plan, Path(tmp) / "lab.json")
+        report["responsivenessPlan"] = plan
+        report["responsivenessDate"] = now + (" (--quick: small sizes)" if quick else "")
     out_json.write_text(json.dumps(report, indent=1, default=str))
     out_md.write_text(report_module.render(report))
     prettier = REPO / "node_modules" / ".bin" / "prettier"
@@ -419,7 +441,8 @@ def main() -> int:
     parser.add_argument(
         "--only", default=None, metavar="TABLES",
         help="only these of the later tables, comma-separated (g: collapse guard, h: significance test, "
-        "i: principal components, j: sharded engine scaling, k: a million rows); "
+        "i: principal components, j: sharded engine scaling, k: a million rows, "
+        "l: main-thread responsiveness and 1,000,000 × 768 in JupyterLab, small with --quick); "
         "keeps the other tables of results.json and re-renders RESULTS.md",
     )
     parser.add_argument("--out", default=None, help="the Markdown report (default RESULTS.md)")
@@ -441,7 +464,9 @@ def main() -> int:
         if value
     }
     if args.only:
-        return only_tables(args.only.split(","), Path(args.out) if args.out else HERE / "RESULTS.md", table_sizes)
+        return only_tables(
+            args.only.split(","), Path(args.out) if args.out else HERE / "RESULTS.md", table_sizes, args.quick
+        )
     if args.transfer_only:
         args.skip_engine = True
     out_md = Path(args.out) if args.out else HERE / ("RESULTS-transfer.md" if args.transfer_only else "RESULTS.md")

@@ -113,6 +113,10 @@ def _jupyterlab_spotlight_define():
         MAX_METADATA_COLUMNS = 2000
         CATEGORICAL_INT_VALUES = 20
         VECTOR_SCAN_ROWS = 100
+        # Words of text examples (the ``tokens`` op): the most frequent MAX_VOCABULARY words
+        # in at least MIN_WORD_DOCUMENTS documents.
+        MAX_VOCABULARY = 5000
+        MIN_WORD_DOCUMENTS = 3
         MAX_NAME_CHARS = 500
         MAX_COMPONENTS = 1024
         PCA_BLOCK_VALUES = 1 << 22
@@ -132,6 +136,7 @@ def _jupyterlab_spotlight_define():
             "list": "_op_list",
             "check": "_op_check",
             "columns": "_op_columns",
+            "tokens": "_op_tokens",
             "fetch-begin": "_op_fetch_begin",
             "fetch-chunk": "_op_fetch_chunk",
             "fetch-end": "_op_fetch_end",
@@ -1437,6 +1442,57 @@ def _jupyterlab_spotlight_define():
             for j, values in enumerate(rows):
                 array[j] = values
             return n, columns, skipped, array
+
+        def _op_tokens(self, msg, request_id, buffers):
+            """Which text examples hold which words, for the explanations' weighted log-odds.
+
+            Each example (a string; missing → no words) is lower-cased and split into words of
+            two or more letters (``[^\\W\\d_]{2,}``), each counted once per example. The
+            vocabulary is the ``MAX_VOCABULARY`` words in the most examples among those in at
+            least ``MIN_WORD_DOCUMENTS``, sorted by that count (ties: alphabetically).
+
+            Returns:
+                ``{op: "tokens", name, n, vocabulary}`` and two buffers: ``indptr`` (N + 1
+                little-endian int32) and ``indices`` (int32 indices into ``vocabulary``):
+                example i holds ``indices[indptr[i]:indptr[i + 1]]``.
+            Raises:
+                Failure ``not-array`` / ``bad-dtype`` when the variable is not 1-D text.
+            """
+            name = self._name_field(msg, "name")
+            obj = self._resolve(name)
+            info = self._describe(obj)
+            shape = info["shape"]
+            if shape is None or len(shape) != 1 or info["kind"] not in ("str", "object"):
+                raise Failure(
+                    "bad-dtype",
+                    "examples %s are not text (one string per example); words can only be "
+                    "counted in strings." % self._quote(name),
+                )
+            rows = self._rows(obj, info) if info["family"] in ("series", "numpy", "list") else list(obj)
+            word = re.compile(r"[^\W\d_]{2,}")
+            documents = []
+            frequency = {}
+            for value in rows:
+                if self._missing(value) or not isinstance(value, (str, bytes)):
+                    words = set()
+                else:
+                    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                    words = set(word.findall(text[:self.MAX_TEXT_CHARS * 10].lower()))
+                documents.append(words)
+                for w in words:
+                    frequency[w] = frequency.get(w, 0) + 1
+            kept = sorted((w for w, c in frequency.items() if c >= self.MIN_WORD_DOCUMENTS),
+                          key=lambda w: (-frequency[w], w))[:self.MAX_VOCABULARY]
+            index = {w: i for i, w in enumerate(kept)}
+            indptr = np.zeros(len(documents) + 1, dtype="<i4")
+            indices = []
+            for i, words in enumerate(documents):
+                codes = sorted(index[w] for w in words if w in index)
+                indices.extend(codes)
+                indptr[i + 1] = len(indices)
+            indices = np.asarray(indices, dtype="<i4")
+            return self._reply("tokens", request_id, name=name, n=len(documents), vocabulary=kept), [
+                memoryview(indptr.view(np.uint8)), memoryview(indices.view(np.uint8))]
 
         def _op_columns(self, msg, request_id, buffers):
             name = self._name_field(msg, "name")

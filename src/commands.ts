@@ -97,7 +97,7 @@ export function registerCommands(context: ICommandContext): void {
   commands.addCommand(CommandIds.run, {
     label: trans.__('Find Spotlights in the Current Notebook'),
     caption: trans.__(
-      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?, permutations?, alpha?, holdout?, seed?, components?}'
+      'Args: {embeddings, losses, referenceLosses?, labels?, predictions?, referencePredictions?, examples?, metadata?, metadataColumns?, spotlightSize?, count?, steps?, learningRate?, barrierScale?, backend?, direction?, permutations?, alpha?, holdout?, seed?, components?, workers?}'
     ),
     execute: async (
       args: ReadonlyPartialJSONObject
@@ -113,6 +113,18 @@ export function registerCommands(context: ICommandContext): void {
           );
         }
       }
+      const columns = args.metadataColumns;
+      if (columns !== undefined) {
+        if (
+          columns !== null &&
+          !(Array.isArray(columns) && columns.every(c => typeof c === 'string'))
+        ) {
+          throw new Error(
+            `metadataColumns must be a list of column names (or null for all), not ${JSON.stringify(columns)}.`
+          );
+        }
+        model.selectMetadataColumns(columns as string[] | null);
+      }
       const overrides: Partial<IAuditOptions> = {};
       for (const key of [
         'spotlightSize',
@@ -123,7 +135,8 @@ export function registerCommands(context: ICommandContext): void {
         'permutations',
         'alpha',
         'seed',
-        'components'
+        'components',
+        'workers'
       ] as const) {
         if (args[key] === undefined) {
           continue;
@@ -615,6 +628,10 @@ namespace Private {
         return whole && value >= 0
           ? null
           : 'must be a whole number ≥ 0 (0 = off)';
+      case 'workers':
+        return whole && value >= 0 && value <= 64
+          ? null
+          : 'must be a whole number from 0 (automatic) to 64';
       case 'count':
       case 'steps':
         return whole && value >= 1 ? null : 'must be a whole number ≥ 1';

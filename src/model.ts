@@ -9,7 +9,7 @@ import type { ISignal } from '@lumino/signaling';
 
 import { ITransferProgress, KernelBridge } from './kernel/bridge';
 import { abortError, isAbortError } from './kernel/errors';
-import type { Transport } from './kernel/protocol';
+import type { IMetadataColumnInfo, Transport } from './kernel/protocol';
 import { findingProjection, IFinding } from './notebook/cells';
 import { DefaultAuditPipeline, withSignificance } from './pipeline';
 import {
@@ -19,6 +19,7 @@ import {
   SpotlightRunError,
   spotlightSizeFromFraction
 } from './spotlight';
+import { explanationSummary, IExplanationSummary } from './summaries/explain';
 import type { IMapPoint } from './summaries/projection';
 import type { IRegionSummary } from './summaries/stats';
 import {
@@ -27,6 +28,7 @@ import {
   IAuditOptions,
   IAuditPipeline,
   IFetchProgress,
+  IMetadataTable,
   IPanelSettings,
   ISelection,
   IVariable,
@@ -85,6 +87,8 @@ export interface IAuditResult {
   metadata: Int32Array | null;
   /** Names of the metadata codes, or null. */
   metadataNames: string[] | null;
+  /** The metadata table the regions are explained by, or null / absent. */
+  metadataTable?: IMetadataTable | null;
   /** How each fetched array came from the kernel (a file over HTTP, or the comm). */
   transports: Partial<Record<Role, Transport>>;
   /** The engine's output. */
@@ -163,6 +167,10 @@ export interface IAuditSummary {
   timings: IAuditResult['timings'];
   transports: IAuditResult['transports'];
   regions: {
+    /** The region's one-line name ('' when nothing sets it apart). */
+    name: string;
+    /** What sets it apart, best first. */
+    explanation: IExplanationSummary[];
     totalWeight: number;
     supportSize: number;
     weightedLoss: number;
@@ -461,8 +469,90 @@ export class SpotlightModel implements IDisposable {
    * @param name - A listed variable name, or null to clear.
    */
   select(role: Role, name: string | null): void {
+    const before = this._selection.metadata;
     this._selection = { ...this._selection, [role]: name || null };
+    if (role === 'metadata') {
+      this._autoMetadata = null;
+      if (this._selection.metadata !== before) {
+        this._selection.metadataColumns = null;
+      }
+    }
     this._clearError();
+    this._changed.emit('selection');
+    if (role === 'metadata' && this._selection.metadata !== before) {
+      void this._describeMetadata();
+    }
+  }
+
+  /**
+   * The chosen metadata table as the kernel checked it: its columns with
+   * their kinds, or the kernel's refusal; null without metadata.
+   */
+  get metadataInfo(): SpotlightModel.IMetadataInfo | null {
+    return this._metadataInfo;
+  }
+
+  /**
+   * Choose the metadata columns the regions are explained by.
+   *
+   * @param columns - Column names, or null for all of them.
+   */
+  selectMetadataColumns(columns: string[] | null): void {
+    this._selection = { ...this._selection, metadataColumns: columns };
+    this._clearError();
+    this._changed.emit('selection');
+  }
+
+  /**
+   * Ask the kernel to check the chosen metadata and describe its columns
+   * (nothing is transferred). A pre-selected table the kernel refuses is
+   * unselected: the panel never pre-selects what a run would refuse.
+   */
+  private async _describeMetadata(): Promise<void> {
+    const name = this._selection.metadata;
+    const bridge = this._bridge;
+    this._metadataInfo = name
+      ? { name, n: null, columns: [], skipped: [], error: null, checking: true }
+      : null;
+    if (!name || !bridge) {
+      return;
+    }
+    this._changed.emit('selection');
+    try {
+      const reply = await bridge.columns(name);
+      if (this._isDisposed || this._selection.metadata !== name) {
+        return;
+      }
+      this._metadataInfo = {
+        name,
+        n: reply.n,
+        columns: reply.columns,
+        skipped: reply.skipped,
+        error: null,
+        checking: false
+      };
+    } catch (reason) {
+      if (this._isDisposed || this._selection.metadata !== name) {
+        return;
+      }
+      const message = (reason as Error).message ?? String(reason);
+      if (this._autoMetadata === name) {
+        console.warn(
+          `Spotlight: '${name}' was not pre-selected as metadata: ${message}`
+        );
+        this._selection = { ...this._selection, metadata: null };
+        this._metadataInfo = null;
+      } else {
+        this._metadataInfo = {
+          name,
+          n: null,
+          columns: [],
+          skipped: [],
+          error: message,
+          checking: false
+        };
+      }
+    }
     this._changed.emit('selection');
   }
 
@@ -511,6 +601,15 @@ export class SpotlightModel implements IDisposable {
     }
     if (!this._selection.losses) {
       problems.losses = 'Choose the per-example losses (N).';
+    }
+    const info = this._metadataInfo;
+    if (info && info.name === this._selection.metadata) {
+      if (info.error) {
+        problems.metadata = info.error;
+      } else if (this._selection.metadataColumns?.length === 0) {
+        problems.metadata =
+          'Include at least one column, or choose no metadata.';
+      }
     }
     const { losses, referenceLosses, referencePredictions } = this._selection;
     if (referenceLosses && referenceLosses === losses) {
@@ -1012,6 +1111,8 @@ export class SpotlightModel implements IDisposable {
       timings: result.timings,
       transports: result.transports,
       regions: result.regions.map((r, j) => ({
+        name: r.name ?? '',
+        explanation: (r.explanation ?? []).map(e => explanationSummary(e)),
         totalWeight: r.totalWeight,
         supportSize: r.supportSize,
         weightedLoss: r.weightedLoss,
@@ -1171,14 +1272,29 @@ export class SpotlightModel implements IDisposable {
   private _suggestSelection(): void {
     const names = new Set(this._variables.map(v => v.name));
     const next = { ...this._selection };
+    const metadata = next.metadata;
     for (const role of ROLES) {
       const current = next[role];
       if (current && names.has(current)) {
         continue;
       }
       next[role] = Private.suggest(role, this._variables, next);
+      if (role === 'metadata' && next.metadata) {
+        this._autoMetadata = next.metadata;
+      }
     }
     this._selection = next;
+    if (next.metadata !== metadata) {
+      next.metadataColumns = null;
+    }
+    if (
+      next.metadata &&
+      (next.metadata !== metadata || this._metadataInfo?.name !== next.metadata)
+    ) {
+      void this._describeMetadata();
+    } else if (!next.metadata) {
+      this._metadataInfo = null;
+    }
   }
 
   private _onKernelReset(): void {
@@ -1227,6 +1343,8 @@ export class SpotlightModel implements IDisposable {
   private _interruption: string | null = null;
   private _listAbort: AbortController | null = null;
   private _isDisposed = false;
+  private _metadataInfo: SpotlightModel.IMetadataInfo | null = null;
+  private _autoMetadata: string | null = null;
   private _changed = new Signal<this, SpotlightModel.Change>(this);
 }
 
@@ -1300,6 +1418,22 @@ export namespace SpotlightModel {
      * the search and the summaries in a Web Worker.
      */
     pipeline?: PipelineFactory;
+  }
+
+  /** A metadata table as the kernel checked it (the `columns` op). */
+  export interface IMetadataInfo {
+    /** The variable. */
+    name: string;
+    /** Its rows, or null while checking or refused. */
+    n: number | null;
+    /** Its columns that can explain regions, with their kinds. */
+    columns: IMetadataColumnInfo[];
+    /** Its columns that cannot, with the kernel's reason. */
+    skipped: { name: string; reason: string }[];
+    /** The kernel's refusal, or null. */
+    error: string | null;
+    /** Whether the kernel is still checking it. */
+    checking: boolean;
   }
 
   /** Makes the audit pipeline of a notebook from its kernel bridge. */

@@ -5,14 +5,16 @@
  */
 import * as CRC32 from 'crc-32';
 
-import type { KernelBridge } from './kernel/bridge';
-import { abortError } from './kernel/errors';
+import type { IFetchedArray, KernelBridge } from './kernel/bridge';
+import { abortError, KernelBridgeError } from './kernel/errors';
 import type { Transport } from './kernel/protocol';
 import type { IAuditResult } from './model';
 import { base64ToFloat32, IFinding } from './notebook/cells';
 import {
   findSpotlights,
   ISpotlight,
+  ISpotlightControl,
+  ISpotlightInput,
   ISpotlightProgress,
   ISpotlightResult,
   kernelWeights,
@@ -20,6 +22,7 @@ import {
   permutationPValue,
   SpotlightOptions
 } from './spotlight';
+import { explainRegion, ITokenTable } from './summaries/explain';
 import {
   fitMap,
   MapFit,
@@ -46,6 +49,7 @@ import type {
   IAuditOptions,
   IAuditPipeline,
   IFetchProgress,
+  IMetadataTable,
   IProjection,
   IProjectionBasis,
   ISelection,
@@ -65,6 +69,15 @@ export class LocalAuditStages implements Pick<
   IAuditPipeline,
   'search' | 'summarise' | 'reconstruct' | 'nullDistribution'
 > {
+  /**
+   * @param options - The engine to search with (default: `findSpotlights`).
+   */
+  constructor(options: LocalAuditStages.IOptions = {}) {
+    this._engine =
+      options.engine ??
+      ((input, o, control) => findSpotlights(input, o, control));
+  }
+
   /** {@inheritDoc IAuditPipeline.nullDistribution} */
   nullDistribution(
     data: IAuditData,
@@ -97,8 +110,12 @@ export class LocalAuditStages implements Pick<
     }
   ): Promise<ISpotlightResult> {
     const input = searchInput(data, options);
+    const engine = (
+      control: Parameters<LocalAuditStages.Engine>[2]
+    ): Promise<ISpotlightResult> =>
+      this._engine(input, engineOptions(data, options), control, options);
     if (input.n === data.n) {
-      return findSpotlights(input, engineOptions(data, options), control);
+      return engine(control);
     }
     // Holdout: found on the search half, shown on all examples (each
     // spotlight's weights recomputed once, when it is found).
@@ -111,7 +128,7 @@ export class LocalAuditStages implements Pick<
       }
       return wide;
     };
-    const search = await findSpotlights(input, engineOptions(data, options), {
+    const search = await engine({
       ...control,
       onSpotlight: (s, j) => {
         const wide = widen(s);
@@ -142,6 +159,34 @@ export class LocalAuditStages implements Pick<
     const search = reconstructSearch(findings, data);
     Private.throwIfAborted(signal);
     return search;
+  }
+
+  private _engine: LocalAuditStages.Engine;
+}
+
+/** The LocalAuditStages's namespace. */
+export namespace LocalAuditStages {
+  /**
+   * Searches for spotlights: `findSpotlights`, or the sharded engine.
+   *
+   * @param input - The embeddings and losses searched (the search half with
+   *   `holdout`; loss differences when comparing).
+   * @param options - The engine's options.
+   * @param control - Cancel, progress and each spotlight as it is found.
+   * @param audit - The audit's options (e.g. `workers`).
+   * @returns The engine's result.
+   */
+  export type Engine = (
+    input: ISpotlightInput,
+    options: SpotlightOptions,
+    control: ISpotlightControl,
+    audit: IAuditOptions
+  ) => Promise<ISpotlightResult>;
+
+  /** Options to create the stages. */
+  export interface IOptions {
+    /** The engine (default: `findSpotlights`, one thread). */
+    engine?: Engine;
   }
 }
 
@@ -182,7 +227,8 @@ export class DefaultAuditPipeline
     }
     const shape = await this._bridge.check(
       { embeddings, losses, labels, predictions, metadata },
-      signal
+      signal,
+      names.metadataColumns
     );
     if (names.referenceLosses) {
       await this._bridge.check(
@@ -250,6 +296,7 @@ export class DefaultAuditPipeline
     > = {};
     const transports: Partial<Record<Role, Transport>> = {};
     let projection: IProjection | null = null;
+    let metadataTable: IMetadataTable | null = null;
     for (const role of roles) {
       const name = names[role]!;
       const before = done;
@@ -258,15 +305,25 @@ export class DefaultAuditPipeline
         signal,
         onProgress: transfer =>
           onProgress?.({ role, name, done: before, total, transfer }),
-        ...(role === 'embeddings' && components ? { components } : {})
+        ...(role === 'embeddings' && components ? { components } : {}),
+        ...(role === 'metadata'
+          ? { table: true, columns: names.metadataColumns ?? null }
+          : {})
       });
       done += array.data.byteLength;
-      out[role] = { data: array.data, categories: array.categories };
       transports[role] = array.transport;
+      if (role === 'metadata') {
+        metadataTable = metadataTableOf(name, array, n);
+        continue;
+      }
+      out[role] = { data: array.data, categories: array.categories };
       if (role === 'embeddings' && array.projection) {
         projection = array.projection;
       }
     }
+    const tokens = names.examples
+      ? await Private.tokens(this._bridge, names.examples, n, signal)
+      : null;
     let embeddings = out.embeddings!.data as Float32Array;
     if (saved) {
       projection = {
@@ -313,13 +370,53 @@ export class DefaultAuditPipeline
       labels: out.labels ? (out.labels.data as Int32Array) : null,
       labelNames: out.labels?.categories ?? null,
       predictions: codes(out.predictions),
-      metadata: out.metadata ? (out.metadata.data as Int32Array) : null,
-      metadataNames: out.metadata?.categories ?? null,
+      metadata: null,
+      metadataNames: null,
+      metadataTable,
+      tokens,
       transports
     };
   }
 
   private _bridge: KernelBridge;
+}
+
+/**
+ * A fetched metadata table as columns: row j of the [C, N] float32 transfer
+ * is column j's codes or values (views, not copies).
+ *
+ * @param name - The metadata variable.
+ * @param array - The table fetch (`columns` set).
+ * @param n - N, the examples' count.
+ * @returns The table.
+ * @throws Error when the table is not C × N.
+ */
+export function metadataTableOf(
+  name: string,
+  array: IFetchedArray,
+  n: number
+): IMetadataTable {
+  const infos = array.columns ?? [];
+  const data = array.data as Float32Array;
+  if (data.length !== infos.length * n) {
+    throw new Error(
+      `Metadata '${name}' came with ${data.length.toLocaleString('en-US')} values for ${infos.length} columns of ${n.toLocaleString('en-US')} examples; restart the kernel so that the Spotlight injects its current helper.`
+    );
+  }
+  return {
+    name,
+    columns: infos.map((c, j) => ({
+      name: c.name,
+      kind: c.kind,
+      values: data.subarray(j * n, (j + 1) * n),
+      missing: c.missing,
+      dtype: c.dtype,
+      ...(c.categories ? { categories: c.categories } : {}),
+      ...(c.unit ? { unit: c.unit } : {}),
+      ...(c.origin ? { origin: c.origin } : {})
+    })),
+    skipped: array.skipped ?? []
+  };
 }
 
 /**
@@ -505,6 +602,18 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
       referencePredictions: data.referencePredictions
     })
   );
+  const explainContext = {
+    labels: data.labels,
+    labelNames: data.labelNames,
+    predictions: data.predictions,
+    metadata: data.metadataTable?.columns ?? null,
+    tokens: data.tokens ?? null
+  };
+  search.spotlights.forEach((s, j) => {
+    const { items, name } = explainRegion(s.kernelWeights, explainContext);
+    regions[j].name = name;
+    regions[j].explanation = items;
+  });
   const weights = search.spotlights.map(s => s.kernelWeights);
   const overlaps = weights.map(a => weights.map(b => regionOverlap(a, b)));
   const rows = sampleRows(n, maxMapPoints, weights);
@@ -563,6 +672,7 @@ export function assembleResult(input: ISummariseInput): IAuditResult {
     predictions: data.predictions,
     metadata: data.metadata,
     metadataNames: data.metadataNames,
+    metadataTable: data.metadataTable ?? null,
     transports: data.transports,
     search,
     regions,
@@ -739,6 +849,28 @@ export function embeddingsFingerprint(embeddings: Float32Array): string {
 }
 
 namespace Private {
+  /**
+   * The words of text examples, to explain regions by; null for examples
+   * that are not text (images, tables: the kernel answers `bad-dtype`) or
+   * whose count differs from N.
+   */
+  export async function tokens(
+    bridge: KernelBridge,
+    name: string,
+    n: number,
+    signal: AbortSignal
+  ): Promise<ITokenTable | null> {
+    try {
+      const table = await bridge.tokens(name, signal);
+      return table.indptr.length === n + 1 ? table : null;
+    } catch (error) {
+      if (error instanceof KernelBridgeError && error.code === 'bad-dtype') {
+        return null;
+      }
+      throw error;
+    }
+  }
+
   /** What an audit derives from its embeddings once, not per summary. */
   export interface IDerived {
     /** CRC-32 (unsigned) of the embeddings' bytes. */

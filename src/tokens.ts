@@ -1,3 +1,8 @@
+import type {
+  IMetadataColumn,
+  ISkippedColumn,
+  ITokenTable
+} from './summaries/explain';
 import type { ITransferProgress } from './kernel/bridge';
 import type { Transport } from './kernel/protocol';
 import type { IAuditResult } from './model';
@@ -86,6 +91,21 @@ export interface ISelection {
   referencePredictions: string | null;
   examples: string | null;
   metadata: string | null;
+  /**
+   * The metadata columns to explain regions by (null or absent: all the
+   * table's columns).
+   */
+  metadataColumns?: string[] | null;
+}
+
+/** A metadata table fetched from the kernel (docs/protocol.md, "Metadata tables"). */
+export interface IMetadataTable {
+  /** The variable. */
+  name: string;
+  /** Its columns that can be explained, with their values. */
+  columns: IMetadataColumn[];
+  /** Its columns that cannot, with the kernel's reason. */
+  skipped: ISkippedColumn[];
 }
 
 /** Search options, as stored in the settings (schema/plugin.json). */
@@ -102,6 +122,13 @@ export interface IAuditOptions {
   barrierScale: number;
   /** tfjs backend preference. */
   backend: 'auto' | 'webgl' | 'wasm' | 'cpu';
+  /**
+   * Web Workers that search in parallel, each holding a block of the rows
+   * of X in its own WebAssembly memory (`wasm` and `cpu` backends; WebGL
+   * runs in one worker). 0 = automatic: the browser's hardware threads − 1,
+   * at least 1. Absent in findings saved before it (read as 0).
+   */
+  workers: number;
   /**
    * With reference losses: `regression` finds where model B's loss exceeds
    * model A's (d = ℓ_B − ℓ_A), `improvement` where it is lower (d = ℓ_A − ℓ_B).
@@ -188,6 +215,7 @@ export const DEFAULT_OPTIONS: IAuditOptions = {
   learningRate: 0.01,
   barrierScale: 1,
   backend: 'auto',
+  workers: 0,
   direction: 'regression',
   permutations: 49,
   alpha: 0.05,
@@ -240,6 +268,10 @@ export interface IAuditData {
   metadata: Int32Array | null;
   /** Names of the metadata codes, or null. */
   metadataNames: string[] | null;
+  /** The metadata table (every column), or null / absent. */
+  metadataTable?: IMetadataTable | null;
+  /** The words of text examples, or null / absent (other examples). */
+  tokens?: ITokenTable | null;
   /** How each fetched array came from the kernel (a file over HTTP, or the comm). */
   transports: Partial<Record<Role, Transport>>;
 }

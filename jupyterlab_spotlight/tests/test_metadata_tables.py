@@ -304,3 +304,22 @@ def test_no_input_reaches_an_internal_error(value):
         (data, _), = replies
         assert data["op"] != "error" or data["code"] != "internal", data
         json.dumps(data, allow_nan=False)
+
+
+# --------------------------------------------------------------------------- words
+
+def test_tokens_of_text_examples():
+    texts = ["The refund was late", "late again, refund!", None, "great plot", "the refund",
+             "Late late", "x 42 y"]
+    helper = Helper({"texts": texts, "ser": pd.Series(texts), "nums": np.zeros(3)})
+    data, bufs = ok(helper, "tokens", name="texts")
+    assert data["n"] == 7
+    assert data["vocabulary"] == ["late", "refund"]  # in >= 3 documents, most frequent first
+    indptr = np.frombuffer(bytes(bufs[0]), "<i4")
+    indices = np.frombuffer(bytes(bufs[1]), "<i4")
+    assert indptr.tolist() == [0, 2, 4, 4, 4, 5, 6, 6]
+    assert indices[indptr[1]:indptr[2]].tolist() == [0, 1]
+    same, _ = ok(helper, "tokens", name="ser")
+    assert same["vocabulary"] == data["vocabulary"]
+    message = fail(helper, "tokens", "bad-dtype", name="nums")
+    assert "'nums'" in message

@@ -13,17 +13,21 @@ import type { ISignal } from '@lumino/signaling';
 import * as CRC32 from 'crc-32';
 
 import helperSource from '../../jupyterlab_spotlight/kernel_helper.py';
+import type { ITokenTable } from '../summaries/explain';
 import type { IProjection, IVariable, Role } from '../tokens';
 import { abortError, KernelBridgeError } from './errors';
 import {
   bufferBytes,
   COMM_TARGET,
   decodeList,
+  IColumnsReply,
   IExamplesReply,
   IFetchBeginReply,
+  IMetadataColumnInfo,
   IReply,
   isAcceptableName,
   isCheckReply,
+  isColumnsReply,
   isErrorReply,
   isExamplesReply,
   isFetchBeginReply,
@@ -47,6 +51,10 @@ export interface IFetchedArray {
   shape: number[];
   /** Category names when the kernel encoded strings as codes. */
   categories?: string[];
+  /** A metadata table's column descriptors (`data` is then [C, N]). */
+  columns?: IMetadataColumnInfo[];
+  /** A metadata table's columns that cannot be explained. */
+  skipped?: { name: string; reason: string }[];
   /** How the bytes travelled: a file over HTTP, or the kernel's comm. */
   transport: Transport;
   /** Why the comm was used although a file was asked for (absent otherwise). */
@@ -144,14 +152,17 @@ export class KernelBridge implements IDisposable {
   /**
    * Check that the chosen variables fit together before anything moves.
    *
-   * @param names - Variable names by role (embeddings and losses required).
+   * @param names - Variable names by role (embeddings and losses required;
+   *   metadata and examples are checked too).
    * @param signal - Cancels the request.
+   * @param columns - The metadata columns to keep (null or absent: all).
    * @returns N (rows) and D (embedding width).
    * @throws {KernelBridgeError} with the helper's message (e.g. a length mismatch naming both variables).
    */
   async check(
     names: Partial<Record<Role, string | null>>,
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    columns?: string[] | null
   ): Promise<{ n: number; d: number }> {
     const request: Record<string, unknown> = { op: 'check' };
     for (const [role, name] of Object.entries(names)) {
@@ -160,11 +171,70 @@ export class KernelBridge implements IDisposable {
         request[role] = name;
       }
     }
+    if (columns && names.metadata) {
+      request.metadata_columns = columns;
+    }
     const [reply] = await this._request(request, signal);
     if (!isCheckReply(reply.data)) {
       throw Private.protocolError('check');
     }
     return { n: reply.data.n, d: reply.data.d };
+  }
+
+  /**
+   * Which text examples hold which words (the kernel tokenises them; see
+   * docs/protocol.md, "Words of text examples").
+   *
+   * @param name - The examples variable (one string per example).
+   * @param signal - Cancels the request.
+   * @returns The vocabulary and, per example, its words (compressed rows).
+   * @throws {KernelBridgeError} `bad-dtype` when the examples are not text.
+   */
+  async tokens(name: string, signal?: AbortSignal): Promise<ITokenTable> {
+    Private.assertName(name);
+    const [reply] = await this._request({ op: 'tokens', name }, signal);
+    const data = reply.data as Record<string, unknown>;
+    if (
+      data.op !== 'tokens' ||
+      typeof data.n !== 'number' ||
+      !Array.isArray(data.vocabulary) ||
+      !data.vocabulary.every(w => typeof w === 'string') ||
+      reply.buffers.length !== 2
+    ) {
+      throw Private.protocolError('tokens');
+    }
+    const ints = (b: ArrayBuffer | ArrayBufferView) => {
+      const bytes = bufferBytes(b);
+      return new Int32Array(bytes.slice().buffer);
+    };
+    const indptr = ints(reply.buffers[0]);
+    const indices = ints(reply.buffers[1]);
+    if (
+      indptr.length !== data.n + 1 ||
+      indptr[data.n] !== indices.length ||
+      indices.some(i => i < 0 || i >= (data.vocabulary as string[]).length)
+    ) {
+      throw Private.protocolError('tokens');
+    }
+    return { vocabulary: data.vocabulary as string[], indptr, indices };
+  }
+
+  /**
+   * Check a metadata table in the kernel and describe its columns (kinds,
+   * missing values, categories) without transferring it.
+   *
+   * @param name - The metadata variable.
+   * @param signal - Cancels the request.
+   * @returns Its rows, the columns that can be explained and those that cannot.
+   * @throws {KernelBridgeError} with the helper's message (a ragged dict, a scalar...).
+   */
+  async columns(name: string, signal?: AbortSignal): Promise<IColumnsReply> {
+    Private.assertName(name);
+    const [reply] = await this._request({ op: 'columns', name }, signal);
+    if (!isColumnsReply(reply.data)) {
+      throw Private.protocolError('columns');
+    }
+    return reply.data;
   }
 
   /**
@@ -218,7 +288,11 @@ export class KernelBridge implements IDisposable {
           max_bytes: options.maxBytes,
           chunk_bytes: Private.CHUNK_BYTES,
           via: options.transport === 'comm' ? 'comm' : 'file',
-          ...(options.components ? { components: options.components } : {})
+          ...(options.components ? { components: options.components } : {}),
+          ...(options.table ? { table: true } : {}),
+          ...(options.table && options.columns
+            ? { columns: options.columns }
+            : {})
         },
         signal,
         undefined,
@@ -229,6 +303,9 @@ export class KernelBridge implements IDisposable {
       }
       begin = beginMsg.data;
       if (options.components && begin.components !== options.components) {
+        throw Private.protocolError('fetch-begin');
+      }
+      if (options.table && !begin.columns) {
         throw Private.protocolError('fetch-begin');
       }
       projection = begin.components
@@ -282,6 +359,9 @@ export class KernelBridge implements IDisposable {
       data,
       shape: begin.shape,
       categories: begin.categories,
+      ...(begin.columns
+        ? { columns: begin.columns, skipped: begin.skipped ?? [] }
+        : {}),
       transport,
       ...(fallbackReason ? { fallbackReason } : {}),
       ...(projection ? { projection } : {})
@@ -857,6 +937,13 @@ export namespace KernelBridge {
      * components in the kernel (0 or absent: send them as they are).
      */
     components?: number;
+    /**
+     * Metadata only: fetch the whole table (float32 [C, N], one row per
+     * column) with its column descriptors (docs/protocol.md, "Metadata tables").
+     */
+    table?: boolean;
+    /** With `table`: the columns to keep (null or absent: all). */
+    columns?: string[] | null;
     /** Cancels the transfer (the HTTP request, or between chunks). */
     signal?: AbortSignal;
     /** Called after each comm chunk, or every few MiB of a file. */

@@ -70,6 +70,36 @@ export interface IFetchBeginReply extends IReply {
   explained_variance_ratio?: number[];
   /** With `components`: CRC-32 of the mean's bytes continued over the components'. */
   projection_checksum?: number;
+  /** With `table`: the descriptors of the [C, N] table's columns. */
+  columns?: IMetadataColumnInfo[];
+  /** With `table`: the columns that cannot be explained. */
+  skipped?: { name: string; reason: string }[];
+}
+
+/** One column of a metadata table (docs/protocol.md, "Metadata tables"). */
+export interface IMetadataColumnInfo {
+  name: string;
+  /** A name the helper accepts for the column, or null. */
+  path: string | null;
+  dtype: string;
+  kind: 'categorical' | 'continuous';
+  /** Missing values (None, NaN, ±Inf, NA, NaT). */
+  missing: number;
+  /** Categorical: the names of the codes. */
+  categories?: string[];
+  /** Continuous: `seconds` for datetimes and timedeltas. */
+  unit?: string;
+  /** Datetimes: the ISO time of value 0. */
+  origin?: string;
+}
+
+/** The reply to `columns`. */
+export interface IColumnsReply extends IReply {
+  op: 'columns';
+  name: string;
+  n: number;
+  columns: IMetadataColumnInfo[];
+  skipped: { name: string; reason: string }[];
 }
 
 /** The reply to `fetch-chunk`: `nbytes` bytes at `offset`, in one buffer. */
@@ -210,7 +240,59 @@ export function isFetchBeginReply(data: unknown): data is IFetchBeginReply {
     (d.via === undefined || d.via === 'comm' || d.via === 'file') &&
     (d.via === 'file' ? isTransferToken(d.token) : d.token === undefined) &&
     (d.via_reason === undefined || typeof d.via_reason === 'string') &&
-    (d.components === undefined || Private.isProjectionReply(d))
+    (d.components === undefined || Private.isProjectionReply(d)) &&
+    (d.columns === undefined ||
+      (Array.isArray(d.columns) &&
+        d.columns.every(isMetadataColumnInfo) &&
+        d.shape.length === 2 &&
+        d.shape[0] === d.columns.length &&
+        Private.isSkipped(d.skipped)))
+  );
+}
+
+/**
+ * Check one metadata column descriptor.
+ *
+ * @param value - One entry of a `columns` reply's (or a table fetch's) `columns`.
+ * @returns Whether it has a name, a kind, a missing count, and categories
+ *   exactly when it is categorical.
+ */
+export function isMetadataColumnInfo(
+  value: unknown
+): value is IMetadataColumnInfo {
+  if (!isObject(value)) {
+    return false;
+  }
+  const c = value;
+  return (
+    typeof c.name === 'string' &&
+    (c.path === null || typeof c.path === 'string') &&
+    typeof c.dtype === 'string' &&
+    isNonNegativeInteger(c.missing) &&
+    ((c.kind === 'categorical' &&
+      Array.isArray(c.categories) &&
+      c.categories.every(v => typeof v === 'string')) ||
+      (c.kind === 'continuous' && c.categories === undefined)) &&
+    (c.unit === undefined || typeof c.unit === 'string') &&
+    (c.origin === undefined || typeof c.origin === 'string')
+  );
+}
+
+/**
+ * Check a `columns` reply.
+ *
+ * @param data - A decoded reply.
+ * @returns Whether it carries the rows and valid column descriptors.
+ */
+export function isColumnsReply(data: unknown): data is IColumnsReply {
+  return (
+    isReply(data) &&
+    data.op === 'columns' &&
+    typeof data.name === 'string' &&
+    isNonNegativeInteger(data.n) &&
+    Array.isArray(data.columns) &&
+    data.columns.every(isMetadataColumnInfo) &&
+    Private.isSkipped(data.skipped)
   );
 }
 
@@ -322,6 +404,20 @@ export function isAcceptableName(name: string): boolean {
 }
 
 namespace Private {
+  /** Check a list of skipped columns: `{name, reason}` strings. */
+  export function isSkipped(value: unknown): boolean {
+    return (
+      value === undefined ||
+      (Array.isArray(value) &&
+        value.every(
+          s =>
+            isObject(s) &&
+            typeof s.name === 'string' &&
+            typeof s.reason === 'string'
+        ))
+    );
+  }
+
   /**
    * Check the projection fields of a `fetch-begin` reply that has
    * `components`: k ≥ 1, the transfer N × k, the source N × D with k < D,

@@ -2,6 +2,7 @@
  * Pure builders of the cells that record a finding in the notebook: a
  * markdown summary and a numpy-only code cell that recreates the region.
  */
+import { explanationFacts, explanationPhrase } from '../summaries/phrases';
 import {
   DEFAULT_THEME,
   lossDistributionSpec,
@@ -290,7 +291,9 @@ export function findingMarkdown(
   const p = finding.parameters;
   const names = finding.names;
   const code = (x: string | null) => (x ? `\`${x.replace(/`/g, '')}\`` : '—');
-  let md = `### Spotlight region ${finding.region} of ${finding.of}\n\n`;
+  let md = s.name
+    ? `### Spotlight region ${finding.region} of ${finding.of}: ${escapeMarkdown(s.name)}\n\n`
+    : `### Spotlight region ${finding.region} of ${finding.of}\n\n`;
   md +=
     `A contiguous region of the embedding space \`${names.embeddings}\` where the model's loss is high ` +
     `(the Spotlight, d'Eon et al. 2021).\n\n`;
@@ -326,6 +329,12 @@ export function findingMarkdown(
   }
   if (s.accuracy !== null && s.overallAccuracy !== null) {
     md += `- **Accuracy:** ${pct(s.accuracy)} inside vs ${pct(s.overallAccuracy)} overall\n`;
+  }
+  if (s.explanation?.length) {
+    md += `- **What sets it apart** (kernel-weighted against the rest of the data; tests on the effective sample size, Bonferroni-corrected):\n`;
+    for (const item of s.explanation.slice(0, 5)) {
+      md += `  - ${escapeMarkdown(explanationPhrase(item))}: ${escapeMarkdown(explanationFacts(item))} (effect ${item.effect.toFixed(2)}, z = ${item.statistic.toFixed(1)})\n`;
+    }
   }
   md += shares('Labels', s.labels);
   md += shares('Predictions', s.predictions);

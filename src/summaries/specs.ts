@@ -314,6 +314,56 @@ export function categoryMixSpec(
 }
 
 /**
+ * A continuous variable's distribution in a region (weighted by k) against
+ * all data, on shared bins; missing values (NaN) are left out.
+ *
+ * @param values - The values, length N (NaN = missing).
+ * @param weights - The region's kernel weights, length N.
+ * @param title - The chart title (the column's name).
+ * @param theme - Chart colours.
+ * @param options - Number of bins (default 20), width in pixels and the
+ *   x axis title (default `value`).
+ * @returns A grouped bar spec of the fraction of examples per bin.
+ */
+export function distributionSpec(
+  values: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  title: string,
+  theme: IChartTheme,
+  options: { bins?: number; width?: number; axisTitle?: string } = {}
+): VegaLiteSpec {
+  const present: number[] = [];
+  const k: number[] = [];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isFinite(v)) {
+      present.push(v);
+      k.push(weights[i]);
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  const edges = evenEdges(
+    present.length ? lo : 0,
+    present.length ? hi : 1,
+    options.bins ?? 20
+  );
+  const binned = binnedValues(edges, [
+    ['all data', histogram(present, edges)],
+    ['region', histogram(present, edges, k)]
+  ]);
+  return groupedBars(
+    base(theme, title, options.width ?? 220),
+    binned,
+    'fraction (√ scale)',
+    groupColor(theme),
+    options.axisTitle ?? 'value'
+  );
+}
+
+/**
  * A 2-D map of the examples coloured by a region's kernel weight.
  *
  * @param points - Sampled points: x, y (e.g. PCA coordinates), weight k in [0, 1], index.
@@ -434,7 +484,8 @@ function groupedBars(
   frame: Record<string, unknown>,
   values: Record<string, unknown>[],
   yTitle: string,
-  color: Record<string, unknown>
+  color: Record<string, unknown>,
+  xTitle = 'loss'
 ): VegaLiteSpec {
   return {
     ...frame,
@@ -446,7 +497,7 @@ function groupedBars(
         field: 'start',
         type: 'quantitative',
         bin: { binned: true },
-        title: 'loss'
+        title: xTitle
       },
       x2: { field: 'end' },
       y: {

@@ -3,6 +3,7 @@
  * without JupyterLab or tfjs. A region is a spotlight's kernel weights
  * k ∈ [0, 1]^N (d'Eon et al. 2021, §3); its normalised weights w = k / K.
  */
+import type { IExplanation } from './explain';
 
 /** One category's share inside a region and overall. */
 export interface ICategoryShare {
@@ -118,6 +119,14 @@ export interface IRegionSummary {
   repeatOf?: number | null;
   /** One sentence on what to make of the region, or null. */
   note?: string | null;
+  /**
+   * The region's one-line name from its top explanations (summaries/explain.ts
+   * `regionName`), '' when nothing cleared the test; absent in findings
+   * saved before explanations existed.
+   */
+  name?: string;
+  /** What sets the region apart, best first (summaries/explain.ts `explainRegion`). */
+  explanation?: IExplanation[];
 }
 
 /**

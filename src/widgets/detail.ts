@@ -17,6 +17,7 @@ import {
   VegaLiteSpec
 } from '../summaries/specs';
 import { ChartGroup, readChartTheme } from './charts';
+import { ExplanationView } from './explanation';
 import { Gallery } from './gallery';
 
 /**
@@ -37,6 +38,10 @@ export class RegionDetail extends Widget {
     this._heading = document.createElement('h2');
     this._facts = document.createElement('p');
     this._facts.className = 'jp-SpotlightDetail-facts';
+    const explanationTitle = document.createElement('h3');
+    explanationTitle.textContent = this._trans.__('What sets it apart');
+    const explanationHost = document.createElement('div');
+    this._explanation = new ExplanationView(explanationHost, this._trans);
     const chartHost = document.createElement('div');
     chartHost.className = 'jp-SpotlightPanel-charts';
     const galleryTitle = document.createElement('h3');
@@ -46,6 +51,8 @@ export class RegionDetail extends Widget {
     this.node.append(
       this._heading,
       this._facts,
+      explanationTitle,
+      explanationHost,
       chartHost,
       galleryTitle,
       galleryHost
@@ -63,6 +70,7 @@ export class RegionDetail extends Widget {
     }
     this._model.changed.disconnect(this._onModelChanged, this);
     this._charts.dispose();
+    this._explanation.dispose();
     this._gallery.dispose();
     super.dispose();
   }
@@ -106,16 +114,16 @@ export class RegionDetail extends Widget {
         'Run an audit in the Spotlight panel and click a region.'
       );
       this._charts.clear();
+      this._explanation.clear();
       this._gallery.dispose();
       return;
     }
     const r = result.regions[j];
-    this.title.label = trans.__('Spotlight region %1', regionNumber(result, j));
-    this._heading.textContent = trans.__(
-      'Region %1 of %2',
-      regionNumber(result, j),
-      regionCount(result)
-    );
+    const number = regionNumber(result, j);
+    this.title.label = trans.__('Spotlight region %1', number);
+    this._heading.textContent = r.name
+      ? trans.__('Region %1 of %2: %3', number, regionCount(result), r.name)
+      : trans.__('Region %1 of %2', number, regionCount(result));
     const facts = [
       trans.__(
         'Weighted mean loss %1 vs %2 overall (%3×)',
@@ -207,6 +215,7 @@ export class RegionDetail extends Widget {
       160,
       Math.min(460, this._charts.host.clientWidth / 2 - 100)
     );
+    void this._explanation.render(result, j, { theme, width });
     const specs: { label: string; spec: VegaLiteSpec }[] = [
       {
         label: trans.__('Loss distribution'),
@@ -310,6 +319,7 @@ export class RegionDetail extends Widget {
   private _heading: HTMLElement;
   private _facts: HTMLElement;
   private _charts: ChartGroup;
+  private _explanation: ExplanationView;
   private _gallery: Gallery;
   private _width = -1;
 }

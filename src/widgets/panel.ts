@@ -120,6 +120,11 @@ export class SpotlightPanel extends Widget {
       row.append(label, select, problem);
       pickers.appendChild(row);
       this._pickers.set(role, { select, problem });
+      if (role === 'metadata') {
+        this._columns = el('div', 'jp-SpotlightPanel-columns');
+        this._columns.setAttribute('aria-live', 'polite');
+        pickers.appendChild(this._columns);
+      }
     }
 
     const opts = el('fieldset', 'jp-SpotlightPanel-options');
@@ -443,6 +448,7 @@ export class SpotlightPanel extends Widget {
       problem.textContent = problems[role] ?? '';
       select.setAttribute('aria-invalid', problems[role] ? 'true' : 'false');
     }
+    this._renderColumns();
     for (const [key, input] of this._optionInputs) {
       // A value being typed, or an invalid one still shown with its
       // error, is the user's: never swap the old valid value back in.
@@ -609,7 +615,15 @@ export class SpotlightPanel extends Widget {
       const head = el('div', 'jp-SpotlightRegion-head');
       const name = el('span', 'jp-SpotlightRegion-name');
       const number = regionNumber(result, j);
-      name.textContent = trans.__('Region %1', number);
+      name.textContent = r.name
+        ? trans.__('%1 · %2', number, r.name)
+        : trans.__('Region %1', number);
+      name.title = r.name
+        ? trans.__(
+            'Region %1: what sets it apart most from the rest of the data (the region view lists everything)',
+            number
+          )
+        : trans.__('Region %1', number);
       const lift = el('span', 'jp-SpotlightRegion-lift');
       const c = r.comparison;
       if (c) {
@@ -909,6 +923,89 @@ export class SpotlightPanel extends Widget {
   private _inputs!: HTMLFormElement;
   private _setup!: HTMLDetailsElement;
   private _setupSummary!: HTMLElement;
+  /**
+   * The chosen metadata table's columns, as the kernel checked them: each
+   * with its kind, dtype and missing values and a box to include it;
+   * columns that cannot explain anything with the kernel's reason.
+   */
+  private _renderColumns(): void {
+    const m = this.model;
+    const trans = this._trans;
+    const info = m.metadataInfo;
+    const host = this._columns;
+    host.replaceChildren();
+    host.hidden = !info || (!info.checking && !info.columns.length);
+    if (!info || host.hidden) {
+      return;
+    }
+    if (info.checking) {
+      host.textContent = trans.__('Checking the columns of %1…', info.name);
+      return;
+    }
+    const chosen = m.selection.metadataColumns ?? null;
+    const details = el('details') as HTMLDetailsElement;
+    details.open = this._columnsOpen;
+    details.addEventListener('toggle', () => {
+      this._columnsOpen = details.open;
+    });
+    const summary = el('summary');
+    const included = chosen
+      ? info.columns.filter(c => chosen.includes(c.name)).length
+      : info.columns.length;
+    summary.textContent = trans.__(
+      'Explain regions by %1 of %2 columns',
+      included,
+      info.columns.length
+    );
+    details.appendChild(summary);
+    const list = el('ul', 'jp-SpotlightPanel-columnList');
+    for (const column of info.columns) {
+      const li = el('li');
+      const label = el('label') as HTMLLabelElement;
+      const box = el('input') as HTMLInputElement;
+      box.type = 'checkbox';
+      box.checked = !chosen || chosen.includes(column.name);
+      box.dataset.column = column.name;
+      box.addEventListener('change', () => {
+        const boxes = Array.from(
+          list.querySelectorAll<HTMLInputElement>('input[type=checkbox]')
+        );
+        const names = boxes.filter(b => b.checked).map(b => b.dataset.column!);
+        m.selectMetadataColumns(names.length === boxes.length ? null : names);
+      });
+      const name = el('span', 'jp-SpotlightPanel-columnName');
+      name.textContent = column.name;
+      const kind = el('span', 'jp-SpotlightPanel-columnKind');
+      const missing = column.missing
+        ? trans.__(', %1 missing', column.missing.toLocaleString('en-US'))
+        : '';
+      kind.textContent =
+        column.kind === 'categorical'
+          ? trans.__(
+              'categorical · %1 values%2',
+              (column.categories ?? []).length.toLocaleString('en-US'),
+              missing
+            )
+          : trans.__('continuous · %1%2', column.dtype, missing);
+      label.append(box, name, kind);
+      li.appendChild(label);
+      list.appendChild(li);
+    }
+    for (const skipped of info.skipped) {
+      const li = el('li', 'jp-SpotlightPanel-columnSkipped');
+      li.textContent = trans.__(
+        '%1: not used — %2',
+        skipped.name,
+        skipped.reason
+      );
+      list.appendChild(li);
+    }
+    details.appendChild(list);
+    host.appendChild(details);
+  }
+
+  private _columns!: HTMLElement;
+  private _columnsOpen = false;
   private _pickers = new Map<
     Role,
     { select: HTMLSelectElement; problem: HTMLElement }

@@ -225,6 +225,7 @@ export class WorkerAuditPipeline implements IAuditPipeline {
       predictions: data.predictions,
       metadata: data.metadata,
       metadataNames: data.metadataNames,
+      metadataTable: data.metadataTable ?? null,
       transports: data.transports,
       search
     };

@@ -8,7 +8,14 @@
  */
 import { LocalAuditStages, projectEmbeddings } from '../pipeline';
 import type { IAuditResult } from '../model';
-import type { ISpotlight, ISpotlightResult } from '../spotlight';
+import {
+  defaultEnvironment,
+  findSpotlights,
+  findSpotlightsSharded,
+  ISpotlight,
+  ISpotlightResult,
+  ShardTransportFactory
+} from '../spotlight';
 import type { IAuditData } from '../tokens';
 import * as CRC32 from 'crc-32';
 import {
@@ -33,6 +40,34 @@ export class AuditWorkerHost {
   constructor(options: AuditWorkerHost.IOptions) {
     this._post = options.post;
     this._progressIntervalMs = options.progressIntervalMs ?? 50;
+    const shards = options.shards;
+    this._stages = new LocalAuditStages({
+      engine: (input, engineOptions, control, audit) => {
+        const count = shards
+          ? Math.min(
+              input.n,
+              searchWorkers(audit.workers, shards.hardwareThreads)
+            )
+          : 1;
+        if (
+          !shards ||
+          !shardedBackend(engineOptions.backend ?? 'auto', shards.probeWebGL) ||
+          !useShards(count, input.n, input.d, !!audit.workers)
+        ) {
+          return findSpotlights(input, engineOptions, control).then(result => ({
+            ...result,
+            backendReason: `${result.backendReason} · 1 search worker (the audit worker)`
+          }));
+        }
+        return findSpotlightsSharded(input, engineOptions, control, {
+          shards: count,
+          transport: shards.transport
+        }).then(result => ({
+          ...result,
+          backendReason: `${result.backendReason} · ${count} search workers`
+        }));
+      }
+    });
   }
 
   /** The number of data sets held (for tests: released ones are gone). */
@@ -280,7 +315,7 @@ export class AuditWorkerHost {
 
   private _post: AuditWorkerHost.PostReply;
   private _progressIntervalMs: number;
-  private _stages = new LocalAuditStages();
+  private _stages: LocalAuditStages;
   private _data = new Map<number, Private.IHeld>();
   private _running = new Map<number, AbortController>();
   private _lastKey = 0;
@@ -301,7 +336,100 @@ export namespace AuditWorkerHost {
     post: PostReply;
     /** Least time between two progress replies, in ms (default 50). */
     progressIntervalMs?: number;
+    /**
+     * Search with X split by rows over shards (the sharded engine), each
+     * behind `transport` (Web Workers in the browser), on the `wasm` and
+     * `cpu` backends; WebGL (chosen, or `auto` on a hardware GPU) runs the
+     * single engine here. Without it every search runs here.
+     */
+    shards?: {
+      /** Makes the transport of shard i of S. */
+      transport: ShardTransportFactory;
+      /** The machine's hardware threads (`navigator.hardwareConcurrency`). */
+      hardwareThreads: number;
+      /** Probes WebGL (default: the engine's probe, through OffscreenCanvas). */
+      probeWebGL?: () => ReturnType<typeof defaultEnvironment.probeWebGL>;
+    };
   }
+}
+
+/**
+ * The number of search workers (shards) for the `workers` option.
+ *
+ * @param workers - The option: a whole number ≥ 1, or 0 for automatic.
+ * @param hardwareThreads - The machine's hardware threads (≥ 1; a missing
+ *   value counts as 2).
+ * @returns `workers` when it is ≥ 1, else hardware threads − 1, at least 1
+ *   (one thread stays with the page and the coordinator).
+ */
+export function searchWorkers(
+  workers: number | undefined,
+  hardwareThreads: number
+): number {
+  if (workers && workers >= 1) {
+    return Math.floor(workers);
+  }
+  const threads =
+    Number.isFinite(hardwareThreads) && hardwareThreads >= 1
+      ? hardwareThreads
+      : 2;
+  return Math.max(1, Math.floor(threads) - 1);
+}
+
+/**
+ * Below this many embedding values (N·D) an automatic number of workers
+ * searches in the audit worker alone: a step reads X in about a millisecond
+ * there, and a round trip to the shards' workers each step would cost more
+ * than it saves.
+ */
+export const SHARD_MIN_VALUES = 4_000_000;
+
+/**
+ * Whether to split a search over shard workers.
+ *
+ * @param count - The search workers (≥ 1).
+ * @param n - N.
+ * @param d - D.
+ * @param chosen - Whether the user chose the number (the `workers` option
+ *   ≥ 1) rather than the automatic one.
+ * @returns False for one worker (the audit worker searches alone: no round
+ *   trips, no second copy of X), and for an automatic number on small data
+ *   (N·D < {@link SHARD_MIN_VALUES}); true otherwise.
+ */
+export function useShards(
+  count: number,
+  n: number,
+  d: number,
+  chosen: boolean
+): boolean {
+  if (count < 2) {
+    return false;
+  }
+  return chosen || n * d >= SHARD_MIN_VALUES;
+}
+
+/**
+ * Whether a backend choice runs on the shards: `wasm` and `cpu` do; `webgl`
+ * does not; `auto` does unless WebGL has a hardware renderer (the engine's
+ * rule in backend.ts: never WebGL on a software renderer).
+ *
+ * @param backend - The choice.
+ * @param probe - Probes WebGL (default: the engine's, cached).
+ * @returns True for the sharded engine.
+ */
+export function shardedBackend(
+  backend: string,
+  probe: () => ReturnType<typeof defaultEnvironment.probeWebGL> = () =>
+    defaultEnvironment.probeWebGL()
+): boolean {
+  if (backend === 'webgl') {
+    return false;
+  }
+  if (backend !== 'auto') {
+    return true;
+  }
+  const info = probe();
+  return typeof info === 'string' || info.software;
 }
 
 /**
@@ -330,6 +458,7 @@ const PAGE_FIELDS = [
   'predictions',
   'metadata',
   'metadataNames',
+  'metadataTable',
   'transports',
   'search',
   'names'

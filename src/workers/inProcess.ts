@@ -13,11 +13,17 @@ import type { WorkerRequest } from './protocol';
 /** An in-process stand-in for the audit worker. */
 export class InProcessWorker implements IWorkerLike {
   /**
-   * @param options - Host options (progress interval).
+   * @param options - Host options (progress interval, shards).
    */
-  constructor(options: { progressIntervalMs?: number } = {}) {
+  constructor(
+    options: Pick<
+      AuditWorkerHost.IOptions,
+      'progressIntervalMs' | 'shards'
+    > = {}
+  ) {
     this.host = new AuditWorkerHost({
       progressIntervalMs: options.progressIntervalMs ?? 0,
+      shards: options.shards,
       post: (reply, transfer) => {
         this.replyTransfers.push(...transfer);
         const copy = cloneMessage(reply);

@@ -59,6 +59,7 @@ export type WireSummary = Omit<
   | 'predictions'
   | 'metadata'
   | 'metadataNames'
+  | 'metadataTable'
   | 'transports'
   | 'search'
   | 'names'

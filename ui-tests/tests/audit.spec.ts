@@ -50,7 +50,25 @@ test.describe('audit of the demo notebook in both themes', () => {
 
     // The first region is selected: its charts and its examples are shown.
     // Loss, labels, predictions, map, history and the permutation test.
-    await expect(page.locator('.jp-SpotlightChart')).toHaveCount(6);
+    await expect(
+      page.locator('.jp-SpotlightPanel-charts .jp-SpotlightChart')
+    ).toHaveCount(6);
+    // Region 1 has a name (what sets it apart), on its card and in its view,
+    // and its explanation has charts (the demo's metadata table included).
+    await expect(
+      page.locator('.jp-SpotlightRegion-name').first()
+    ).toContainText(/^1 · \S/);
+    await expect(page.locator(`${DETAIL} h2`)).toContainText(
+      /Region 1 of 5: \S/
+    );
+    await expect(
+      page
+        .locator('.jp-SpotlightExplanation-charts .jp-SpotlightChart svg')
+        .first()
+    ).toBeVisible();
+    await expect(page.locator('.jp-SpotlightPanel-columns')).toContainText(
+      'Explain regions by 5 of 5 columns'
+    );
     await expect(page.locator('.jp-SpotlightChart svg').first()).toBeVisible();
     await expect(
       page.locator('.jp-SpotlightGallery-image').first()

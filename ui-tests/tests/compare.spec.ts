@@ -123,7 +123,9 @@ test.describe('comparing two models', () => {
     await card.click();
     await expect(page.locator(DETAIL)).toContainText('model B loss');
     // Loss, both models, labels, predictions, map, history, and the test.
-    await expect(page.locator('.jp-SpotlightChart')).toHaveCount(7, {
+    await expect(
+      page.locator('.jp-SpotlightPanel-charts .jp-SpotlightChart')
+    ).toHaveCount(7, {
       timeout: 120000
     });
     await expect(

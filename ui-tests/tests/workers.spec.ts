@@ -100,4 +100,57 @@ test.describe('the audit in a Web Worker', () => {
     expect(summary.regions[0].totalWeight).toBeGreaterThan(0);
     await expect(page.locator('.jp-SpotlightRegion')).toHaveCount(1);
   });
+
+  test('a run with 2 search workers finds the same regions as with 1', async ({
+    page
+  }) => {
+    await page.notebook.createNew('shards.ipynb');
+    await page.notebook.setCell(0, 'code', 'print("ready")');
+    await page.notebook.runCell(0);
+    await kernelExec(
+      page,
+      [
+        'import numpy as np',
+        'rng = np.random.default_rng(1)',
+        'X = rng.standard_normal((4000, 8), dtype=np.float32)',
+        'L = (rng.random(4000) + 3 * (X[:, 0] > 1.2)).astype(np.float32)'
+      ].join('\n')
+    );
+    await command(page, 'jupyterlab-spotlight:open');
+    const run = (workers: number, backend: string) =>
+      command<any>(page, 'jupyterlab-spotlight:run', {
+        embeddings: 'X',
+        losses: 'L',
+        count: 2,
+        steps: 300,
+        permutations: 0,
+        backend,
+        workers
+      });
+    // The float64 path: the same regions, K and weighted loss up to the
+    // order of the float64 sums.
+    const one = await run(1, 'cpu');
+    const two = await run(2, 'cpu');
+    expect(one.backendReason).toContain('· 1 search worker');
+    expect(two.backendReason).toContain('· 2 search workers');
+    expect(two.regions).toHaveLength(one.regions.length);
+    one.regions.forEach((r: any, j: number) => {
+      const s = two.regions[j];
+      expect(s.supportSize).toBe(r.supportSize);
+      expect(Math.abs(s.totalWeight - r.totalWeight)).toBeLessThanOrEqual(
+        1e-6 * r.totalWeight
+      );
+      expect(Math.abs(s.weightedLoss - r.weightedLoss)).toBeLessThanOrEqual(
+        1e-6 * Math.abs(r.weightedLoss)
+      );
+      expect(s.topIndices).toEqual(r.topIndices);
+    });
+    // The panel shows them.
+    await expect(page.locator('.jp-SpotlightRegion')).toHaveCount(2);
+    // WASM shards run too.
+    const wasm = await run(2, 'wasm');
+    expect(wasm.backend).toBe('wasm');
+    expect(wasm.backendReason).toContain('· 2 search workers');
+    expect(wasm.regions[0].supportSize).toBeGreaterThan(0);
+  });
 });

@@ -215,6 +215,35 @@ describe('the saved cell re-checks the finding', () => {
     expect(md).toContain('5.10–14.20× (holdout)');
   });
 
+  it('show the region name and its explanation, escaped', () => {
+    const f = finding();
+    f.summary.name = 'source = <b>scanner</b> · stroke width high';
+    f.summary.explanation = [
+      {
+        column: 'stroke width',
+        kind: 'continuous',
+        inRegion: 3.5,
+        overall: 3,
+        effect: 0.9,
+        statistic: 6.1,
+        pValue: 1e-9,
+        quantilesRegion: [3.2, 3.5, 3.8],
+        quantilesOverall: [2.7, 3, 3.3]
+      }
+    ];
+    const md = findingMarkdown(f);
+    expect(md.split('\n')[0]).toBe(
+      `### Spotlight region 1 of ${f.of}: ${escapeMarkdown(f.summary.name)}`
+    );
+    expect(md).not.toContain('<b>');
+    expect(md).toContain(
+      `  - stroke width high: ${escapeMarkdown('mean 3.50 in the region vs 3.00 overall (median 3.50 vs 3.00)')} (effect 0.90, z = 6.1)`
+    );
+    expect(findingMarkdown(finding())).toMatch(
+      /^### Spotlight region 1 of \d+\n/
+    );
+  });
+
   it('fall back to the saved lift when no interval was saved', () => {
     const f = finding();
     expect(f.summary.liftInterval).toBeUndefined();

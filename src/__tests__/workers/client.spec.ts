@@ -18,6 +18,7 @@ import {
   projectEmbeddings
 } from '../../pipeline';
 import {
+  InProcessShardTransport,
   ISpotlight,
   ISpotlightResult,
   SpotlightInputError,
@@ -31,6 +32,7 @@ import type {
 } from '../../tokens';
 import { DEFAULT_OPTIONS } from '../../tokens';
 import { IWorkerLike, WorkerAuditPipeline } from '../../workers/client';
+import { searchWorkers, shardedBackend, useShards } from '../../workers/host';
 import { InProcessWorker } from '../../workers/inProcess';
 import {
   deserialiseError,
@@ -397,6 +399,88 @@ describe('WorkerAuditPipeline', () => {
     expect(isAbortError(await running.catch(e => e))).toBe(true);
     expect(workers[0].terminated).toBe(true);
     await expect(pipeline.check(NAMES, live())).rejects.toThrow(/disposed/);
+  });
+});
+
+describe('the search over shards in the audit worker', () => {
+  /** A pipeline whose worker splits the search over in-process shards. */
+  function sharded(transports: InProcessShardTransport[]): WorkerAuditPipeline {
+    return new WorkerAuditPipeline({
+      bridge: fakeBridge(),
+      spawn: () =>
+        new InProcessWorker({
+          shards: {
+            transport: () => {
+              const t = new InProcessShardTransport();
+              transports.push(t);
+              return t;
+            },
+            hardwareThreads: 4
+          }
+        })
+    });
+  }
+
+  it('finds with 2 shards what the audit worker alone and the main thread find (cpu)', async () => {
+    const transports: InProcessShardTransport[] = [];
+    // One worker: the audit worker searches alone (no shard).
+    const one = await audit(sharded(transports), { ...OPTIONS, workers: 1 });
+    expect(transports).toHaveLength(0);
+    const two = await audit(sharded(transports), { ...OPTIONS, workers: 2 });
+    expect(transports).toHaveLength(2);
+    // Every shard was terminated at the end of its search.
+    expect(transports.every(t => t.terminated)).toBe(true);
+    const single = await audit(new DefaultAuditPipeline(fakeBridge()));
+    expect(one.result.search.backendReason).toMatch(
+      /· 1 search worker \(the audit worker\)$/
+    );
+    expect(two.result.search.backendReason).toMatch(/· 2 search workers$/);
+    for (const other of [two, single]) {
+      other.result.regions.forEach((r, j) => {
+        const o = one.result.regions[j];
+        expect(r.supportSize).toBe(o.supportSize);
+        expect(r.totalWeight).toBeCloseTo(o.totalWeight, 6);
+        expect(r.weightedLoss).toBeCloseTo(o.weightedLoss, 6);
+        expect(r.topIndices).toEqual(o.topIndices);
+      });
+    }
+  });
+
+  it('splits small data only when the user chose the number of workers', () => {
+    expect(useShards(1, 1e6, 768, true)).toBe(false);
+    expect(useShards(2, 1e6, 768, false)).toBe(true);
+    expect(useShards(7, 1797, 32, false)).toBe(false);
+    expect(useShards(2, 1797, 32, true)).toBe(true);
+  });
+
+  it('uses hardware threads − 1 workers by default, at least 1', () => {
+    expect(searchWorkers(0, 8)).toBe(7);
+    expect(searchWorkers(0, 2)).toBe(1);
+    expect(searchWorkers(0, 1)).toBe(1);
+    expect(searchWorkers(0, NaN)).toBe(1);
+    expect(searchWorkers(undefined, 16)).toBe(15);
+    expect(searchWorkers(3, 16)).toBe(3);
+  });
+
+  it('keeps WebGL on a hardware GPU in one worker, never on a software renderer', () => {
+    const hardware = () => ({
+      renderer: 'ANGLE (NVIDIA)',
+      vendor: 'Google',
+      software: false
+    });
+    const software = () => ({
+      renderer: 'SwiftShader',
+      vendor: 'Google',
+      software: true
+    });
+    expect(shardedBackend('auto', hardware)).toBe(false);
+    expect(shardedBackend('auto', software)).toBe(true);
+    expect(
+      shardedBackend('auto', () => 'no WebGL context could be created')
+    ).toBe(true);
+    expect(shardedBackend('webgl', software)).toBe(false);
+    expect(shardedBackend('wasm', hardware)).toBe(true);
+    expect(shardedBackend('cpu', hardware)).toBe(true);
   });
 });
 
