@@ -452,7 +452,7 @@ try {
   if (plan.demo === false) {
     await openPanel(page);
   }
-  for (const t of plan.transfer) {
+  for (const t of plan.transfer ?? []) {
     // `comm: true` measures the comm path of the same build: the server is made
     // to answer 404 for the transfer files, as when it cannot see them.
     const refuse = route =>

@@ -933,7 +933,7 @@ def render_responsiveness(lab: dict, date: str | None) -> list[str]:
             ]
     m = lab.get("million")
     if m:
-        out += ["### l.2 A 1,000,000 × 768 float32 audit through the panel", ""]
+        out += ["### l.2 A large float32 audit through the panel (1,000,000 × 768 in the full run)", ""]
         if m.get("error") or not m.get("run"):
             out += [f"{m['n']:,} × {m['d']}: failed — {m.get('error')}", ""]
         else:
