@@ -35,7 +35,9 @@ export const COMMAND_ARGUMENTS = {
   inspectRegion: ['region', 'activate'],
   saveFinding: ['region'],
   exportRegion: ['region', 'name'],
-  openFindings: ['discard']
+  openFindings: ['discard'],
+  openAuditView: ['activate'],
+  addRegion: ['indices', 'name']
 } as const;
 
 /**

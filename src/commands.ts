@@ -374,6 +374,7 @@ export function registerCommands(context: ICommandContext): void {
       'The overview map of all examples, the regions and the selected region, beside the notebook. Args: {activate?}'
     ),
     execute: (args: ReadonlyPartialJSONObject) => {
+      refuseUnknown('openAuditView', args);
       showDetail(args.activate !== false);
     }
   });
