@@ -3,14 +3,20 @@
  * scripted (`app.commands.execute(id, args)`) and found in the palette.
  */
 import type { JupyterFrontEnd } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import type { ICommandPalette } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
+import {
+  COMMAND_ARGUMENTS,
+  unknownArguments,
+  unknownArgumentsMessage
+} from './commandArgs';
 import { CommandIds } from './commandIds';
-import { isAbortError } from './kernel/errors';
+import { abortError, isAbortError } from './kernel/errors';
+import { regionCount, regionNumber } from './model';
 import type { IAuditResult, IAuditSummary } from './model';
 import {
   findingCells,
@@ -18,7 +24,7 @@ import {
   IFinding,
   readFinding
 } from './notebook/cells';
-import { insertCellsAfter } from './notebook/writer';
+import { saveFindingCells } from './notebook/writer';
 import type { SpotlightPanel } from './widgets/panel';
 import { IAuditOptions, Role, ROLES } from './tokens';
 
@@ -43,20 +49,43 @@ export function registerCommands(context: ICommandContext): void {
   const model = panel.model;
   const commands = app.commands;
 
+  /**
+   * Refuse arguments a command does not take, naming them (a typo such as
+   * `step` for `steps` must not run with the default silently).
+   */
+  const refuseUnknown = (
+    key: keyof typeof COMMAND_ARGUMENTS,
+    args: ReadonlyPartialJSONObject
+  ): void => {
+    const allowed = COMMAND_ARGUMENTS[key];
+    const unknown = unknownArguments(args, allowed);
+    if (unknown.length) {
+      throw notifyError(
+        trans,
+        new TypeError(
+          unknownArgumentsMessage(CommandIds[key], unknown, allowed)
+        ),
+        `arguments-${key}`
+      );
+    }
+  };
+
   commands.addCommand(CommandIds.open, {
     label: trans.__('Open the Spotlight Panel'),
     caption: trans.__(
       'Find regions of the embedding space where the model fails'
     ),
     iconClass: 'jp-SpotlightIcon',
-    execute: () => {
+    execute: (args: ReadonlyPartialJSONObject) => {
+      refuseUnknown('open', args);
       app.shell.activateById(panel.id);
     }
   });
 
   commands.addCommand(CommandIds.listVariables, {
     label: trans.__("List the Kernel's Variables for the Spotlight"),
-    execute: async () => {
+    execute: async (args: ReadonlyPartialJSONObject) => {
+      refuseUnknown('listVariables', args);
       await model.refresh();
       if (model.error && !model.listed) {
         throw new Error(model.error);
@@ -73,6 +102,7 @@ export function registerCommands(context: ICommandContext): void {
     execute: async (
       args: ReadonlyPartialJSONObject
     ): Promise<IAuditSummary | null> => {
+      refuseUnknown('run', args);
       // Variables named in the arguments replace the panel's whole selection
       // (roles not named are left out); without any, the panel's choice runs.
       if (ROLES.some(role => typeof args[role] === 'string')) {
@@ -119,20 +149,35 @@ export function registerCommands(context: ICommandContext): void {
               JSON.stringify(args[key])
             )
           );
-          throw notifyError(trans, error);
+          throw notifyError(trans, error, 'run');
         }
         const value = args[key] as number;
         const problem = Private.rangeProblem(key, value);
         if (problem) {
           throw notifyError(
             trans,
-            new RangeError(trans.__('%1 %2 (got %3).', key, problem, value))
+            new RangeError(trans.__('%1 %2 (got %3).', key, problem, value)),
+            'run'
           );
         }
         overrides[key] = value;
       }
 
-      if (typeof args.backend === 'string') {
+      if (args.backend !== undefined) {
+        const backends = ['auto', 'webgl', 'wasm', 'cpu'];
+        if (!backends.includes(args.backend as string)) {
+          throw notifyError(
+            trans,
+            new TypeError(
+              trans.__(
+                'backend must be one of %1 (got %2).',
+                backends.join(', '),
+                JSON.stringify(args.backend)
+              )
+            ),
+            'run'
+          );
+        }
         overrides.backend = args.backend as IAuditOptions['backend'];
       }
       if (args.holdout !== undefined) {
@@ -144,7 +189,8 @@ export function registerCommands(context: ICommandContext): void {
                 'holdout must be true or false (got %1).',
                 JSON.stringify(args.holdout)
               )
-            )
+            ),
+            'run'
           );
         }
         overrides.holdout = args.holdout;
@@ -161,7 +207,8 @@ export function registerCommands(context: ICommandContext): void {
                 "direction must be 'regression' (where model B is worse) or 'improvement' (got %1).",
                 JSON.stringify(args.direction)
               )
-            )
+            ),
+            'run'
           );
         }
         overrides.direction = args.direction;
@@ -171,7 +218,7 @@ export function registerCommands(context: ICommandContext): void {
         showDetail(false);
         return model.summary();
       } catch (reason) {
-        throw isAbortError(reason) ? reason : notifyError(trans, reason);
+        throw isAbortError(reason) ? reason : notifyError(trans, reason, 'run');
       }
     }
   });
@@ -179,7 +226,10 @@ export function registerCommands(context: ICommandContext): void {
   commands.addCommand(CommandIds.cancel, {
     label: trans.__('Cancel the Spotlight Search'),
     isEnabled: () => model.isRunning,
-    execute: () => model.cancel()
+    execute: (args: ReadonlyPartialJSONObject) => {
+      refuseUnknown('cancel', args);
+      model.cancel();
+    }
   });
 
   commands.addCommand(CommandIds.inspectRegion, {
@@ -187,6 +237,7 @@ export function registerCommands(context: ICommandContext): void {
     caption: trans.__('Args: {region} (from 0), activate? (default true)'),
     isEnabled: () => !!model.result,
     execute: (args: ReadonlyPartialJSONObject) => {
+      refuseUnknown('inspectRegion', args);
       const region = regionIndex(
         args.region ?? Math.max(0, model.selectedRegion),
         model.result?.regions.length ?? 0
@@ -202,6 +253,7 @@ export function registerCommands(context: ICommandContext): void {
     caption: trans.__('Args: {region: number (from 0) | "all"}'),
     isEnabled: () => !!model.result,
     execute: (args: ReadonlyPartialJSONObject): number[] => {
+      refuseUnknown('saveFinding', args);
       const result = model.result;
       try {
         if (!result) {
@@ -215,7 +267,7 @@ export function registerCommands(context: ICommandContext): void {
           which === 'all'
             ? result.regions.map((_, j) => j)
             : [regionIndex(which, result.regions.length)];
-        const cells = regions.flatMap(j =>
+        const groups = regions.map(j =>
           findingCells(
             makeFinding(result, j),
             result.losses,
@@ -224,22 +276,48 @@ export function registerCommands(context: ICommandContext): void {
           )
         );
         const active = notebook?.content.activeCellIndex ?? -1;
-        const indices = insertCellsAfter(
+        // A finding saved before is updated in place: saving twice never
+        // duplicates its cells (and "Saved findings" never lists it twice).
+        const { indices, updated, inserted } = saveFindingCells(
           notebook?.content.model ?? null,
-          cells,
+          groups,
           active
         );
-        Notification.success(
-          trans.__(
-            'Saved %1 finding(s) into %2.',
-            regions.length,
-            notebook!.context.path
-          ),
-          { autoClose: 4000 }
+        // Show what was written: the first cell, scrolled into view.
+        if (notebook && indices.length) {
+          notebook.content.activeCellIndex = indices[0];
+          notebook.content
+            .scrollToItem(indices[0], 'start')
+            .catch(reason =>
+              console.debug('Spotlight: scrolling to the saved cells', reason)
+            );
+        }
+        notify(
+          'saved',
+          'success',
+          updated && inserted
+            ? trans.__(
+                'Saved %1 new finding(s) and updated %2 saved before in %3.',
+                inserted,
+                updated,
+                notebook!.context.path
+              )
+            : updated
+              ? trans.__(
+                  'Updated %1 finding(s) saved before in %2 (no new cells).',
+                  updated,
+                  notebook!.context.path
+                )
+              : trans.__(
+                  'Saved %1 finding(s) into %2.',
+                  inserted,
+                  notebook!.context.path
+                ),
+          4000
         );
         return indices;
       } catch (reason) {
-        throw notifyError(trans, reason);
+        throw notifyError(trans, reason, 'save');
       }
     }
   });
@@ -251,6 +329,7 @@ export function registerCommands(context: ICommandContext): void {
     ),
     isEnabled: () => !!model.result && !!model.bridge,
     execute: async (args: ReadonlyPartialJSONObject): Promise<string> => {
+      refuseUnknown('exportRegion', args);
       const result = model.result;
       const bridge = model.bridge;
       try {
@@ -266,29 +345,30 @@ export function registerCommands(context: ICommandContext): void {
         const name =
           typeof args.name === 'string'
             ? args.name
-            : `spotlight_weights_${j + 1}`;
+            : `spotlight_weights_${regionNumber(result, j)}`;
         const weights = result.search.spotlights[j].kernelWeights;
         await bridge.upload(name, weights, [weights.length]);
-        Notification.info(
+        notify(
+          'exported',
+          'info',
           trans.__(
             "Region %1's kernel weights are now '%2' in the kernel.",
-            j + 1,
+            regionNumber(result, j),
             name
           ),
-          {
-            autoClose: 4000
-          }
+          4000
         );
         return name;
       } catch (reason) {
-        throw notifyError(trans, reason);
+        throw notifyError(trans, reason, 'export');
       }
     }
   });
 
   commands.addCommand(CommandIds.openFindings, {
     label: trans.__('Reopen Spotlight Findings Saved in the Notebook'),
-    execute: async (): Promise<number> => {
+    execute: async (args: ReadonlyPartialJSONObject): Promise<number> => {
+      refuseUnknown('openFindings', args);
       try {
         const notebook = tracker.currentWidget;
         const findings: IFinding[] = [];
@@ -312,12 +392,33 @@ export function registerCommands(context: ICommandContext): void {
         const group = findings.filter(
           f => f.date === last.date && f.fingerprint === last.fingerprint
         );
+        // Results on screen that are not all saved are never replaced
+        // without asking (`discard: true` skips the question in scripts).
+        const unsaved = Private.unsavedRegions(model.result, findings);
+        if (unsaved.length && args.discard !== true) {
+          const answer = await showDialog({
+            title: trans.__('Replace the results on screen?'),
+            body: trans.__(
+              'Region(s) %1 of the audit on screen are not saved in this notebook. Reopening the saved findings replaces them; save them first ("Save all to notebook") to keep them.',
+              unsaved.join(', ')
+            ),
+            buttons: [
+              Dialog.cancelButton({ label: trans.__('Keep the results') }),
+              Dialog.warnButton({ label: trans.__('Reopen saved findings') })
+            ]
+          });
+          if (!answer.button.accept) {
+            throw abortError('Reopening the saved findings');
+          }
+        }
         app.shell.activateById(panel.id);
         await model.reopen(group);
         showDetail(false);
         return group.length;
       } catch (reason) {
-        throw isAbortError(reason) ? reason : notifyError(trans, reason);
+        throw isAbortError(reason)
+          ? reason
+          : notifyError(trans, reason, 'reopen');
       }
     }
   });
@@ -337,17 +438,53 @@ export function registerCommands(context: ICommandContext): void {
 }
 
 /**
- * Show an error as a JupyterLab notification (the panel shows it too).
+ * Show an error as a JupyterLab notification (the panel shows it too): one
+ * notification per kind of failure, updated when it happens again rather
+ * than a new toast each time.
  *
  * @param trans - Translations.
  * @param reason - What was thrown.
+ * @param kind - The kind of failure, e.g. `run` or `save`.
  * @returns The same error, to rethrow.
  */
-function notifyError(trans: TranslationBundle, reason: unknown): unknown {
-  Notification.error(trans.__('Spotlight: %1', (reason as Error).message), {
-    autoClose: 8000
-  });
+function notifyError(
+  trans: TranslationBundle,
+  reason: unknown,
+  kind: string
+): unknown {
+  notify(
+    `error-${kind}`,
+    'error',
+    trans.__('Spotlight: %1', (reason as Error).message ?? String(reason)),
+    8000
+  );
   return reason;
+}
+
+/**
+ * Show a notification of a kind, replacing the previous one of that kind
+ * (in the toasts and in the notification centre) instead of adding another.
+ *
+ * @param kind - What it is about, e.g. `error-run` or `saved`.
+ * @param type - Its type.
+ * @param message - The sentence.
+ * @param autoClose - Milliseconds before the toast closes.
+ * @returns The notification's id.
+ */
+export function notify(
+  kind: string,
+  type: 'error' | 'success' | 'info' | 'warning',
+  message: string,
+  autoClose: number
+): string {
+  const id = Private.notificationIds.get(kind);
+  if (id !== undefined && Notification.manager.has(id)) {
+    Notification.update({ id, message, type, autoClose });
+    return id;
+  }
+  const created = Notification.emit(message, type, { autoClose });
+  Private.notificationIds.set(kind, created);
+  return created;
 }
 
 /**
@@ -408,8 +545,8 @@ export function makeFinding(result: IAuditResult, j: number): IFinding {
   }
   return {
     version: 1,
-    region: j + 1,
-    of: result.regions.length,
+    region: regionNumber(result, j),
+    of: regionCount(result),
     names: result.names,
     n: result.n,
     d: result.projection?.d ?? result.d,
@@ -436,6 +573,38 @@ export function makeFinding(result: IAuditResult, j: number): IFinding {
 }
 
 namespace Private {
+  /**
+   * The regions of a result that no saved finding holds (same data
+   * fingerprint, audit date and region number).
+   *
+   * @param result - The result on screen, or null.
+   * @param findings - The findings saved in the notebook.
+   * @returns Region numbers (from 1), empty when all are saved.
+   */
+  export function unsavedRegions(
+    result: IAuditResult | null,
+    findings: IFinding[]
+  ): number[] {
+    if (!result || !result.regions.length) {
+      return [];
+    }
+    return result.regions
+      .map((_, j) => makeFinding(result, j))
+      .filter(
+        f =>
+          !findings.some(
+            g =>
+              g.fingerprint === f.fingerprint &&
+              g.date === f.date &&
+              g.region === f.region
+          )
+      )
+      .map(f => f.region);
+  }
+
+  /** The notification shown for each kind, by kind. */
+  export const notificationIds = new Map<string, string>();
+
   /**
    * What is wrong with a numeric option of the `run` command, before any
    * work starts (the engine checks the search options again).

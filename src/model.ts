@@ -127,6 +127,13 @@ export interface IAuditResult {
   /** False while the search goes on and only the first regions are known. */
   complete: boolean;
   /**
+   * The regions' numbers (from 1) when they are not 1, 2, …: reopened saved
+   * findings keep the numbers they were saved with (see {@link regionNumber}).
+   */
+  regionNumbers?: number[];
+  /** How many regions the audit found, when reopened from saved findings. */
+  regionsOf?: number;
+  /**
    * When a later spotlight failed: what went wrong. The regions found before
    * it are kept (nothing found is thrown away).
    */
@@ -208,6 +215,29 @@ export interface IAuditSummary {
     scheme: 'permute' | 'sign-flip';
     timeMs: number | null;
   } | null;
+}
+
+/**
+ * A region's number for the user: its saved number for reopened findings,
+ * else its position from 1.
+ *
+ * @param result - The audit.
+ * @param j - The region's index, from 0.
+ * @returns The number, from 1.
+ */
+export function regionNumber(result: IAuditResult, j: number): number {
+  return result.regionNumbers?.[j] ?? j + 1;
+}
+
+/**
+ * How many regions the audit found: the saved count for reopened findings
+ * (some may not have been saved), else the regions shown.
+ *
+ * @param result - The audit.
+ * @returns The count.
+ */
+export function regionCount(result: IAuditResult): number {
+  return result.regionsOf ?? result.regions.length;
 }
 
 /**
@@ -644,6 +674,7 @@ export class SpotlightModel implements IDisposable {
     const maxMapPoints = this._settings.maxMapPoints;
     const abort = new AbortController();
     this._abort = abort;
+    this._runningOptions = options;
     const signal = abort.signal;
     const started = performance.now();
     const previous = {
@@ -883,6 +914,14 @@ export class SpotlightModel implements IDisposable {
     }
   }
 
+  /**
+   * The options of the running audit (the panel's, with a scripted run's
+   * overrides), or null when none runs.
+   */
+  get runningOptions(): Readonly<IAuditOptions> | null {
+    return this.isRunning ? this._runningOptions : null;
+  }
+
   /** Whether an audit is running. */
   get isRunning(): boolean {
     return this._abort !== null;
@@ -1020,6 +1059,9 @@ export class SpotlightModel implements IDisposable {
           }
         });
       }
+      // The saved numbers, not 1…k: region 3 saved alone stays region 3.
+      result.regionNumbers = findings.map(f => f.region);
+      result.regionsOf = Math.max(first.of, ...result.regionNumbers);
       this._abort = null;
       this._result = result;
       this._selectedRegion = 0;
@@ -1191,9 +1233,18 @@ export class SpotlightModel implements IDisposable {
       this._selectedRegion = previous.selectedRegion;
       this._changed.emit('result');
     }
-    const kept = this._result ? 'showing the previous results' : '';
+    const count = this._result?.regions.length ?? 0;
+    const kept = this._result
+      ? `The previous results (${count} region${count === 1 ? '' : 's'}) are shown again.`
+      : '';
     if (isAbortError(reason)) {
-      this._setProgress('idle', 0, kept ? `cancelled — ${kept}` : 'cancelled');
+      this._setProgress(
+        'idle',
+        0,
+        kept
+          ? `Cancelled. ${kept}`
+          : 'Cancelled. Nothing was found yet; press Find spotlights to search again.'
+      );
     } else {
       console.error(`Spotlight: ${what}`, reason);
       this._error = (reason as Error).message ?? String(reason);
@@ -1288,6 +1339,7 @@ export class SpotlightModel implements IDisposable {
   private _result: IAuditResult | null = null;
   private _selectedRegion = -1;
   private _abort: AbortController | null = null;
+  private _runningOptions: IAuditOptions | null = null;
   private _interruption: string | null = null;
   private _listAbort: AbortController | null = null;
   private _isDisposed = false;
@@ -1299,12 +1351,17 @@ export class SpotlightModel implements IDisposable {
 /**
  * The panel's progress line while an array is fetched.
  *
+ * The rate is shown once this array has moved at least 1 MB (before that it
+ * measures the round trip, not the bandwidth, and a small array would read
+ * "0 MB/s"); amounts under 1 MB are in kB.
+ *
  * @param role - The role being fetched.
  * @param name - Its variable name.
  * @param done - Bytes of the arrays fetched before this one.
  * @param total - Bytes of all the arrays of the audit (an estimate).
  * @param progress - This array's transfer progress.
- * @returns e.g. `embeddings 'emb' · 12.6 of 50.4 MB · 160 MB/s · via file`.
+ * @returns e.g. `embeddings 'emb' · 12.6 of 50.4 MB · 160 MB/s · via file`,
+ *   or `losses 'loss' · 3.2 of 6.4 kB · via comm`.
  */
 export function fetchDetail(
   role: Role,
@@ -1313,8 +1370,23 @@ export function fetchDetail(
   total: number,
   progress: ITransferProgress
 ): string {
-  const mb = (done + progress.bytes) / 1e6;
-  return `${role} '${name}' · ${mb.toFixed(1)} of ${(total / 1e6).toFixed(1)} MB · ${progress.megabytesPerSecond.toFixed(0)} MB/s · via ${progress.transport}`;
+  const bytes = done + progress.bytes;
+  const amount =
+    total < 1e6
+      ? `${(bytes / 1e3).toFixed(1)} of ${(total / 1e3).toFixed(1)} kB`
+      : `${(bytes / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`;
+  const rate = progress.megabytesPerSecond;
+  const shown =
+    progress.bytes >= 1e6 && Number.isFinite(rate) && rate > 0
+      ? ` · ${
+          rate >= 10
+            ? `${rate.toFixed(0)} MB/s`
+            : rate >= 0.1
+              ? `${rate.toFixed(1)} MB/s`
+              : `${Math.max(1, Math.round(rate * 1000))} kB/s`
+        }`
+      : '';
+  return `${role} '${name}' · ${amount}${shown} · via ${progress.transport}`;
 }
 
 export { fingerprint } from './pipeline';

@@ -217,7 +217,8 @@ def test_assert_mode_raises_when_worse(generate, data, capsys):
         {"finding": finding, "options": {"recheckAssert": True}},
         {"finding": finding, "options": {}},
     )
-    assert "_assert_worse = True" in on and "_assert_worse = False" in off
+    assert "spotlight_region_1_assert_worse = True" in on
+    assert "spotlight_region_1_assert_worse = False" in off
     # Unchanged and fixed: no error even in assert mode.
     run_cell(on, capsys, emb=data["emb"], loss=data["loss"])
     run_cell(on, capsys, emb=data["emb"], loss=fixed_losses(data))

@@ -98,6 +98,7 @@ export class KernelBridge implements IDisposable {
    */
   constructor(options: KernelBridge.IOptions) {
     this._sessionContext = options.sessionContext;
+    this._idleTimeoutMs = options.idleTimeoutMs ?? 5000;
     this._sessionContext.kernelChanged.connect(this._onKernelChanged, this);
     this._sessionContext.statusChanged.connect(this._onStatusChanged, this);
   }
@@ -629,14 +630,17 @@ export class KernelBridge implements IDisposable {
     };
     signal?.addEventListener('abort', onAbort);
     const waitTimer = setTimeout(() => this._setWaiting(true), 700);
+    let stopWatching = () => {};
     try {
-      comm.send(
+      const future = comm.send(
         { ...data, version: PROTOCOL_VERSION, request_id: requestId } as any,
         undefined,
         buffers as any
-      );
+      ) as Kernel.IShellFuture | undefined;
+      stopWatching = this._watchReply(requestId, String(data.op), future);
       return await delegate.promise;
     } finally {
+      stopWatching();
       clearTimeout(waitTimer);
       signal?.removeEventListener('abort', onAbort);
       this._pending.delete(requestId);
@@ -644,6 +648,76 @@ export class KernelBridge implements IDisposable {
         this._setWaiting(false);
       }
     }
+  }
+
+  /**
+   * Fail a request the kernel will never answer, within seconds, instead of
+   * waiting forever. The helper answers inside its message handler, so its
+   * reply always comes before the kernel reports the request handled (idle);
+   * a request handled without a reply, or one the kernel never even started
+   * while it sat idle for `idleTimeoutMs` (a message dropped by the kernel,
+   * e.g. sent to a subshell that was deleted), is lost: the request fails
+   * with a `no-reply` error and the comm is reset, so the next request opens
+   * a fresh one.
+   *
+   * @param requestId - The pending request.
+   * @param op - Its op, for the message.
+   * @param future - The comm message's future (its status messages).
+   * @returns Stops watching.
+   */
+  private _watchReply(
+    requestId: string,
+    op: string,
+    future: Kernel.IShellFuture | undefined
+  ): () => void {
+    const kernel = this._sessionContext.session?.kernel ?? null;
+    let started = false;
+    let idleSince: number | null = null;
+    let graceTimer: ReturnType<typeof setTimeout> | null = null;
+    const lost = (why: string) => {
+      if (!this._pending.has(requestId) || this._isDisposed) {
+        return;
+      }
+      console.warn(`Spotlight: the kernel ${why} (request '${op}')`);
+      this._reset(
+        `The kernel is idle but did not answer the Spotlight's '${op}' request: ${why}. The connection was reset; try again (if it happens again, restart the kernel).`,
+        'no-reply'
+      );
+    };
+    if (future) {
+      future.onIOPub = msg => {
+        if (msg.header.msg_type === 'status') {
+          started = true;
+        }
+      };
+      future.done.then(
+        () => {
+          graceTimer = setTimeout(
+            () => lost('handled the request without replying'),
+            Private.REPLY_GRACE_MS
+          );
+        },
+        () => undefined
+      );
+    }
+    const watchdog = setInterval(() => {
+      if (started) {
+        return;
+      }
+      const now = performance.now();
+      idleSince = kernel?.status === 'idle' ? (idleSince ?? now) : null;
+      if (idleSince !== null && now - idleSince >= this._idleTimeoutMs) {
+        lost(
+          `never started it in ${Math.round(this._idleTimeoutMs / 1000)} s although idle (the message was lost, e.g. after code in the kernel opened a comm named '${COMM_TARGET}')`
+        );
+      }
+    }, Private.WATCH_INTERVAL_MS);
+    return () => {
+      clearInterval(watchdog);
+      if (graceTimer !== null) {
+        clearTimeout(graceTimer);
+      }
+    };
   }
 
   /** A new request id (`r1`, `r2`, ...). */
@@ -731,6 +805,7 @@ export class KernelBridge implements IDisposable {
         'The kernel was restarted while the Spotlight was connecting. Run the cells that define your arrays, then try again.'
       );
     }
+    Private.refuseKernelComms(kernel);
     const comm = kernel.createComm(COMM_TARGET);
     comm.onMsg = msg => this._onCommMsg(msg);
     comm.onClose = () => {
@@ -822,6 +897,7 @@ export class KernelBridge implements IDisposable {
   }
 
   private _sessionContext: ISessionContext;
+  private _idleTimeoutMs: number;
   private _comm: Kernel.IComm | null = null;
   private _commReady: Promise<Kernel.IComm> | null = null;
   private _pending = new Map<string, PromiseDelegate<Private.IMessage[]>>();
@@ -840,6 +916,11 @@ export namespace KernelBridge {
   export interface IOptions {
     /** The session context of the notebook (borrowed, not disposed). */
     sessionContext: ISessionContext;
+    /**
+     * How long a request may wait, in ms, while the kernel is idle and has
+     * not started it, before it fails as lost (default 5,000).
+     */
+    idleTimeoutMs?: number;
   }
 
   /** Options of a fetch. */
@@ -871,6 +952,65 @@ export namespace KernelBridge {
 }
 
 namespace Private {
+  /** How often a pending request checks whether the kernel lost it, in ms. */
+  export const WATCH_INTERVAL_MS = 500;
+
+  /** How long a reply may trail the kernel's idle for its request, in ms. */
+  export const REPLY_GRACE_MS = 1000;
+
+  /** Kernel connections where comms opened by the kernel are refused. */
+  const refusing = new WeakSet<Kernel.IKernelConnection>();
+
+  /**
+   * Answer comms that code in the kernel opens with the Spotlight's target
+   * name by closing them, once their subshell is set up.
+   *
+   * Without a target here, JupyterLab closes such a comm while it is still
+   * being set up, and with comms over per-target subshells that close
+   * deletes the subshell the Spotlight's own comm uses: every later request
+   * is dropped by the kernel and waits forever.
+   *
+   * @param kernel - The kernel connection (registered once per connection).
+   */
+  export function refuseKernelComms(kernel: Kernel.IKernelConnection): void {
+    if (refusing.has(kernel)) {
+      return;
+    }
+    refusing.add(kernel);
+    kernel.registerCommTarget(COMM_TARGET, comm => {
+      console.warn(
+        `Spotlight: code in the kernel opened a comm named '${COMM_TARGET}'; that name belongs to the Spotlight panel, so the comm is closed.`
+      );
+      // Not awaited: the kernel's messages (the subshell's reply among them)
+      // are handled only after this callback returns.
+      void closeWhenSetUp(kernel, comm);
+    });
+  }
+
+  /** Close a comm once its subshell (if any) started. */
+  export async function closeWhenSetUp(
+    kernel: Kernel.IKernelConnection,
+    comm: Kernel.IComm
+  ): Promise<void> {
+    try {
+      await kernel.info;
+      const started = (comm as { subshellStarted?: Promise<void> })
+        .subshellStarted;
+      if (kernel.supportsSubshells && started) {
+        // Never settles when comms do not use subshells: wait a little only.
+        await Promise.race([
+          started,
+          new Promise(resolve => setTimeout(resolve, 5000))
+        ]);
+      }
+    } catch (reason) {
+      console.debug('Spotlight: a refused comm never set up', reason);
+    }
+    if (!comm.isDisposed) {
+      comm.close();
+    }
+  }
+
   /** One decoded comm message. */
   export interface IMessage {
     data: IReply;

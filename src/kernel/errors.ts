@@ -6,7 +6,7 @@ export class KernelBridgeError extends Error {
   /**
    * @param code - A stable machine-readable code (docs/protocol.md lists the
    *   helper's; the bridge adds `no-kernel`, `not-python`, `kernel-restarted`,
-   *   `kernel-failed`, `protocol`, `checksum`, `too-large`).
+   *   `kernel-failed`, `protocol`, `checksum`, `too-large`, `no-reply`).
    * @param message - A full sentence for the user.
    */
   constructor(

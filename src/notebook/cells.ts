@@ -135,6 +135,61 @@ export function pythonLiteral(value: unknown): string {
 }
 
 /**
+ * A Python literal for a JSON value, formatted across lines the way a person
+ * (or black) would write it: what fits in `width` stays on one line, longer
+ * dicts and lists put one entry per line, and lists of numbers or strings
+ * are packed several to a line. Trailing commas; evaluates to the same data
+ * as {@link pythonLiteral}.
+ *
+ * @param value - JSON-serialisable data.
+ * @param indent - Columns of indentation of the line the literal starts on.
+ * @param width - The line width to keep within (default 88).
+ * @returns Python source.
+ */
+export function pythonLiteralLines(
+  value: unknown,
+  indent = 0,
+  width = 88
+): string {
+  const flat = pythonLiteral(value);
+  if (
+    indent + flat.length <= width ||
+    value === null ||
+    typeof value !== 'object'
+  ) {
+    return flat;
+  }
+  const pad = ' '.repeat(indent + 4);
+  const close = ' '.repeat(indent);
+  if (Array.isArray(value)) {
+    if (value.every(v => v === null || typeof v !== 'object')) {
+      const lines: string[] = [];
+      let line = '';
+      for (const item of value.map(pythonLiteral)) {
+        const next = line ? `${line} ${item},` : `${item},`;
+        if (line && pad.length + next.length > width) {
+          lines.push(line);
+          line = `${item},`;
+        } else {
+          line = next;
+        }
+      }
+      lines.push(line);
+      return `[\n${lines.map(l => pad + l).join('\n')}\n${close}]`;
+    }
+    const items = value.map(
+      v => `${pad}${pythonLiteralLines(v, indent + 4, width)},`
+    );
+    return `[\n${items.join('\n')}\n${close}]`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>).map(
+    ([k, v]) =>
+      `${pad}${JSON.stringify(k)}: ${pythonLiteralLines(v, indent + 4, width)},`
+  );
+  return `{\n${entries.join('\n')}\n${close}}`;
+}
+
+/**
  * Base64 of a float32 array's little-endian bytes.
  *
  * @param values - The values.
@@ -321,21 +376,24 @@ export function findingCode(
   options: IFindingCellOptions = {}
 ): string {
   const v = regionVariable(finding.region);
-  const helper = `_${v}`;
+  const recheckName = `recheck_${v}`;
   const ref = finding.names.referenceLosses;
   const args = ['embeddings', 'losses', ...(ref ? ['reference_losses'] : [])];
   const values = [finding.names.embeddings!, finding.names.losses!];
   if (ref) {
     values.push(ref);
   }
+  const center = Array.from(base64ToFloat32(finding.center), x =>
+    Number(Math.fround(x).toPrecision(9))
+  );
+  const radius = 1 / Math.sqrt(finding.precision);
   const body = [
-    'import base64',
-    'import warnings',
-    'import zlib',
+    `"""Recreate ${Private.title(finding)} on \`embeddings\` and re-check it on \`losses\`.`,
     '',
-    'import numpy as np',
-    'from IPython.display import display',
-    '',
+    'Returns (weights, top, worse): the kernel weights (float64, one per example), the',
+    'indices of the 100 heaviest examples, and a sentence when the weakness got worse',
+    '(else None).',
+    '"""',
     'x = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32))',
     'loss = np.ascontiguousarray(np.asarray(losses, dtype=np.float32)).reshape(-1)',
     'if len(loss) != len(x):',
@@ -345,11 +403,9 @@ export function findingCode(
     '',
     ...Private.fingerprintCheck(finding),
     '',
-    '# Kernel weights k = max(0, 1 - tau * |x - mu|^2) from the saved centre mu and',
-    "# precision tau (d'Eon et al. 2021), in float64.",
-    `center = np.frombuffer(base64.b64decode("${finding.center}"), dtype="<f4").astype(np.float64)`,
-    `precision = ${finding.precision}  # tau = 1 / radius**2`,
-    ...Private.weightLines(finding),
+    `center = ${v}_center.astype(np.float64)`,
+    `precision = ${v}_precision`,
+    ...Private.weightLines(finding, v),
     'top = np.argsort(-weights, kind="stable")[:100]',
     'total = weights.sum()',
     'if total == 0:',
@@ -361,26 +417,45 @@ export function findingCode(
     `print(f"${Private.title(finding)}: K = {total:.1f}, support {int((weights > 0).sum())}, "`,
     '      f"weighted loss {region_loss:.4f} vs {overall_loss:.4f} overall")',
     ...Private.recheck(finding),
-    '',
-    '# The loss chart as saved (it does not follow the current losses).',
-    `display({"application/vnd.vegalite.v5+json": ${pythonLiteral(chart)}, "text/plain": "<${Private.title(finding)}: loss distribution>"}, raw=True)`,
     'return weights, top, worse'
   ];
   return [
-    `# Spotlight region ${finding.region} of ${finding.of}, saved by jupyterlab-spotlight. Needs numpy only.`,
-    `# Re-run it after retraining: it recreates the region from its saved centre and radius as \`${v}\``,
-    `# and says whether the weakness is still there on the current \`${finding.names.losses}\`, or fixed.`,
-    '# Assert mode (the recheckAssert setting when saved): True raises AssertionError when it got worse.',
-    `_assert_worse = ${options.recheckAssert ? 'True' : 'False'}`,
+    `# Spotlight region ${finding.region} of ${finding.of}, saved by jupyterlab-spotlight (needs numpy only).`,
+    `# Re-run it after retraining: it recreates the region from its saved centre and radius as`,
+    `# \`${v}\` (one kernel weight per example) and \`${v}_top\``,
+    `# (its 100 heaviest examples), and says whether the weakness is still there on the`,
+    `# current \`${finding.names.losses}\`, or fixed.`,
+    ...(finding.projection ? ['import base64'] : []),
+    'import warnings',
+    'import zlib',
+    '',
+    'import numpy as np',
+    'from IPython.display import display',
+    '',
+    '# Assert mode (the recheckAssert setting when saved): True raises AssertionError when',
+    '# the weakness got worse.',
+    `${v}_assert_worse = ${options.recheckAssert ? 'True' : 'False'}`,
+    '',
+    "# The region: kernel weights k = max(0, 1 - precision * |x - center|^2) (d'Eon et al. 2021).",
+    `${v}_center = np.array(`,
+    `    ${pythonLiteralLines(center, 4)},`,
+    '    dtype=np.float32,',
+    ')',
+    `${v}_precision = ${finding.precision}  # 1 / radius**2: radius ${radius.toPrecision(4)}`,
+    ...Private.projectionLines(finding, v),
     '',
     '',
-    `def ${helper}(${args.join(', ')}):`,
+    `def ${recheckName}(${args.join(', ')}):`,
     ...body.map(line => (line ? `    ${line}` : '')),
     '',
     '',
-    `${v}, ${v}_top, _worse = ${helper}(${values.join(', ')})`,
-    'if _assert_worse and _worse:',
-    '    raise AssertionError(_worse)'
+    `${v}, ${v}_top, ${v}_worse = ${recheckName}(${values.join(', ')})`,
+    '',
+    '# The loss chart as saved (Vega-Lite 5; it does not follow the current losses).',
+    `${v}_chart = ${pythonLiteralLines(chart, 0)}`,
+    `display({"application/vnd.vegalite.v5+json": ${v}_chart, "text/plain": "<${Private.title(finding)}: loss distribution>"}, raw=True)`,
+    `if ${v}_assert_worse and ${v}_worse:`,
+    `    raise AssertionError(${v}_worse)`
   ].join('\n');
 }
 
@@ -469,7 +544,7 @@ namespace Private {
    * @param finding - The finding.
    * @returns Python source lines.
    */
-  export function weightLines(finding: IFinding): string[] {
+  export function weightLines(finding: IFinding, v: string): string[] {
     const p = finding.projection;
     if (!p) {
       return [
@@ -477,13 +552,48 @@ namespace Private {
       ];
     }
     return [
-      `# The search ran on the top ${p.rows} principal components of the embeddings: the same`,
-      '# saved projection (mean and components, float32) gives the coordinates of the region.',
-      `mean = np.frombuffer(base64.b64decode("${p.mean}"), dtype="<f4").astype(np.float64)`,
-      `components = np.frombuffer(base64.b64decode("${p.components}"), dtype="<f4").astype(np.float64).reshape(${p.rows}, -1)`,
+      `# The search ran on the top ${p.rows} principal components: the same saved projection`,
+      '# gives the coordinates of the region (rounded to float32, as the search received them).',
+      `mean = ${v}_projection_mean.astype(np.float64)`,
+      `components = ${v}_projection_components.astype(np.float64)`,
       'points = ((x.astype(np.float64) - mean) @ components.T).astype(np.float32).astype(np.float64)',
       'weights = np.maximum(0.0, 1.0 - precision * ((points - center) ** 2).sum(axis=1))'
     ];
+  }
+
+  /**
+   * Python lines (top level) that bind the saved projection, when the search
+   * ran on principal components: float32 arrays kept as base64 (a matrix of
+   * `rows` × D numbers is no reading matter).
+   *
+   * @param finding - The finding.
+   * @param v - The region's variable name.
+   * @returns Python source lines (none without a projection).
+   */
+  export function projectionLines(finding: IFinding, v: string): string[] {
+    const p = finding.projection;
+    if (!p) {
+      return [];
+    }
+    return [
+      `# The search ran on the top ${p.rows} principal components of \`${finding.names.embeddings}\` (D = ${finding.d}):`,
+      '# their mean (D values) and components (rows × D), float32, little-endian, base64.',
+      `${v}_projection_mean = np.frombuffer(base64.b64decode(`,
+      ...Private.base64Lines(p.mean),
+      '), dtype="<f4")',
+      `${v}_projection_components = np.frombuffer(base64.b64decode(`,
+      ...Private.base64Lines(p.components),
+      `), dtype="<f4").reshape(${p.rows}, -1)`
+    ];
+  }
+
+  /** A base64 string as implicitly concatenated Python string lines. */
+  export function base64Lines(text: string, width = 80): string[] {
+    const lines: string[] = [];
+    for (let i = 0; i < text.length; i += width) {
+      lines.push(`    "${text.slice(i, i + width)}"`);
+    }
+    return lines.length ? lines : ['    ""'];
   }
 
   /** The region's name in messages, e.g. `Spotlight region 1`. */

@@ -6,7 +6,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { SpotlightModel } from '../model';
+import { regionCount, regionNumber, SpotlightModel } from '../model';
 import {
   categoryMixSpec,
   historySpec,
@@ -119,10 +119,11 @@ export class RegionDetail extends Widget {
       return;
     }
     const r = result.regions[j];
-    this.title.label = trans.__('Spotlight region %1', j + 1);
+    const number = regionNumber(result, j);
+    this.title.label = trans.__('Spotlight region %1', number);
     this._heading.textContent = r.name
-      ? trans.__('Region %1 of %2: %3', j + 1, result.regions.length, r.name)
-      : trans.__('Region %1 of %2', j + 1, result.regions.length);
+      ? trans.__('Region %1 of %2: %3', number, regionCount(result), r.name)
+      : trans.__('Region %1 of %2', number, regionCount(result));
     const facts = [
       trans.__(
         'Weighted mean loss %1 vs %2 overall (%3×)',

@@ -9,9 +9,11 @@ import type { ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { CommandIds } from '../commandIds';
-import { SpotlightModel } from '../model';
+import { regionNumber, SpotlightModel } from '../model';
 import { spotlightSizeFromFraction } from '../spotlight';
+import { defaultEnvironment, softwareWebGLWarning } from '../spotlight/backend';
 import { IAuditOptions, kernelRole, Role, ROLES } from '../tokens';
+import { embeddingsRefusal, parseNumberInput, setupSummary } from './choices';
 
 /**
  * The panel widget.
@@ -132,7 +134,7 @@ export class SpotlightPanel extends Widget {
     const numberField = (
       key: keyof IAuditOptions,
       label: string,
-      attrs: Record<string, string>
+      limits: Private.ILimits
     ) => {
       const id = `jp-Spotlight-opt-${key}`;
       const row = el('div', 'jp-SpotlightPanel-field');
@@ -141,10 +143,13 @@ export class SpotlightPanel extends Widget {
       l.textContent = label;
       const input = el('input', 'jp-mod-styled') as HTMLInputElement;
       input.id = id;
-      input.type = 'number';
-      for (const [k, v] of Object.entries(attrs)) {
-        input.setAttribute(k, v);
-      }
+      // Text, not type=number: the browser's number field reads "0,02" as
+      // nothing or as 2 depending on its language; ours reads it as 0.02
+      // or says why not (choices.ts).
+      input.type = 'text';
+      input.inputMode = limits.integer ? 'numeric' : 'decimal';
+      input.autocomplete = 'off';
+      input.spellcheck = false;
       const problem = el('div', 'jp-SpotlightPanel-problem');
       problem.id = `${id}-problem`;
       problem.setAttribute('aria-live', 'polite');
@@ -152,25 +157,21 @@ export class SpotlightPanel extends Widget {
       input.addEventListener('input', () => {
         // An invalid value is shown as such and blocks the run; it never
         // runs silently with the previous value.
-        const value = Number(input.value);
-        // The schema's exclusiveMinimum 0 (HTML's `min` is inclusive).
-        const positive = !Private.POSITIVE.has(key) || value > 0;
-        const valid =
-          input.value !== '' &&
-          Number.isFinite(value) &&
-          input.checkValidity() &&
-          positive;
-        problem.textContent = valid
-          ? ''
-          : input.value === ''
-            ? trans.__('Enter a value.')
-            : !positive
-              ? trans.__('Must be greater than 0.')
-              : input.validationMessage || trans.__('Not a valid number.');
-        input.setAttribute('aria-invalid', valid ? 'false' : 'true');
-        if (valid) {
+        const parsed = parseNumberInput(
+          input.value,
+          navigator.language || 'en-US'
+        );
+        const error =
+          'error' in parsed
+            ? trans.__(parsed.error)
+            : Private.limitProblem(trans, parsed.value, limits);
+        problem.textContent = error ?? '';
+        input.setAttribute('aria-invalid', error ? 'true' : 'false');
+        if (!error && 'value' in parsed) {
           this._invalid.delete(key);
-          this.model.setOptions({ [key]: value } as Partial<IAuditOptions>);
+          this.model.setOptions({
+            [key]: parsed.value
+          } as Partial<IAuditOptions>);
         } else {
           this._invalid.add(key);
           this._renderInputs();
@@ -184,11 +185,7 @@ export class SpotlightPanel extends Widget {
     const sizeRow = numberField(
       'spotlightSize',
       trans.__('Spotlight size (fraction)'),
-      {
-        min: '0.0001',
-        max: '0.9999',
-        step: 'any'
-      }
+      { min: 0, max: 1, exclusive: true }
     );
     this._sizeHint = el('div', 'jp-SpotlightPanel-hint');
     this._sizeHint.id = 'jp-Spotlight-size-hint';
@@ -197,28 +194,28 @@ export class SpotlightPanel extends Widget {
       .setAttribute('aria-describedby', this._sizeHint.id);
     sizeRow.appendChild(this._sizeHint);
     numberField('count', trans.__('Number of spotlights'), {
-      min: '1',
-      max: '50',
-      step: '1'
+      min: 1,
+      max: 50,
+      integer: true
     });
-    numberField('steps', trans.__('Steps'), { min: '1', step: '1' });
+    numberField('steps', trans.__('Steps'), { min: 1, integer: true });
     numberField('learningRate', trans.__('Learning rate'), {
-      min: '0',
-      step: 'any'
+      min: 0,
+      exclusive: true
     });
     numberField('barrierScale', trans.__('Barrier scale'), {
-      min: '0',
-      step: 'any'
+      min: 0,
+      exclusive: true
     });
     numberField('components', trans.__('Principal components (0 = off)'), {
-      min: '0',
-      max: '1024',
-      step: '1'
+      min: 0,
+      max: 1024,
+      integer: true
     });
     numberField(
       'permutations',
       trans.__('Significance test: null searches (0 = off)'),
-      { min: '0', max: '10000', step: '1' }
+      { min: 0, max: 10000, integer: true }
     );
     const backendRow = el('div', 'jp-SpotlightPanel-field');
     const backendLabel = el('label') as HTMLLabelElement;
@@ -237,7 +234,11 @@ export class SpotlightPanel extends Widget {
         backend: this._backend.value as IAuditOptions['backend']
       })
     );
-    backendRow.append(backendLabel, this._backend);
+    this._backendHint = el('div', 'jp-SpotlightPanel-hint jp-mod-warning');
+    this._backendHint.id = 'jp-Spotlight-backend-warning';
+    this._backendHint.setAttribute('aria-live', 'polite');
+    this._backend.setAttribute('aria-describedby', this._backendHint.id);
+    backendRow.append(backendLabel, this._backend, this._backendHint);
     opts.appendChild(backendRow);
     const directionRow = el('div', 'jp-SpotlightPanel-field');
     const directionLabel = el('label') as HTMLLabelElement;
@@ -418,7 +419,26 @@ export class SpotlightPanel extends Widget {
           `${v.name}  ${v.shape ? `(${v.shape.join(' × ')})` : ''} ${v.dtype ?? ''}`.trim();
         select.appendChild(o);
       }
-      if (current && !options.some(v => v.name === current)) {
+      if (role === 'embeddings') {
+        for (const v of m.variables) {
+          const why = embeddingsRefusal(v);
+          if (!why) {
+            continue;
+          }
+          const o = el('option') as HTMLOptionElement;
+          o.value = v.name;
+          o.disabled = true;
+          o.textContent = trans.__('%1 — not usable: %2', v.name, why);
+          o.title = o.textContent;
+          o.dataset.refused = 'true';
+          select.appendChild(o);
+        }
+      }
+      if (
+        current &&
+        !options.some(v => v.name === current) &&
+        !(role === 'embeddings' && m.variables.some(v => v.name === current))
+      ) {
         const o = el('option') as HTMLOptionElement;
         o.value = current;
         o.textContent = current;
@@ -442,14 +462,7 @@ export class SpotlightPanel extends Widget {
     this._direction.title = m.selection.referenceLosses
       ? ''
       : trans.__('Choose reference losses (model A) to compare two models.');
-    const o = m.options;
-    this._setupSummary.textContent = trans.__(
-      'Set-up: %1 · %2 · %3 spotlights × %4 steps',
-      m.selection.embeddings ?? '—',
-      m.selection.losses ?? '—',
-      o.count,
-      o.steps.toLocaleString('en-US')
-    );
+    this._renderSetupSummary();
     const emb = m.variables.find(v => v.name === m.selection.embeddings);
     const n = emb?.length;
     this._sizeHint.textContent = n
@@ -476,6 +489,35 @@ export class SpotlightPanel extends Widget {
     this._runButton.disabled = !!why;
     this._runButton.title = why;
     this._cancelButton.hidden = !m.isRunning;
+  }
+
+  /**
+   * The set-up summary and the backend warning: while a run runs, its own
+   * options (a scripted run's may differ from the fields); with results on
+   * screen, what made them; else the fields.
+   */
+  private _renderSetupSummary(): void {
+    const m = this.model;
+    const trans = this._trans;
+    const result = m.result;
+    const running = m.runningOptions;
+    this._setupSummary.textContent = running
+      ? trans.__('Running: %1', setupSummary(m.selection, running))
+      : result && result.search.backend
+        ? trans.__(
+            'Last run: %1',
+            setupSummary(result.names, result.options, result.search.backend)
+          )
+        : trans.__('Set-up: %1', setupSummary(m.selection, m.options));
+    this._setupSummary.title = trans.__(
+      'What the audit ran on and how; open to change it (the fields show the options of the next run)'
+    );
+    const webglWarning =
+      m.options.backend === 'webgl' || running?.backend === 'webgl'
+        ? softwareWebGLWarning('webgl', defaultEnvironment.probeWebGL())
+        : null;
+    this._backendHint.textContent = webglWarning ?? '';
+    this._backendHint.hidden = !webglWarning;
   }
 
   private _renderStatus(): void {
@@ -505,14 +547,21 @@ export class SpotlightPanel extends Widget {
     this._progressText.textContent = text;
     this._errorBox.textContent = m.error ?? '';
     this._errorBox.hidden = !m.error;
-    const warnings = m.result?.warnings ?? [];
+    const runningWebGL =
+      running && m.runningOptions?.backend === 'webgl'
+        ? softwareWebGLWarning('webgl', defaultEnvironment.probeWebGL())
+        : null;
+    const warnings = runningWebGL ? [runningWebGL] : (m.result?.warnings ?? []);
     this._warningBox.textContent = warnings.join('\n');
-    this._warningBox.hidden = running || warnings.length === 0;
+    this._warningBox.hidden =
+      (running && !runningWebGL) || warnings.length === 0;
     this._runButton.disabled = running || this._runButton.disabled;
     this._cancelButton.hidden = !running && !m.waitingForKernel;
     this._renderResultsTitle();
     if (!running) {
       this._renderInputs();
+    } else {
+      this._renderSetupSummary();
     }
   }
 
@@ -527,23 +576,24 @@ export class SpotlightPanel extends Widget {
     if (!result) {
       return;
     }
-    this._resultsTitle.textContent = !result.complete
-      ? trans.__(
-          '%1 of %2 regions so far…',
-          result.regions.length,
-          result.options.count
-        )
-      : m.isRunning && m.stage !== 'testing'
+    this._resultsTitle.textContent =
+      !result.complete && m.isRunning
         ? trans.__(
-            'Previous results: %1 regions · backend %2',
+            '%1 of %2 regions so far…',
             result.regions.length,
-            result.search.backend
+            result.options.count
           )
-        : trans.__(
-            '%1 regions · backend %2',
-            result.regions.length,
-            result.search.backend
-          );
+        : m.isRunning && m.stage !== 'testing'
+          ? trans.__(
+              'Previous results: %1 regions · backend %2',
+              result.regions.length,
+              result.search.backend
+            )
+          : trans.__(
+              '%1 regions · backend %2',
+              result.regions.length,
+              result.search.backend
+            );
     this._resultsTitle.title = result.search.backendReason;
   }
 
@@ -564,15 +614,16 @@ export class SpotlightPanel extends Widget {
       li.dataset.region = String(j);
       const head = el('div', 'jp-SpotlightRegion-head');
       const name = el('span', 'jp-SpotlightRegion-name');
+      const number = regionNumber(result, j);
       name.textContent = r.name
-        ? trans.__('%1 · %2', j + 1, r.name)
-        : trans.__('Region %1', j + 1);
+        ? trans.__('%1 · %2', number, r.name)
+        : trans.__('Region %1', number);
       name.title = r.name
         ? trans.__(
             'Region %1: what sets it apart most from the rest of the data (the region view lists everything)',
-            j + 1
+            number
           )
-        : trans.__('Region %1', j + 1);
+        : trans.__('Region %1', number);
       const lift = el('span', 'jp-SpotlightRegion-lift');
       const c = r.comparison;
       if (c) {
@@ -600,8 +651,8 @@ export class SpotlightPanel extends Widget {
       ) as HTMLButtonElement;
       save.textContent = trans.__('Save');
       save.title = trans.__(
-        'Save region %1 to the notebook as cells that recreate it',
-        j + 1
+        'Save region %1 to the notebook as cells that recreate it (saving again updates those cells)',
+        number
       );
       save.setAttribute('aria-label', save.title);
       save.addEventListener('click', event => {
@@ -610,77 +661,113 @@ export class SpotlightPanel extends Widget {
       });
       head.append(name, lift, save);
       const facts = el('div', 'jp-SpotlightRegion-facts');
-      const lines = c
+      // Each statistic is a span with a plain-words tooltip; a line is a
+      // list of [text, tooltip] pieces joined by " · ".
+      const tip = Private.statisticTips(trans);
+      const kAndSupport: Private.Line = [
+        [trans.__('K %1', r.totalWeight.toFixed(1)), tip.totalWeight],
+        [
+          trans.__('support %1', r.supportSize.toLocaleString('en-US')),
+          tip.support
+        ]
+      ];
+      const lines: Private.Line[] = c
         ? [
-            trans.__(
-              'model B loss %1 vs model A %2 in this region (overall %3 vs %4)',
-              r.weightedLossOriginal.toFixed(2),
-              c.weightedLossReference.toFixed(2),
-              r.overallLoss.toFixed(2),
-              c.overallLossReference.toFixed(2)
-            ),
-            trans.__(
-              'K %1 · support %2',
-              r.totalWeight.toFixed(1),
-              r.supportSize.toLocaleString('en-US')
-            )
+            [
+              [
+                trans.__(
+                  'model B loss %1 vs model A %2 in this region (overall %3 vs %4)',
+                  r.weightedLossOriginal.toFixed(2),
+                  c.weightedLossReference.toFixed(2),
+                  r.overallLoss.toFixed(2),
+                  c.overallLossReference.toFixed(2)
+                ),
+                tip.comparedLoss
+              ]
+            ],
+            kAndSupport
           ]
         : [
-            trans.__(
-              r.liftIntervalKind === 'holdout'
-                ? 'loss %1 vs %2 overall on all data · K %3 · support %4'
-                : 'loss %1 vs %2 overall · K %3 · support %4',
-              r.weightedLossOriginal.toFixed(3),
-              r.overallLoss.toFixed(3),
-              r.totalWeight.toFixed(1),
-              r.supportSize.toLocaleString('en-US')
-            )
+            [
+              [
+                trans.__(
+                  r.liftIntervalKind === 'holdout'
+                    ? 'loss %1 vs %2 overall on all data'
+                    : 'loss %1 vs %2 overall',
+                  r.weightedLossOriginal.toFixed(3),
+                  r.overallLoss.toFixed(3)
+                ),
+                tip.loss
+              ],
+              ...kAndSupport
+            ]
           ];
-      const second: string[] = [];
+      const second: Private.Line = [];
       if (c && c.accuracyReference !== null && r.accuracy !== null) {
-        second.push(
+        second.push([
           trans.__(
             'accuracy B %1 vs A %2',
             `${(r.accuracy * 100).toFixed(1)}%`,
             `${(c.accuracyReference * 100).toFixed(1)}%`
-          )
-        );
+          ),
+          tip.comparedAccuracy
+        ]);
       } else if (r.accuracy !== null && r.overallAccuracy !== null) {
-        second.push(
+        second.push([
           trans.__(
             'accuracy %1 vs %2',
             `${(r.accuracy * 100).toFixed(1)}%`,
             `${(r.overallAccuracy * 100).toFixed(1)}%`
-          )
-        );
+          ),
+          tip.accuracy
+        ]);
       }
       if (r.labels.length) {
-        second.push(
+        second.push([
           trans.__(
             'label %1 is %2% of it',
             r.labels[0].value,
             (r.labels[0].region * 100).toFixed(0)
+          ),
+          trans.__(
+            "Examples labelled %1 carry %2% of the region's kernel weight, against %3% of all examples.",
+            r.labels[0].value,
+            (r.labels[0].region * 100).toFixed(0),
+            (r.labels[0].overall * 100).toFixed(0)
           )
-        );
+        ]);
       }
       if (c && c.disagreement !== null) {
-        second.push(
-          trans.__('models disagree on %1%', (c.disagreement * 100).toFixed(0))
-        );
+        second.push([
+          trans.__('models disagree on %1%', (c.disagreement * 100).toFixed(0)),
+          tip.disagreement
+        ]);
       }
       if (second.length) {
-        lines.push(second.join(' · '));
+        lines.push(second);
       }
       const overlaps = result.overlaps[j]
         .map((o, k) => ({ o, k }))
         .filter(({ k, o }) => k !== j && o >= 0.05)
-        .map(({ o, k }) => `${k + 1} (${(o * 100).toFixed(0)}%)`);
+        .map(
+          ({ o, k }) => `${regionNumber(result, k)} (${(o * 100).toFixed(0)}%)`
+        );
       if (overlaps.length) {
-        lines.push(trans.__('overlaps region %1', overlaps.join(', ')));
+        lines.push([
+          [trans.__('overlaps region %1', overlaps.join(', ')), tip.overlap]
+        ]);
       }
       for (const line of lines) {
         const div = el('div');
-        div.textContent = line;
+        line.forEach(([text, title], i) => {
+          if (i > 0) {
+            div.append(' · ');
+          }
+          const span = el('span', 'jp-SpotlightRegion-stat');
+          span.textContent = text;
+          span.title = title;
+          div.appendChild(span);
+        });
         facts.appendChild(div);
       }
       const trust = el('div', 'jp-SpotlightRegion-trust');
@@ -926,6 +1013,7 @@ export class SpotlightPanel extends Widget {
   private _optionInputs = new Map<keyof IAuditOptions, HTMLInputElement>();
   private _sizeHint!: HTMLElement;
   private _backend!: HTMLSelectElement;
+  private _backendHint!: HTMLElement;
   private _direction!: HTMLSelectElement;
   private _runButton!: HTMLButtonElement;
   private _cancelButton!: HTMLButtonElement;
@@ -962,11 +1050,83 @@ function el(tag: string, className = ''): HTMLElement {
 }
 
 namespace Private {
-  /** Options that must be > 0 (schema/plugin.json: exclusiveMinimum 0). */
-  export const POSITIVE: ReadonlySet<string> = new Set([
-    'learningRate',
-    'barrierScale'
-  ]);
+  /** One line of a card: [text, plain-words tooltip] pieces. */
+  export type Line = [string, string][];
+
+  /**
+   * Plain-words explanations of the statistics on a region's card.
+   *
+   * @param trans - Translations.
+   * @returns One sentence per statistic.
+   */
+  export function statisticTips(trans: TranslationBundle) {
+    return {
+      loss: trans.__(
+        "The region's mean loss, each example counted by its kernel weight (1 at the centre, falling to 0 at the edge), against the mean loss of all examples."
+      ),
+      comparedLoss: trans.__(
+        "Model B's and model A's mean losses in the region (each example counted by its kernel weight), and over all examples."
+      ),
+      totalWeight: trans.__(
+        "K, the region's total kernel weight: about how many examples it holds, those near its centre counting fully and those near its edge partly. The search keeps K at least the spotlight size S."
+      ),
+      support: trans.__(
+        'Support: how many examples have any weight in the region (lie inside its ball).'
+      ),
+      accuracy: trans.__(
+        "The share of the region's examples the model classifies correctly (weighted by kernel weight), against its accuracy on all examples."
+      ),
+      comparedAccuracy: trans.__(
+        "Model B's and model A's accuracy on the region's examples, weighted by kernel weight."
+      ),
+      disagreement: trans.__(
+        "The share of the region's examples (weighted by kernel weight) on which models A and B predict different classes."
+      ),
+      overlap: trans.__(
+        "How much of this region's kernel weight it shares with another region: a high overlap means the two regions are much the same examples."
+      )
+    };
+  }
+
+  /** The values a number field takes (schema/plugin.json's limits). */
+  export interface ILimits {
+    min?: number;
+    max?: number;
+    /** Whether min and max themselves are excluded. */
+    exclusive?: boolean;
+    /** Whether the value must be a whole number. */
+    integer?: boolean;
+  }
+
+  /**
+   * What is wrong with a typed value for a field, or null.
+   *
+   * @param trans - Translations.
+   * @param value - The parsed value.
+   * @param limits - The field's limits.
+   * @returns A sentence, or null when the value is fine.
+   */
+  export function limitProblem(
+    trans: TranslationBundle,
+    value: number,
+    limits: ILimits
+  ): string | null {
+    if (limits.integer && !Number.isInteger(value)) {
+      return trans.__('Must be a whole number.');
+    }
+    const { min, max, exclusive } = limits;
+    if (min !== undefined && (exclusive ? value <= min : value < min)) {
+      return exclusive
+        ? trans.__('Must be greater than %1.', min)
+        : trans.__('Must be at least %1.', min);
+    }
+    if (max !== undefined && (exclusive ? value >= max : value > max)) {
+      return exclusive
+        ? trans.__('Must be less than %1.', max)
+        : trans.__('Must be at most %1.', max);
+    }
+    return null;
+  }
 
   export function roleLabel(trans: TranslationBundle, role: Role): string {
     switch (role) {

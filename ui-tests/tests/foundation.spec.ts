@@ -120,7 +120,7 @@ test.describe('foundation', () => {
     );
     await page.locator('.jp-SpotlightPanel-cancel').click();
     await expect(page.locator('.jp-SpotlightPanel-progressText')).toHaveText(
-      'cancelled'
+      'Cancelled. Nothing was found yet; press Find spotlights to search again.'
     );
     await expect(page.locator('.jp-SpotlightPanel-run')).toBeEnabled();
   });

@@ -323,7 +323,10 @@ describe('saved cells of a projected search', () => {
   it('apply the saved projection before the kernel weights', () => {
     const code = findingCode(saved, { mark: 'bar' });
     expect(code).toContain(
-      `mean = np.frombuffer(base64.b64decode("${saved.projection!.mean}"), dtype="<f4")`
+      `spotlight_region_1_projection_mean = np.frombuffer(base64.b64decode(\n    "${saved.projection!.mean}"\n), dtype="<f4")`
+    );
+    expect(code).toContain(
+      'mean = spotlight_region_1_projection_mean.astype(np.float64)'
     );
     expect(code).toContain('.reshape(2, -1)');
     expect(code).toContain(

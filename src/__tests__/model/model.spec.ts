@@ -61,6 +61,49 @@ describe('fetchDetail', () => {
       })
     ).toBe("losses 'loss' · 52.4 of 54.4 MB · 32 MB/s · via comm");
   });
+
+  it('never shows "0 MB/s": no rate before 1 MB has moved, small amounts in kB', () => {
+    // 3.2 kB in 100 ms: 0.032 MB/s, which used to read "0 MB/s".
+    const small = {
+      bytes: 3200,
+      total: 3200,
+      megabytesPerSecond: 0.032,
+      transport: 'comm' as const
+    };
+    expect(fetchDetail('losses', 'loss', 3200, 6400, small)).toBe(
+      "losses 'loss' · 6.4 of 6.4 kB · via comm"
+    );
+    // A big audit, but this array has moved only 0.5 MB so far.
+    expect(
+      fetchDetail('embeddings', 'emb', 0, 20e6, {
+        ...small,
+        bytes: 0.5e6,
+        total: 20e6,
+        megabytesPerSecond: 0.4
+      })
+    ).toBe("embeddings 'emb' · 0.5 of 20.0 MB · via comm");
+    // A slow link shows one decimal rather than rounding to 0 or 1.
+    expect(
+      fetchDetail('embeddings', 'emb', 0, 20e6, {
+        ...small,
+        bytes: 2e6,
+        total: 20e6,
+        megabytesPerSecond: 0.42
+      })
+    ).toBe("embeddings 'emb' · 2.0 of 20.0 MB · 0.4 MB/s · via comm");
+    for (const rate of [0, 0.001, 0.04, 0.3, 3, 30, 300]) {
+      for (const bytes of [0, 10, 1e3, 5e5, 1e6, 5e7]) {
+        expect(
+          fetchDetail('losses', 'l', 0, Math.max(bytes, 1), {
+            ...small,
+            bytes,
+            total: Math.max(bytes, 1),
+            megabytesPerSecond: rate
+          })
+        ).not.toMatch(/ 0(\.0)? [kM]B\/s/);
+      }
+    }
+  });
 });
 
 describe('SpotlightModel', () => {

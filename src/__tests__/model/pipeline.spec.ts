@@ -8,7 +8,12 @@ import { PromiseDelegate } from '@lumino/coreutils';
 import { Signal } from '@lumino/signaling';
 
 import { abortError, isAbortError } from '../../kernel/errors';
-import { IAuditResult, SpotlightModel } from '../../model';
+import {
+  IAuditResult,
+  regionCount,
+  regionNumber,
+  SpotlightModel
+} from '../../model';
 import { float32ToBase64, IFinding } from '../../notebook/cells';
 import { assembleResult, reconstructSearch } from '../../pipeline';
 import {
@@ -532,7 +537,7 @@ describe('SpotlightModel through a fake pipeline', () => {
       expect(model.isRunning).toBe(false);
       expect(model.stage).toBe('idle');
       expect(model.progress.detail).toBe(
-        'cancelled — showing the previous results'
+        'Cancelled. The previous results (2 regions) are shown again.'
       );
       expect(model.error).toBeNull();
       expect(model.result).toBe(previous);
@@ -551,7 +556,9 @@ describe('SpotlightModel through a fake pipeline', () => {
       expect(model.isRunning).toBe(false);
       expect(model.stage).toBe('error');
       expect(model.error).toBe(`${stage} broke`);
-      expect(model.progress.detail).toBe('showing the previous results');
+      expect(model.progress.detail).toBe(
+        'The previous results (2 regions) are shown again.'
+      );
       expect(model.result).toBe(previous);
       expect(model.result!.complete).toBe(true);
       expect(model.selectedRegion).toBe(1);
@@ -569,7 +576,9 @@ describe('SpotlightModel through a fake pipeline', () => {
     await pipeline.entered.promise;
     model.cancel();
     await expect(running).rejects.toThrow(/cancelled/);
-    expect(model.progress.detail).toBe('cancelled');
+    expect(model.progress.detail).toBe(
+      'Cancelled. Nothing was found yet; press Find spotlights to search again.'
+    );
     expect(model.result).toBeNull();
   });
 
@@ -682,6 +691,20 @@ describe('SpotlightModel through a fake pipeline', () => {
       expect(model.selectedRegion).toBe(0);
     });
 
+    it('keeps the saved numbers: region 2 saved alone reopens as region 2 of 2, not 1 of 1', async () => {
+      const first = await firstRun();
+      expect(regionNumber(first, 1)).toBe(2);
+      expect(first.regionNumbers).toBeUndefined();
+      const saved = findings(first, '2026-01-02T03:04:05.000Z');
+      const result = await model.reopen([saved[1]]);
+      expect(result.regions).toHaveLength(1);
+      expect(result.regionNumbers).toEqual([2]);
+      expect(regionNumber(result, 0)).toBe(2);
+      expect(regionCount(result)).toBe(2);
+      // The weights are region 2's (centre (2, 2)), under its own number.
+      expect(result.regions[0].totalWeight).toBe(3);
+    });
+
     it("passes the options' components to the fetch, and a saved projection when reopening", async () => {
       model.setOptions({ components: 1 });
       const result = await model.run();
@@ -740,7 +763,7 @@ describe('SpotlightModel through a fake pipeline', () => {
       expect(isAbortError(await reopening.catch(e => e))).toBe(true);
       expect(model.result).toBe(previous);
       expect(model.progress.detail).toBe(
-        'cancelled — showing the previous results'
+        'Cancelled. The previous results (2 regions) are shown again.'
       );
     });
   });

@@ -7,6 +7,7 @@ import {
   float32ToBase64,
   IFinding,
   pythonLiteral,
+  pythonLiteralLines,
   readFinding,
   regionVariable
 } from '../../notebook/cells';
@@ -97,7 +98,7 @@ describe('finding cells', () => {
     expect(md.source).toContain('0a1b2c3d');
     expect(code.cell_type).toBe('code');
     expect(code.source).toContain(
-      `${regionVariable(1)}, ${regionVariable(1)}_top, _worse = _spotlight_region_1(emb, loss)`
+      `${regionVariable(1)}, ${regionVariable(1)}_top, ${regionVariable(1)}_worse = recheck_spotlight_region_1(emb, loss)`
     );
     expect(code.source).toContain(
       'weights = np.maximum(0.0, 1.0 - precision * ((x.astype(np.float64) - center) ** 2).sum(axis=1))'
@@ -109,6 +110,43 @@ describe('finding cells', () => {
     expect(code.source).toContain('application/vnd.vegalite.v5+json');
     expect(code.source).not.toMatch(/jupyterlab_spotlight\b(?!\.)/);
     expect(code.source).not.toMatch(/^import jupyterlab_spotlight/m);
+  });
+
+  it('reads as code a person would write: named public variables, no blobs, the chart across lines', () => {
+    const code = findingCode(finding(), {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      data: { values: [{ loss: 0.5, weight: 1, group: 'region' }] },
+      mark: 'bar',
+      encoding: {
+        x: { field: 'loss', type: 'quantitative', bin: { maxbins: 30 } },
+        y: { aggregate: 'sum', field: 'weight', type: 'quantitative' }
+      }
+    });
+    // No private names at the top level, a named function, named results.
+    const topLevel = code
+      .split('\n')
+      .filter(line => /^[A-Za-z_][A-Za-z0-9_, ]* = /.test(line))
+      .map(line => line.split(' = ')[0]);
+    expect(topLevel).toEqual([
+      'spotlight_region_1_assert_worse',
+      'spotlight_region_1_center',
+      'spotlight_region_1_precision',
+      'spotlight_region_1, spotlight_region_1_top, spotlight_region_1_worse',
+      'spotlight_region_1_chart'
+    ]);
+    expect(code).not.toMatch(/^_/m);
+    expect(code).toContain(
+      'def recheck_spotlight_region_1(embeddings, losses):'
+    );
+    // The centre as numbers, not base64.
+    expect(code).not.toContain('b64decode');
+    expect(code).toMatch(/spotlight_region_1_center = np\.array\(\n {4}\[/);
+    // The chart spec formatted across lines, and no line is a wall.
+    expect(code).toContain('spotlight_region_1_chart = {\n    "$schema": ');
+    expect(code).toContain('    "encoding": {\n        "x": {');
+    for (const line of code.split('\n')) {
+      expect(line.length).toBeLessThan(200);
+    }
   });
 
   it('store the finding in metadata and read it back', () => {
@@ -222,9 +260,9 @@ describe('the saved cell re-checks the finding', () => {
   it('re-check the weighted loss difference when two models are compared', () => {
     const code = findingCode(compared('regression'), chart);
     expect(code).toContain(
-      'def _spotlight_region_1(embeddings, losses, reference_losses):'
+      'def recheck_spotlight_region_1(embeddings, losses, reference_losses):'
     );
-    expect(code).toContain('= _spotlight_region_1(emb, loss, loss_a)');
+    expect(code).toContain('= recheck_spotlight_region_1(emb, loss, loss_a)');
     expect(code).toContain(
       'difference = (weights * (loss - reference)).sum() / total'
     );
@@ -251,14 +289,14 @@ describe('the saved cell re-checks the finding', () => {
   it('bake the assert setting into the cell and name the mode in the markdown', () => {
     const f = withInterval();
     const [mdOff, off] = findingCells(f, [1, 2, 3, 4], [0, 0, 1, 1]);
-    expect(off.source).toContain('\n_assert_worse = False\n');
+    expect(off.source).toContain('\nspotlight_region_1_assert_worse = False\n');
     expect(mdOff.source).toContain('Assert mode off');
     const [mdOn, on] = findingCells(f, [1, 2, 3, 4], [0, 0, 1, 1], {
       recheckAssert: true
     });
-    expect(on.source).toContain('\n_assert_worse = True\n');
+    expect(on.source).toContain('\nspotlight_region_1_assert_worse = True\n');
     expect(on.source).toMatch(
-      /if _assert_worse and _worse:\n {4}raise AssertionError\(_worse\)$/
+      /if spotlight_region_1_assert_worse and spotlight_region_1_worse:\n {4}raise AssertionError\(spotlight_region_1_worse\)$/
     );
     expect(mdOn.source).toContain(
       'Assert mode on: it raises AssertionError when the lift exceeds 14.20×'
@@ -288,5 +326,33 @@ describe('embeddingsFingerprint', () => {
     expect(embeddingsFingerprint(embeddings)).toBe('8be56202');
     expect(fingerprint(embeddings, new Float32Array(0))).toBe('8be56202');
     expect(embeddingsFingerprint(embeddings.subarray(1))).not.toBe('8be56202');
+  });
+});
+
+describe('pythonLiteralLines', () => {
+  it('keeps what fits on one line, and evaluates to the same data as pythonLiteral', () => {
+    expect(pythonLiteralLines({ a: [1, 2], b: 'x' })).toBe(
+      pythonLiteral({ a: [1, 2], b: 'x' })
+    );
+    const big = {
+      mark: { type: 'bar', tooltip: true },
+      values: Array.from({ length: 40 }, (_, i) => i / 7),
+      rows: [
+        { a: 1, b: null },
+        { a: 2, b: false }
+      ]
+    };
+    const text = pythonLiteralLines(big);
+    // Same tokens once whitespace and trailing commas are removed.
+    const squash = (t: string) =>
+      t.replace(/\s+/g, '').replace(/,([\]}])/g, '$1');
+    expect(squash(text)).toBe(squash(pythonLiteral(big)));
+    for (const line of text.split('\n')) {
+      expect(line.length).toBeLessThanOrEqual(88);
+    }
+    expect(
+      text.startsWith('{\n    "mark": {"type": "bar", "tooltip": True},\n')
+    ).toBe(true);
+    expect(text.endsWith('\n}')).toBe(true);
   });
 });

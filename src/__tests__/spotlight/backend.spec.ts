@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { softwareWebGLWarning } from '../../spotlight/backend';
 import {
   defaultEnvironment,
   FLOAT32_NORM_LIMIT,
@@ -350,5 +351,33 @@ describe('tensor bookkeeping (the WebGL path, on tfjs-cpu)', () => {
     await findSpotlights(data, { ...options, backend: 'cpu' });
     await findSpotlights(data, { ...options, backend: 'wasm' });
     expect(counts()).toEqual(before);
+  });
+});
+
+describe('softwareWebGLWarning', () => {
+  const swiftshader = {
+    renderer: 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device))',
+    vendor: 'Google Inc.',
+    software: true
+  };
+  const gpu = {
+    renderer: 'ANGLE (NVIDIA GeForce RTX 4090)',
+    vendor: 'NVIDIA',
+    software: false
+  };
+
+  it('warns before an explicit WebGL run on a software renderer, naming it', () => {
+    const warning = softwareWebGLWarning('webgl', swiftshader);
+    expect(warning).toMatch(/^WebGL here runs on a software renderer/);
+    expect(warning).toContain('SwiftShader Device');
+    expect(warning).toContain("'auto'");
+  });
+
+  it('says nothing for a GPU, for auto (which skips it there) or without WebGL', () => {
+    expect(softwareWebGLWarning('webgl', gpu)).toBeNull();
+    for (const choice of ['auto', 'wasm', 'cpu'] as const) {
+      expect(softwareWebGLWarning(choice, swiftshader)).toBeNull();
+    }
+    expect(softwareWebGLWarning('webgl', 'no WebGL context')).toBeNull();
   });
 });
