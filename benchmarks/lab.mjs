@@ -859,10 +859,13 @@ try {
       // The default transfer budget (1 GiB) refuses X: raise it for this page.
       m.budget = await page.evaluate(
         async mib => {
-          const plugin = window.jupyterapp._plugins?.get(
+          // The settings registry is the settings plugin's service (Lumino's
+          // plugin registry keeps each plugin's data in a private map).
+          const app = window.jupyterapp;
+          const plugins = app.pluginRegistry?._plugins ?? app._plugins;
+          const registry = plugins?.get(
             '@jupyterlab/apputils-extension:settings'
-          );
-          const registry = plugin?.service;
+          )?.service;
           if (!registry) {
             return 'no settings registry';
           }
@@ -875,6 +878,7 @@ try {
         },
         Math.ceil((n * d * 4) / 2 ** 20) + 64
       );
+      note(`1M: transfer budget ${m.budget}`);
       const t0 = Date.now();
       await kernelExec(
         page,
