@@ -35,6 +35,8 @@ export interface IViewPlacement {
   hiddenUntilActivated: boolean;
   /** The options for `shell.add`. */
   options: {
+    /** False: the notebook keeps the focus (JupyterLab activates by default). */
+    activate?: boolean;
     mode?: 'split-right';
     ref?: string;
     type: string;
@@ -56,7 +58,7 @@ export function viewPlacement(
     return {
       area: 'main',
       hiddenUntilActivated: false,
-      options: { mode: 'split-right', ref, type: VIEW_TYPE }
+      options: { activate: false, mode: 'split-right', ref, type: VIEW_TYPE }
     };
   }
   return {

@@ -8,6 +8,9 @@ const port = process.env.SPOTLIGHT_UI_PORT || '8888';
 
 module.exports = {
   ...baseConfig,
+  // JupyterLab tests only: notebook/ holds the Notebook 7 test, run by
+  // playwright-notebook.config.js against a `jupyter notebook` server.
+  testDir: './tests',
   timeout: 120000,
   expect: { timeout: 30000 },
   retries: 0,

@@ -14,7 +14,12 @@ describe('viewPlacement', () => {
       expect(viewPlacement(shell, 'notebook-1')).toEqual({
         area: 'main',
         hiddenUntilActivated: false,
-        options: { mode: 'split-right', ref: 'notebook-1', type: VIEW_TYPE }
+        options: {
+          activate: false,
+          mode: 'split-right',
+          ref: 'notebook-1',
+          type: VIEW_TYPE
+        }
       });
     } finally {
       shell.dispose();
@@ -65,6 +70,7 @@ describe('addView', () => {
     try {
       addView({ shell } as any, view);
       expect(add).toHaveBeenCalledWith(view, 'main', {
+        activate: false,
         mode: 'split-right',
         ref: undefined,
         type: VIEW_TYPE
