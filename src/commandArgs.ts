@@ -18,6 +18,7 @@ export const COMMAND_ARGUMENTS = {
     'referencePredictions',
     'examples',
     'metadata',
+    'metadataColumns',
     'spotlightSize',
     'count',
     'steps',
@@ -29,7 +30,8 @@ export const COMMAND_ARGUMENTS = {
     'alpha',
     'holdout',
     'seed',
-    'components'
+    'components',
+    'workers'
   ],
   cancel: [],
   inspectRegion: ['region', 'activate'],

@@ -92,9 +92,14 @@ test.describe('what each region is', () => {
     await expect(page.locator('#jupyterlab-spotlight-region h2')).toContainText(
       region.name
     );
+    // The view's explanation list, best first (its charts are checked next).
     await expect(
-      page.locator('.jp-SpotlightExplanation-list li').first()
-    ).toBeVisible();
+      page
+        .locator(
+          '#jupyterlab-spotlight-region .jp-SpotlightExplanation-list li'
+        )
+        .first()
+    ).toContainText(/source = scanner B|thickness high/);
     await expect(
       page.locator('.jp-SpotlightExplanation-charts .jp-SpotlightChart svg')
     ).toHaveCount(2, { timeout: 60000 });
