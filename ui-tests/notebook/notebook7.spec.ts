@@ -99,8 +99,11 @@ test('Notebook 7: toolbar → panel → audit → region view in the down area',
     detail.locator('.jp-SpotlightGallery-image').first()
   ).toBeVisible();
   expect(await detail.locator('.jp-SpotlightChart').count()).toBeGreaterThan(2);
-  // It gets a real share of the page (a draggable split), not a tab bar.
-  const box = await detail.boundingBox();
+  // The audit view (map, region list, this detail) gets a real share of the
+  // page (a draggable split), not a tab bar.
+  const box = await page
+    .locator(`${DOWN} .jp-SpotlightAuditView`)
+    .boundingBox();
   expect(box?.height ?? 0).toBeGreaterThan(300);
   await expect(page.locator(PANEL)).toBeVisible();
   // The notebook is still the page's document.
