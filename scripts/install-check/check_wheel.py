@@ -95,11 +95,22 @@ def build_wheel(out: Path) -> Path:
     """The wheel as `pip wheel .` builds it here (the labextension as built)."""
     if not (ROOT / "jupyterlab_spotlight/labextension/package.json").exists():
         fail("the labextension is not built: run `jlpm build` first.")
-    run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-         "--no-build-isolation", "-w", str(out), str(ROOT)],
-        stdout=subprocess.DEVNULL,
-    )
+    # The development install (`pip install -e .`) leaves a copy of
+    # install.json in the labextension folder; the wheel adds the top-level
+    # one at that path, and hatchling refuses the duplicate. Set it aside.
+    stray = ROOT / "jupyterlab_spotlight/labextension/install.json"
+    aside = out.parent / "install.json.dev"
+    if stray.exists():
+        stray.replace(aside)
+    try:
+        run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+             "--no-build-isolation", "-w", str(out), str(ROOT)],
+            stdout=subprocess.DEVNULL,
+        )
+    finally:
+        if aside.exists():
+            aside.replace(stray)
     wheels = list(out.glob("jupyterlab_spotlight-*.whl"))
     if len(wheels) != 1:
         fail(f"expected one wheel in {out}, found {wheels}")
