@@ -3,6 +3,7 @@
  * server (Notebook >= 7) with a real ipykernel, in Debian's chromium. Plain
  * Playwright (galata's fixtures drive JupyterLab's shell); tests in notebook/.
  */
+const launchOptions = require('./chromium');
 const port = process.env.SPOTLIGHT_NB_PORT || '8889';
 
 module.exports = {
@@ -22,16 +23,7 @@ module.exports = {
     viewport: { width: 1400, height: 900 },
     trace: 'retain-on-failure',
     video: 'off',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync'
-      ]
-    }
+    launchOptions
   },
   webServer: {
     command: 'jupyter notebook --config jupyter_notebook_test_config.py',

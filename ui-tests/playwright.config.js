@@ -2,6 +2,7 @@
  * Galata configuration: a real JupyterLab server with a real ipykernel,
  * driven in Debian's chromium (never a downloaded browser).
  */
+const launchOptions = require('./chromium');
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const port = process.env.SPOTLIGHT_UI_PORT || '8888';
@@ -26,16 +27,7 @@ module.exports = {
     baseURL: `http://localhost:${port}`,
     trace: 'retain-on-failure',
     video: 'off',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync'
-      ]
-    }
+    launchOptions
   },
   webServer: {
     command: 'jlpm start',
