@@ -10,6 +10,7 @@ import type { KernelBridge } from '../kernel/bridge';
 import { abortError } from '../kernel/errors';
 import type { IAuditResult } from '../model';
 import type { IFinding } from '../notebook/cells';
+import type { IMapLayout } from '../summaries/projection';
 import { DefaultAuditPipeline } from '../pipeline';
 import type {
   ISpotlight,
@@ -205,7 +206,11 @@ export class WorkerAuditPipeline implements IAuditPipeline {
         version: WORKER_PROTOCOL_VERSION,
         id: 0,
         dataId: held.dataId,
-        input: { ...rest, search: this._wireSearch(held, search) }
+        input: {
+          ...rest,
+          search: this._wireSearch(held, search),
+          hasMapLayout: held.mapLayout !== undefined
+        }
       },
       [],
       signal,
@@ -213,8 +218,10 @@ export class WorkerAuditPipeline implements IAuditPipeline {
       undefined,
       held
     )) as WireSummary;
+    held.mapLayout = summary.mapLayout ?? held.mapLayout;
     return {
       ...summary,
+      mapLayout: held.mapLayout,
       names: input.names,
       embeddings: null,
       losses: data.losses,
@@ -582,6 +589,8 @@ namespace Private {
     generation: number;
     /** The spotlights received, by key. */
     spotlights: Map<number, ISpotlight>;
+    /** The map layout, once a summary brought it (sent once per data set). */
+    mapLayout?: IMapLayout;
   }
 
   /** What to do when the worker runs out of memory. */

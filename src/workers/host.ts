@@ -151,7 +151,7 @@ export class AuditWorkerHost {
           return this._sendSearch(held, search);
         }
         case 'summarise': {
-          const { search: wire, ...rest } = request.input;
+          const { search: wire, hasMapLayout, ...rest } = request.input;
           const search: ISpotlightResult = {
             ...wire,
             spotlights: wire.spotlights.map(s =>
@@ -162,7 +162,11 @@ export class AuditWorkerHost {
             { ...rest, data: held.data, search },
             signal
           );
-          return [summaryOf(result), []];
+          const summary = summaryOf(result);
+          if (hasMapLayout) {
+            delete summary.mapLayout;
+          }
+          return [summary, []];
         }
         case 'reconstruct': {
           const search = await this._stages.reconstruct(

@@ -42,6 +42,11 @@ export type WireSearch = Omit<ISpotlightResult, 'spotlights'> & {
 /** What {@link ISummariseInput} becomes: the data named by its id. */
 export type WireSummariseInput = Omit<ISummariseInput, 'data' | 'search'> & {
   search: WireSearch;
+  /**
+   * True when the page already holds this data set's map layout (2 × N
+   * float32, the same for every summary of it): the reply leaves it out.
+   */
+  hasMapLayout?: boolean;
 };
 
 /**

@@ -215,6 +215,10 @@ describe('WorkerAuditPipeline', () => {
     expect(partial.regions).toHaveLength(1);
     expect(partial.regions[0]).toEqual(result.regions[0]);
     expect(partial.complete).toBe(false);
+    // The map layout (2 × N, the same for every summary) crossed once: the
+    // second summary carries the page's copy, not a new one.
+    expect(result.mapLayout).toBeDefined();
+    expect(partial.mapLayout).toBe(result.mapLayout);
     pipeline.dispose();
   });
 
