@@ -163,7 +163,7 @@ test.describe('rough edges', () => {
         step: 5
       });
       expect(typo.error).toBe(
-        "jupyterlab-spotlight:run does not take the argument 'step'; it takes: embeddings, losses, referenceLosses, labels, predictions, referencePredictions, examples, metadata, spotlightSize, count, steps, learningRate, barrierScale, backend, direction, permutations, alpha, holdout, seed, components. Nothing was done."
+        "jupyterlab-spotlight:run does not take the argument 'step'; it takes: embeddings, losses, referenceLosses, labels, predictions, referencePredictions, examples, metadata, metadataColumns, spotlightSize, count, steps, learningRate, barrierScale, backend, direction, permutations, alpha, holdout, seed, components, workers. Nothing was done."
       );
     }
     await expect(page.locator('.jp-SpotlightPanel-results')).toBeHidden();
