@@ -4,7 +4,8 @@
  * Bundles map/map-main.ts (regl-scatterplot and src/summaries/projection.ts)
  * with esbuild, opens it in Debian's chromium (WebGL through SwiftShader on
  * a machine without a GPU) at 1,280 × 800, and for each N times the
- * projection, the first draw, and the redraws while panning and zooming.
+ * projection (PCA; UMAP too up to MAP_BENCH_UMAP_MAX = 100,000 points), the
+ * first draw, and the redraws while panning and zooming.
  */
 import * as esbuild from 'esbuild';
 import * as fs from 'fs';
@@ -15,6 +16,8 @@ import { HERE, launchChromium } from './common.mjs';
 const [outPath, ...sizes] = process.argv.slice(2);
 const D = Number(process.env.MAP_BENCH_D || 64);
 const FRAMES = Number(process.env.MAP_BENCH_FRAMES || 40);
+// UMAP layouts are timed up to this many points (umapLayout, on the page).
+const UMAP_MAX = Number(process.env.MAP_BENCH_UMAP_MAX || 100000);
 const bundle = path.join(HERE, 'build', 'map-bench.js');
 fs.mkdirSync(path.dirname(bundle), { recursive: true });
 await esbuild.build({
@@ -50,11 +53,12 @@ try {
       const r = await page.evaluate(options => window.mapBench.run(options), {
         n,
         d: D,
-        frames: FRAMES
+        frames: FRAMES,
+        umapMax: UMAP_MAX
       });
       rows.push({ ok: true, renderer, ...r });
       process.stdout.write(
-        `    projection ${r.projectionMs.toFixed(0)} ms, first draw ${r.drawMs.toFixed(0)} ms, pan ${r.pan.medianMs.toFixed(1)} ms/frame, zoom ${r.zoom.medianMs.toFixed(1)} ms/frame\n`
+        `    projection ${r.projectionMs.toFixed(0)} ms${r.umapMs === null ? '' : `, UMAP ${r.umapMs.toFixed(0)} ms`}, first draw ${r.drawMs.toFixed(0)} ms, pan ${r.pan.medianMs.toFixed(1)} ms/frame, zoom ${r.zoom.medianMs.toFixed(1)} ms/frame\n`
       );
     } catch (error) {
       rows.push({ ok: false, n, d: D, renderer, error: String(error) });

@@ -21,7 +21,7 @@ import {
 } from './spotlight';
 import { explanationSummary, IExplanationSummary } from './summaries/explain';
 import { checkIndices, manualSpotlight } from './summaries/manual';
-import type { IMapLayout, IMapPoint } from './summaries/projection';
+import type { IMapLayout, IMapPoint, MapMethod } from './summaries/projection';
 import {
   IRegionSummary,
   regionOverlap,
@@ -42,6 +42,14 @@ import {
   ROLES,
   IProjection
 } from './tokens';
+
+/**
+ * The most embedding bytes (N × D × 4) the model keeps after an audit so
+ * that its map can be laid out again with UMAP; larger data are freed when
+ * the audit ends (choose UMAP then runs into a clear error asking to run
+ * the audit again).
+ */
+export const MAP_KEEP_BYTES = 512e6;
 
 /** Stages of an audit. */
 export type AuditStage =
@@ -297,6 +305,20 @@ export class SpotlightModel implements IDisposable {
     };
     this._pipelineFactory =
       options.pipeline ?? (bridge => new DefaultAuditPipeline(bridge));
+    this._changed.connect((_, change) => {
+      // UMAP chosen: lay out each new data set's map too.
+      const result = this._result;
+      if (
+        change === 'result' &&
+        result &&
+        this._mapState.method === 'umap' &&
+        this._mapState.state !== 'computing' &&
+        this._umapLayout?.fingerprint !== result.fingerprint &&
+        this._layoutData?.fingerprint === result.fingerprint
+      ) {
+        void this.setMapMethod('umap');
+      }
+    });
   }
 
   /** Emitted on any change of state, variables, selection, options or result. */
@@ -364,6 +386,165 @@ export class SpotlightModel implements IDisposable {
     return this._result;
   }
 
+  /** The overview map's projection and the state of its layout. */
+  get mapState(): Readonly<SpotlightModel.IMapState> {
+    return this._mapState;
+  }
+
+  /**
+   * The layout the map draws for a result: the UMAP layout when UMAP is
+   * chosen and ready for this result's data, else the result's own (PCA)
+   * layout.
+   *
+   * @param result - A result of this model.
+   * @returns The layout, or undefined when the result carries none.
+   */
+  mapLayoutOf(result: IAuditResult): IMapLayout | undefined {
+    const umap = this._umapLayout;
+    if (
+      this._mapState.method === 'umap' &&
+      umap &&
+      umap.fingerprint === result.fingerprint
+    ) {
+      return umap.layout;
+    }
+    return result.mapLayout;
+  }
+
+  /**
+   * Choose the overview map's projection. UMAP is computed once per data
+   * set by the pipeline (in the audit worker in JupyterLab) on the
+   * embeddings of the shown result, which the model keeps after the audit
+   * while they fit in {@link MAP_KEEP_BYTES}; `mapState` reports the
+   * progress and emits 'map'. A failure keeps the PCA map and says why in
+   * `mapState.error`.
+   *
+   * @param method - 'pca' or 'umap'.
+   * @returns Resolves when the layout is ready or has failed (never rejects).
+   */
+  async setMapMethod(method: MapMethod): Promise<void> {
+    if (method !== 'pca' && method !== 'umap') {
+      throw new RangeError(
+        `method must be 'pca' or 'umap' (got ${JSON.stringify(method)}).`
+      );
+    }
+    const result = this._result;
+    if (
+      method === 'pca' ||
+      !result ||
+      this._umapLayout?.fingerprint === result.fingerprint
+    ) {
+      this._mapAbort?.abort();
+      this._mapAbort = null;
+      this._mapState = {
+        method,
+        state: 'ready',
+        fraction: 1,
+        stage: '',
+        error: null
+      };
+      this._changed.emit('map');
+      return;
+    }
+    if (
+      this._mapState.state === 'computing' &&
+      this._mapState.method === method
+    ) {
+      return this._mapPending ?? Promise.resolve();
+    }
+    const pipeline = this._pipeline;
+    const data = this._layoutData;
+    const abort = new AbortController();
+    this._mapAbort?.abort();
+    this._mapAbort = abort;
+    const fingerprint = result.fingerprint;
+    this._mapState = {
+      method,
+      state: 'computing',
+      fraction: 0,
+      stage: 'starting',
+      error: null
+    };
+    this._changed.emit('map');
+    const run = async () => {
+      try {
+        if (!pipeline?.layout) {
+          throw new Error('this audit pipeline cannot compute other layouts.');
+        }
+        if (!data || data.fingerprint !== fingerprint) {
+          throw new Error(
+            `the embeddings of this map are no longer held (they are kept after an audit only while N × D × 4 bytes ≤ ${MAP_KEEP_BYTES / 1e6} MB, and only for the last audit): run the audit again, then choose UMAP.`
+          );
+        }
+        const layout = await pipeline.layout(data.data, method, {
+          signal: abort.signal,
+          onProgress: (fraction, stage) => {
+            if (this._mapAbort !== abort) {
+              return;
+            }
+            this._mapState = { ...this._mapState, fraction, stage };
+            this._changed.emit('map');
+          }
+        });
+        if (this._mapAbort !== abort || this._isDisposed) {
+          return;
+        }
+        this._umapLayout = { fingerprint, layout };
+        this._mapState = {
+          method,
+          state: 'ready',
+          fraction: 1,
+          stage: '',
+          error: null
+        };
+      } catch (reason) {
+        if (this._mapAbort !== abort || this._isDisposed) {
+          return;
+        }
+        const message = isAbortError(reason)
+          ? 'it was cancelled (the audit worker stopped).'
+          : reason instanceof Error
+            ? reason.message
+            : String(reason);
+        console.error('Spotlight: the UMAP map layout failed', reason);
+        this._mapState = {
+          method: 'pca',
+          state: 'failed',
+          fraction: 0,
+          stage: '',
+          error: `UMAP failed: ${message} The map stays on PCA.`
+        };
+      } finally {
+        if (this._mapAbort === abort) {
+          this._mapAbort = null;
+          this._mapPending = null;
+        }
+      }
+      this._changed.emit('map');
+    };
+    this._mapPending = run();
+    return this._mapPending;
+  }
+
+  /**
+   * Keep the data of a new result for its map's other layouts (UMAP) while
+   * its embeddings fit in {@link MAP_KEEP_BYTES}; free the data kept before.
+   */
+  private _keepForMap(
+    pipeline: IAuditPipeline,
+    data: IAuditData,
+    result: IAuditResult
+  ): void {
+    const previous = this._layoutData;
+    this._layoutData =
+      data.n * data.d * 4 <= MAP_KEEP_BYTES
+        ? { fingerprint: result.fingerprint, data }
+        : null;
+    if (previous && previous.data !== data) {
+      pipeline.release?.(previous.data);
+    }
+  }
+
   /** Index of the selected region, or -1. */
   get selectedRegion(): number {
     return this._selectedRegion;
@@ -387,6 +568,8 @@ export class SpotlightModel implements IDisposable {
     this._isDisposed = true;
     this._abort?.abort();
     this._listAbort?.abort();
+    this._mapAbort?.abort();
+    this._layoutData = null;
     this._pipeline?.dispose?.();
     this._bridge?.dispose();
     this._bridge = null;
@@ -408,6 +591,13 @@ export class SpotlightModel implements IDisposable {
     }
     this._abort?.abort();
     this._listAbort?.abort();
+    this._mapAbort?.abort();
+    this._mapAbort = null;
+    this._layoutData = null;
+    this._umapLayout = null;
+    if (this._mapState.state !== 'ready') {
+      this._mapState = { ...this._mapState, state: 'ready', error: null };
+    }
     this._pipeline?.dispose?.();
     this._bridge?.dispose();
     this._sessionContext = sessionContext;
@@ -810,6 +1000,7 @@ export class SpotlightModel implements IDisposable {
       this._throwIfAborted(signal);
       this._abort = null;
       this._result = result;
+      this._keepForMap(pipeline, data, result);
       this._selectedRegion = !result.regions.length
         ? -1
         : shown
@@ -840,7 +1031,7 @@ export class SpotlightModel implements IDisposable {
       if (this._abort === abort) {
         this._abort = null;
       }
-      if (fetched) {
+      if (fetched && this._layoutData?.data !== fetched) {
         pipeline?.release?.(fetched);
       }
     }
@@ -1140,6 +1331,7 @@ export class SpotlightModel implements IDisposable {
       result.regionsOf = Math.max(first.of, ...result.regionNumbers);
       this._abort = null;
       this._result = result;
+      this._keepForMap(pipeline, data, result);
       this._selectedRegion = 0;
       this._setProgress(
         'done',
@@ -1160,7 +1352,7 @@ export class SpotlightModel implements IDisposable {
       if (this._abort === abort) {
         this._abort = null;
       }
-      if (fetched) {
+      if (fetched && this._layoutData?.data !== fetched) {
         pipeline?.release?.(fetched);
       }
     }
@@ -1413,6 +1605,20 @@ export class SpotlightModel implements IDisposable {
   };
   private _error: string | null = null;
   private _result: IAuditResult | null = null;
+  private _mapState: SpotlightModel.IMapState = {
+    method: 'pca',
+    state: 'ready',
+    fraction: 1,
+    stage: '',
+    error: null
+  };
+  /** The UMAP layout of the shown result's data (by its fingerprint). */
+  private _umapLayout: { fingerprint: string; layout: IMapLayout } | null =
+    null;
+  /** The data of the shown result, kept for its map's other layouts. */
+  private _layoutData: { fingerprint: string; data: IAuditData } | null = null;
+  private _mapAbort: AbortController | null = null;
+  private _mapPending: Promise<void> | null = null;
   private _selectedRegion = -1;
   private _abort: AbortController | null = null;
   private _runningOptions: IAuditOptions | null = null;
@@ -1478,7 +1684,22 @@ export namespace SpotlightModel {
     | 'progress'
     | 'result'
     | 'region'
-    | 'waiting';
+    | 'waiting'
+    | 'map';
+
+  /** The overview map's projection and whether its layout is ready. */
+  export interface IMapState {
+    /** The projection chosen: 'pca' (default) or 'umap'. */
+    method: MapMethod;
+    /** 'computing' while a UMAP layout is made; 'failed' after a failure. */
+    state: 'ready' | 'computing' | 'failed';
+    /** Fraction done while computing (0 to 1). */
+    fraction: number;
+    /** What is being done, in words, while computing. */
+    stage: string;
+    /** Why the last UMAP layout failed, or null. */
+    error: string | null;
+  }
 
   /** Options to create a model. */
   export interface IOptions {

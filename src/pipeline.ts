@@ -29,8 +29,10 @@ import {
   projectRows,
   sampleRows,
   IMapLayout,
+  MapMethod,
   projectAllRows
 } from './summaries/projection';
+import { umapLayout } from './summaries/umapLayout';
 import {
   IRegionSummary,
   regionOverlap,
@@ -69,7 +71,7 @@ import { kernelRole, MAX_COMPONENTS } from './tokens';
  */
 export class LocalAuditStages implements Pick<
   IAuditPipeline,
-  'search' | 'summarise' | 'reconstruct' | 'nullDistribution'
+  'search' | 'summarise' | 'reconstruct' | 'nullDistribution' | 'layout'
 > {
   /**
    * @param options - The engine to search with (default: `findSpotlights`).
@@ -149,6 +151,41 @@ export class LocalAuditStages implements Pick<
     const result = assembleResult(input);
     Private.throwIfAborted(signal);
     return result;
+  }
+
+  /** {@inheritDoc IAuditPipeline.layout} */
+  async layout(
+    data: IAuditData,
+    method: MapMethod,
+    control: {
+      signal: AbortSignal;
+      onProgress?: (fraction: number, stage: string) => void;
+    }
+  ): Promise<IMapLayout> {
+    Private.throwIfAborted(control.signal);
+    const embeddings = data.embeddings;
+    if (!embeddings) {
+      throw new Error(
+        'The embeddings of this audit were freed after it ended: run the audit again to lay out its map.'
+      );
+    }
+    const derived = Private.derived(embeddings);
+    if (method === 'pca') {
+      return Private.layoutOf(derived, embeddings, data.n, data.d);
+    }
+    if (method !== 'umap') {
+      throw new RangeError(
+        `method must be 'pca' or 'umap' (got ${JSON.stringify(method)}).`
+      );
+    }
+    if (!derived.umap) {
+      derived.umap = await umapLayout(embeddings, data.n, data.d, {
+        seed: 0,
+        signal: control.signal,
+        onProgress: control.onProgress
+      });
+    }
+    return derived.umap;
   }
 
   /** {@inheritDoc IAuditPipeline.reconstruct} */
@@ -882,6 +919,8 @@ namespace Private {
     maps: Map<number, MapFit | null>;
     /** The overview map's layout of all rows (projectAllRows). */
     layout?: IMapLayout;
+    /** The overview map's UMAP layout of all rows (umapLayout, seed 0). */
+    umap?: IMapLayout;
   }
 
   /** Derived values by embeddings array (freed with the array). */

@@ -7,6 +7,7 @@ import type { ITransferProgress } from './kernel/bridge';
 import type { Transport } from './kernel/protocol';
 import type { IAuditResult } from './model';
 import type { IFinding } from './notebook/cells';
+import type { IMapLayout, MapMethod } from './summaries/projection';
 import type {
   ISpotlight,
   ISpotlightProgress,
@@ -454,6 +455,33 @@ export interface IAuditPipeline {
       onProgress?: (done: number, total: number) => void;
     }
   ): Promise<Float64Array>;
+
+  /**
+   * Lay out every example of the data on the overview map with another
+   * projection than the summaries' PCA: UMAP (umap-js) on an evenly spaced
+   * sample, every other row placed from its nearest sampled neighbours
+   * (`umapLayout`, summaries/umapLayout.ts). Computed off the page where the
+   * pipeline has a worker; once per data set (later calls return the same
+   * layout). Optional.
+   *
+   * @param data - Data returned by {@link IAuditPipeline.fetch}, still held
+   *   (a worker pipeline keeps the last released data set for this when its
+   *   embeddings fit in `MAP_KEEP_BYTES`).
+   * @param method - 'umap' (or 'pca': the summaries' layout).
+   * @param control - `signal` cancels; `onProgress` gets the fraction done
+   *   (0 to 1) and the stage in words.
+   * @returns The layout of all N rows (2 × N float32, scaled as the PCA one).
+   * @throws Error when the data's embeddings were freed (run the audit
+   *   again), or what umap-js threw; AbortError when cancelled.
+   */
+  layout?(
+    data: IAuditData,
+    method: MapMethod,
+    control: {
+      signal: AbortSignal;
+      onProgress?: (fraction: number, stage: string) => void;
+    }
+  ): Promise<IMapLayout>;
 
   /**
    * Forget the data of an audit once the model no longer needs it (after

@@ -2,13 +2,16 @@
  * The overview map's benchmark in the page (bundled by map_bench.mjs):
  * `window.mapBench.run({n, d, frames})` makes N × D planted embeddings,
  * times the projection the map uses (projectAllRows: PCA fitted on a
- * sample, applied to all rows), draws every point with regl-scatterplot
+ * sample, applied to all rows) and, for N ≤ `umapMax`, the UMAP layout
+ * (umapLayout: UMAP on 2,000 sampled rows, every other row placed from its
+ * nearest sampled neighbours), draws every point with regl-scatterplot
  * as the audit view does, then pans and zooms for `frames` frames each and
  * reports the time between successive redraws.
  */
 import createScatterplot from 'regl-scatterplot';
 
 import { projectAllRows } from '../../src/summaries/projection';
+import { umapLayout } from '../../src/summaries/umapLayout';
 
 /** Seeded uniform in [0, 1) (LCG). */
 function rng(seed: number): () => number {
@@ -51,14 +54,28 @@ function stats(ms: number[]) {
   };
 }
 
-async function run(options: { n: number; d: number; frames: number }) {
-  const { n, d, frames } = options;
+async function run(options: {
+  n: number;
+  d: number;
+  frames: number;
+  umapMax: number;
+}) {
+  const { n, d, frames, umapMax } = options;
   const t0 = performance.now();
   const { x, loss } = planted(n, d);
   const dataMs = performance.now() - t0;
   const t1 = performance.now();
   const layout = projectAllRows(x, n, d);
   const projectionMs = performance.now() - t1;
+  let umapMs: number | null = null;
+  if (n <= umapMax) {
+    const tu = performance.now();
+    const umap = await umapLayout(x, n, d, { seed: 0 });
+    umapMs = performance.now() - tu;
+    if (!umap.xy.every(Number.isFinite)) {
+      throw new Error('the UMAP layout has non-finite coordinates');
+    }
+  }
 
   const stage = document.getElementById('stage')!;
   const canvas = document.createElement('canvas');
@@ -127,6 +144,7 @@ async function run(options: { n: number; d: number; frames: number }) {
     d,
     dataMs,
     projectionMs,
+    umapMs,
     fitRows: layout.fitRows,
     drawMs,
     pan,

@@ -139,6 +139,38 @@ export function projectRows(
 /** Rows the overview map's principal axes are fitted on, at most. */
 export const MAP_FIT_ROWS = 2000;
 
+/** The overview map's projections: PCA (the default) or UMAP. */
+export type MapMethod = 'pca' | 'umap';
+
+/**
+ * Scale a layout in place, aspect ratio kept, so that the central 99 % of
+ * the wider axis (0.5th to 99.5th percentile of the given rows) spans
+ * [−0.95, 0.95]: a few outliers should not squeeze the bulk of the map into
+ * a corner.
+ *
+ * @param xy - Interleaved x₀, y₀, x₁, y₁, … (float32, length 2N), changed.
+ * @param rows - The rows whose spread sets the scale (e.g. the fitted ones).
+ */
+export function fitToView(xy: Float32Array, rows: number[]): void {
+  const n = xy.length / 2;
+  const axis = (offset: number) => {
+    const values = rows.map(i => xy[2 * i + offset]).sort((a, b) => a - b);
+    const at = (q: number) =>
+      values[Math.min(values.length - 1, Math.floor(q * values.length))];
+    return [at(0.005), at(0.995)];
+  };
+  const [x0, x1] = axis(0);
+  const [y0, y1] = axis(1);
+  const span = Math.max(x1 - x0, y1 - y0);
+  const scale = span > 0 && Number.isFinite(span) ? 1.9 / span : 0;
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  for (let i = 0; i < n; i++) {
+    xy[2 * i] = (xy[2 * i] - cx) * scale;
+    xy[2 * i + 1] = (xy[2 * i + 1] - cy) * scale;
+  }
+}
+
 /** The overview map's layout: every example's 2-D position. */
 export interface IMapLayout {
   /**
@@ -148,8 +180,8 @@ export interface IMapLayout {
    * WebGL scatter plots take them; outliers may lie beyond ±1.
    */
   xy: Float32Array;
-  /** The projection that ran. */
-  method: 'pca';
+  /** The projection that ran (UMAP: src/summaries/umapLayout.ts). */
+  method: MapMethod;
   /** Rows the axes were fitted on. */
   fitRows: number;
 }
@@ -224,24 +256,7 @@ export function projectAllRows(
     xy[2 * i] = x;
     xy[2 * i + 1] = y;
   }
-  // Scale on the central 99 % of each axis (on the fitted rows): a few
-  // outliers should not squeeze the bulk of the map into a corner.
-  const axis = (offset: number) => {
-    const values = rows.map(i => xy[2 * i + offset]).sort((a, b) => a - b);
-    const at = (q: number) =>
-      values[Math.min(values.length - 1, Math.floor(q * values.length))];
-    return [at(0.005), at(0.995)];
-  };
-  const [x0, x1] = axis(0);
-  const [y0, y1] = axis(1);
-  const span = Math.max(x1 - x0, y1 - y0);
-  const scale = span > 0 && Number.isFinite(span) ? 1.9 / span : 0;
-  const cx = (x0 + x1) / 2;
-  const cy = (y0 + y1) / 2;
-  for (let i = 0; i < n; i++) {
-    xy[2 * i] = (xy[2 * i] - cx) * scale;
-    xy[2 * i + 1] = (xy[2 * i + 1] - cy) * scale;
-  }
+  fitToView(xy, rows);
   return { xy, method: 'pca', fitRows: wide ? WIDE_FIT_ROWS : m };
 }
 

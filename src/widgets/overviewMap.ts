@@ -22,7 +22,11 @@ import {
   regionsOf
 } from '../summaries/mapEncoding';
 import { orderExamples } from '../summaries/examples';
-import { computeMapLayout, IMapLayout } from '../summaries/projection';
+import {
+  computeMapLayout,
+  IMapLayout,
+  MapMethod
+} from '../summaries/projection';
 import { drawImage } from './gallery';
 
 /** Categorical colours (Tableau 10), repeated past ten categories. */
@@ -126,6 +130,28 @@ export class OverviewMap extends Widget {
       void this._draw();
     });
     colorLabel.appendChild(this._colorSelect);
+    const layoutLabel = el('label', 'jp-SpotlightMap-layoutLabel');
+    layoutLabel.textContent = trans.__('Layout');
+    layoutLabel.title = trans.__(
+      'How the examples are placed: PCA (their first two principal components, the default) or UMAP (umap-js on a sample of 2,000 rows, every other row placed from its nearest sampled neighbours; keeps clusters apart, distances between them mean little)'
+    );
+    this._layoutSelect = document.createElement('select');
+    this._layoutSelect.className = 'jp-mod-styled jp-SpotlightMap-layout';
+    for (const [value, text] of [
+      ['pca', trans.__('PCA')],
+      ['umap', trans.__('UMAP')]
+    ]) {
+      const o = document.createElement('option');
+      o.value = value;
+      o.textContent = text;
+      this._layoutSelect.appendChild(o);
+    }
+    this._layoutSelect.addEventListener('change', () => {
+      void this._model.setMapMethod(this._layoutSelect.value as MapMethod);
+    });
+    layoutLabel.appendChild(this._layoutSelect);
+    this._layoutStatus = el('span', 'jp-SpotlightMap-layoutStatus');
+    this._layoutStatus.setAttribute('aria-live', 'polite');
     this._lassoButton = button(
       trans.__('Lasso'),
       trans.__(
@@ -155,6 +181,8 @@ export class OverviewMap extends Widget {
     this._selectionInfo.setAttribute('aria-live', 'polite');
     toolbar.append(
       colorLabel,
+      layoutLabel,
+      this._layoutStatus,
       this._lassoButton,
       this._selectionInfo,
       this._makeButton,
@@ -186,6 +214,7 @@ export class OverviewMap extends Widget {
 
     this._model.changed.connect(this._onModelChanged, this);
     this._renderSelection();
+    this._renderMapState();
   }
 
   /** The indices selected on the map (a lasso or a click), sorted. */
@@ -311,6 +340,46 @@ export class OverviewMap extends Widget {
       }
     } else if (change === 'region') {
       void this._highlight();
+    } else if (change === 'map') {
+      this._renderMapState();
+      const result = this._model.result;
+      if (
+        result &&
+        result === this._result &&
+        this._mapLayoutValue &&
+        this._model.mapLayoutOf(result) !== this._mapLayoutValue
+      ) {
+        void this._draw();
+      }
+    }
+  }
+
+  /** Show the chosen projection, UMAP's progress or its failure. */
+  private _renderMapState(): void {
+    const state = this._model.mapState;
+    const trans = this._trans;
+    this._layoutSelect.value = state.method;
+    this.node.dataset.layout = this._mapLayoutValue?.method ?? '';
+    this._layoutStatus.classList.toggle(
+      'jp-mod-error',
+      state.state === 'failed'
+    );
+    if (state.state === 'computing') {
+      this._layoutStatus.textContent = trans.__(
+        'UMAP %1 %…',
+        Math.round(100 * state.fraction)
+      );
+      this._layoutStatus.title = trans.__(
+        'Computing the UMAP layout in the audit worker: %1',
+        state.stage
+      );
+    } else if (state.state === 'failed') {
+      this._layoutStatus.textContent = trans.__('UMAP failed');
+      this._layoutStatus.title = state.error ?? '';
+      this._info.textContent = state.error ?? '';
+    } else {
+      this._layoutStatus.textContent = '';
+      this._layoutStatus.title = '';
     }
   }
 
@@ -342,7 +411,7 @@ export class OverviewMap extends Widget {
     );
     let layout: IMapLayout;
     try {
-      layout = await layoutOf(result);
+      layout = this._model.mapLayoutOf(result) ?? (await layoutOf(result));
     } catch (reason) {
       if (!isAbortError(reason)) {
         console.error('Spotlight: the map layout failed', reason);
@@ -395,7 +464,10 @@ export class OverviewMap extends Widget {
       return;
     }
     this._drawn = true;
-    if (!sameData) {
+    const newLayout = this._zoomedLayout !== layout;
+    this._zoomedLayout = layout;
+    this.node.dataset.layout = layout.method;
+    if (!sameData || newLayout) {
       // Fit the whole map in the pane (a tall pane would crop its sides).
       await plot.zoomToArea({ x: -1, y: -1, width: 2, height: 2 });
     }
@@ -876,6 +948,10 @@ export class OverviewMap extends Widget {
   private _plot: Private.IScatterplot | null = null;
   private _result: IAuditResult | null = null;
   private _mapLayoutValue: IMapLayout | null = null;
+  /** The layout the view was last fitted to. */
+  private _zoomedLayout: IMapLayout | null = null;
+  private _layoutSelect: HTMLSelectElement;
+  private _layoutStatus: HTMLElement;
   private _encoding: IColorEncoding | null = null;
   private _centres: ([number, number] | null)[] = [];
   private _lastPoints: Private.IPoints | null = null;

@@ -10,7 +10,7 @@ import type { KernelBridge } from '../kernel/bridge';
 import { abortError } from '../kernel/errors';
 import type { IAuditResult } from '../model';
 import type { IFinding } from '../notebook/cells';
-import type { IMapLayout } from '../summaries/projection';
+import type { IMapLayout, MapMethod } from '../summaries/projection';
 import { DefaultAuditPipeline } from '../pipeline';
 import type {
   ISpotlight,
@@ -290,6 +290,44 @@ export class WorkerAuditPipeline implements IAuditPipeline {
       },
       held
     )) as Float64Array;
+  }
+
+  /**
+   * {@inheritDoc IAuditPipeline.layout}
+   *
+   * Runs in the audit worker, on the embeddings it holds (the PCA layout
+   * is the one the summaries brought).
+   */
+  async layout(
+    data: IAuditData,
+    method: MapMethod,
+    control: {
+      signal: AbortSignal;
+      onProgress?: (fraction: number, stage: string) => void;
+    }
+  ): Promise<IMapLayout> {
+    const held = this._heldOf(data);
+    if (method === 'pca' && held.mapLayout) {
+      return held.mapLayout;
+    }
+    return (await this._call(
+      {
+        type: 'layout',
+        version: WORKER_PROTOCOL_VERSION,
+        id: 0,
+        dataId: held.dataId,
+        method
+      },
+      [],
+      control.signal,
+      `laying out the map of ${held.size} (${method.toUpperCase()})`,
+      reply => {
+        if (reply.type === 'layoutProgress') {
+          control.onProgress?.(reply.fraction, reply.stage);
+        }
+      },
+      held
+    )) as IMapLayout;
   }
 
   /** {@inheritDoc IAuditPipeline.release} */

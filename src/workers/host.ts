@@ -176,6 +176,23 @@ export class AuditWorkerHost {
           );
           return this._sendSearch(held, search);
         }
+        case 'layout': {
+          const send = this._throttled<[number, string]>(([fraction, stage]) =>
+            this._reply({
+              type: 'layoutProgress',
+              id: request.id,
+              fraction,
+              stage
+            })
+          );
+          const layout = await this._stages.layout(held.data, request.method, {
+            signal,
+            onProgress: (fraction, stage) => send([fraction, stage])
+          });
+          // A copy: the worker keeps its layout for a later request.
+          const xy = layout.xy.slice();
+          return [{ ...layout, xy }, [xy.buffer as ArrayBuffer]];
+        }
         case 'nullDistribution': {
           const nulls = await this._stages.nullDistribution(
             held.data,

@@ -7,6 +7,7 @@
  */
 import type { IAuditResult } from '../model';
 import type { IFinding } from '../notebook/cells';
+import type { MapMethod } from '../summaries/projection';
 import {
   createAbortError,
   ISpotlight,
@@ -129,6 +130,14 @@ export type WorkerRequest =
       options: IAuditOptions;
     }
   | {
+      /** The overview map's layout by another projection (UMAP). */
+      type: 'layout';
+      version: number;
+      id: number;
+      dataId: number;
+      method: MapMethod;
+    }
+  | {
       /** Free a data set and the spotlights found on it (no reply). */
       type: 'release';
       version: number;
@@ -148,6 +157,7 @@ export interface ILoaded {
 export type WorkerReply =
   | { type: 'progress'; id: number; progress: ISpotlightProgress }
   | { type: 'nullProgress'; id: number; done: number; total: number }
+  | { type: 'layoutProgress'; id: number; fraction: number; stage: string }
   | {
       /** A spotlight, as soon as it is found (its arrays transferred). */
       type: 'spotlight';

@@ -621,6 +621,36 @@ describe('errors across the worker boundary', () => {
 });
 
 describe('SpotlightModel on the worker pipeline', () => {
+  it('keeps the PCA map and says why when UMAP fails', async () => {
+    const model = new SpotlightModel({
+      options: OPTIONS,
+      pipeline: () => {
+        const p = new WorkerAuditPipeline({
+          bridge: fakeBridge(),
+          spawn: () => new InProcessWorker()
+        });
+        p.layout = async () => {
+          throw new Error('umap-js ran out of memory.');
+        };
+        return p;
+      }
+    });
+    model.setNotebook(Private.session(), 'a.ipynb');
+    model.select('embeddings', 'X');
+    model.select('losses', 'loss');
+    const result = await model.run();
+    const consoleError = jest.spyOn(console, 'error').mockImplementation();
+    await model.setMapMethod('umap');
+    consoleError.mockRestore();
+    expect(model.mapState.method).toBe('pca');
+    expect(model.mapState.state).toBe('failed');
+    expect(model.mapState.error).toBe(
+      'UMAP failed: umap-js ran out of memory. The map stays on PCA.'
+    );
+    expect(model.mapLayoutOf(result)).toBe(result.mapLayout);
+    model.dispose();
+  });
+
   it('runs an audit, releases the data and disposes the pipeline', async () => {
     const workers: InProcessWorker[] = [];
     const pipelines: WorkerAuditPipeline[] = [];
@@ -647,7 +677,38 @@ describe('SpotlightModel on the worker pipeline', () => {
     expect(result.regions).toHaveLength(2);
     expect(result.embeddings).toBeNull();
     await new Promise(resolve => setTimeout(resolve, 5));
-    expect(workers[0].host.heldDataSets).toBe(0);
+    // The shown result's data stay in the worker for the map's UMAP layout.
+    expect(workers[0].host.heldDataSets).toBe(1);
+    const progress: number[] = [];
+    model.changed.connect((_, change) => {
+      if (change === 'map' && model.mapState.state === 'computing') {
+        progress.push(model.mapState.fraction);
+      }
+    });
+    await model.setMapMethod('umap');
+    expect(model.mapState).toMatchObject({
+      method: 'umap',
+      state: 'ready',
+      error: null
+    });
+    expect(progress.length).toBeGreaterThan(0);
+    const umap = model.mapLayoutOf(result)!;
+    expect(umap.method).toBe('umap');
+    expect(umap.xy).toHaveLength(2 * result.n);
+    expect(umap.xy.every(Number.isFinite)).toBe(true);
+    expect(result.mapLayout!.method).toBe('pca');
+    // A second audit frees the first one's data: one data set held.
+    const second = await model.run();
+    await new Promise(resolve => setTimeout(resolve, 5));
+    expect(workers[0].host.heldDataSets).toBe(1);
+    // UMAP stays chosen: the new data's map is laid out with it too.
+    for (let t = 0; t < 600 && model.mapState.state !== 'ready'; t++) {
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
+    expect(model.mapState.state).toBe('ready');
+    expect(model.mapLayoutOf(second)!.method).toBe('umap');
+    await model.setMapMethod('pca');
+    expect(model.mapLayoutOf(second)).toBe(second.mapLayout);
     model.dispose();
     expect(pipelines[0].isDisposed).toBe(true);
     expect(workers[0].terminated).toBe(true);
