@@ -516,7 +516,12 @@ namespace Private {
       tau: number,
       out: IMoments
     ): Promise<void> {
-      this._get().moments(center, tau, out);
+      const kernel = this._get();
+      if (kernel.momentsAsync) {
+        await kernel.momentsAsync(center, tau, out);
+      } else {
+        kernel.moments(center, tau, out);
+      }
     }
 
     /**
