@@ -35,7 +35,12 @@ import {
   IMoments,
   IObjectiveKernel
 } from './objective';
-import { ShellKernel } from './shellKernel';
+import {
+  addPackedMoments,
+  ShellControl,
+  ShellKernel,
+  unpackMoments
+} from './shellKernel';
 import { IShardScan } from './shard';
 import { ShardPool, ShardTransportFactory } from './shardPool';
 import {
@@ -140,12 +145,12 @@ export interface IShardingOptions {
 
 /**
  * Find spotlights with X split by rows over S shards (issue 11): each shard
- * computes the partial moments of its rows (shard.ts, with exact shell
- * evaluation), and this thread adds them in float64 in shard order and runs
- * Adam, the barrier schedule, the plateau rule, the collapse guard and the
- * damping exactly as `findSpotlights` does. On the `cpu` backend the result
- * equals `findSpotlights`'s up to float64 summation order (one shard: bit for
- * bit); it is deterministic for a given S. Backends: `wasm` and `cpu` only
+ * runs the passes over its rows (shard.ts) and sums them along blocks.ts's
+ * fixed tree; this thread makes the shell decisions, rebuilds the moments
+ * and runs Adam, the barrier schedule, the plateau rule, the collapse guard
+ * and the damping exactly as `findSpotlights` does. Split along leaves (the
+ * default), the result is `findSpotlights`'s bit for bit for any S, on `cpu`
+ * and `wasm` alike (docs/method.md, "Shards"). Backends: `wasm` and `cpu` only
  * (`auto` picks WASM when the shards could put their rows in WASM memory).
  *
  * The shards are made here (with `sharding.transport`, e.g. Node workers),
@@ -511,7 +516,12 @@ namespace Private {
       tau: number,
       out: IMoments
     ): Promise<void> {
-      this._get().moments(center, tau, out);
+      const kernel = this._get();
+      if (kernel.momentsAsync) {
+        await kernel.momentsAsync(center, tau, out);
+      } else {
+        kernel.moments(center, tau, out);
+      }
     }
 
     /**
@@ -643,6 +653,16 @@ namespace Private {
       }
       await this.pool.open(selection.name, this.signal);
       this._opened = true;
+      this._float32 = selection.name === 'wasm';
+      let maxSquaredNorm = 0;
+      for (const s of this.scans) {
+        maxSquaredNorm = Math.max(maxSquaredNorm, s.maxSquaredNorm);
+      }
+      this._control = new ShellControl(
+        this.n,
+        this.d,
+        Math.sqrt(maxSquaredNorm)
+      );
     }
 
     get pruning(): boolean {
@@ -650,11 +670,45 @@ namespace Private {
     }
 
     setLosses(losses: Float32Array): Promise<void> {
+      this._control?.reset();
       return this.pool.setLosses(losses, this.signal);
     }
 
-    moments(center: Float64Array, tau: number, out: IMoments): Promise<void> {
-      return this.pool.moments(center, tau, out, this.signal);
+    /**
+     * The moments at (μ, τ): the shell decisions here (`ShellControl`, as a
+     * single kernel makes them), the passes in the shards, their tree nodes
+     * folded in the pool: the single kernel's float64 moments.
+     *
+     * @param center - μ (D).
+     * @param tau - τ.
+     * @param out - The moments to fill.
+     */
+    async moments(
+      center: Float64Array,
+      tau: number,
+      out: IMoments
+    ): Promise<void> {
+      const pool = this.pool;
+      if (!this.pruning) {
+        const r = await pool.moments(center, tau, true, null, this.signal);
+        unpackMoments(r.moments, out);
+        return;
+      }
+      const control = this._control!;
+      // The centre as the shards' passes use it (WASM: rounded to float32).
+      const c = this._float32
+        ? Float64Array.from(Float32Array.from(center))
+        : center;
+      const rescan = control.covers(c, tau)
+        ? null
+        : { ref: control.reference, bounds: control.rescan(c, tau) };
+      const r = await pool.moments(center, tau, false, rescan, this.signal);
+      if (rescan) {
+        control.rescanned(r.inside!, r.shell);
+      }
+      control.insideMoments(c, tau, out);
+      addPackedMoments(r.moments, out);
+      control.shellRead();
     }
 
     weights(
@@ -675,6 +729,8 @@ namespace Private {
     }
 
     private _opened = false;
+    private _float32 = false;
+    private _control: ShellControl | null = null;
   }
 
   /**

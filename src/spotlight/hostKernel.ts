@@ -3,16 +3,15 @@
  * JavaScript, float64 (d'Eon et al. 2021; SPOTLIGHT_METHOD.md).
  */
 import { squaredNorms } from './kernel';
-import type { IMoments } from './objective';
 import {
-  IInsideMoments,
+  IKernelRows,
   IShellBounds,
   IShellKernelOptions,
   ShellKernel
 } from './shellKernel';
 
 /** Options of a `HostKernel`. */
-export interface IHostKernelOptions extends IShellKernelOptions {
+export interface IHostKernelOptions extends IShellKernelOptions, IKernelRows {
   /**
    * Values from one row's start to the next's, ≥ D (default D). A shard
    * (shard.ts) stores its rows padded for the WASM kernel; the `cpu` kernel
@@ -26,19 +25,19 @@ export interface IHostKernelOptions extends IShellKernelOptions {
  * backend; for the problems it serves it is several times faster than tfjs's
  * own cpu backend, whose per-op overhead and matMul dominate a step.
  *
- * Unpruned (`pruning: false`), every step is a full pass. Pass 1 computes
- * d_i = ‖x_i‖² − 2x_i·μ + ‖μ‖² (D multiply-adds per row, unrolled) and the
- * scalar moments, and marks the support a_i = 1. Pass 2 forms A_ℓ and A_1
- * over the support, or — when more than half the rows are active — as the
- * totals over all rows (precomputed per loss vector) minus the inactive rows:
- * the same sums, at a cost of min(#active, #inactive) · 2D instead of
- * #active · 2D. Rows read per step: N + min(#active, #inactive).
+ * Unpruned (`pruning: false`), every step is a full pass: for each row,
+ * d_i = ‖x_i‖² − 2x_i·μ + ‖μ‖² (D multiply-adds, unrolled), the scalar
+ * moments, and for rows with a_i = 1 the row added to A_ℓ and A_1 while it is
+ * in cache. Rows read per step: N.
  *
  * With `pruning: true`, exact shell evaluation (shellKernel.ts). A rescan
  * computes D_i² = ‖x_i − μ_ref‖² directly in float64 and widens its tests by
- * ε = 4(D + 4)·2⁻⁵²·(max‖x‖ + ‖μ_ref‖ + Δ)², which bounds the rounding of
- * d_i as the unpruned pass computes it and of D_i² here.
+ * ε = 4(D + 4)·2⁻⁵²·(max‖x‖ + ‖μ_ref‖ + Δ)² (max ‖x‖ over all of X), which
+ * bounds the rounding of d_i as the unpruned pass computes it and of D_i²
+ * here.
  *
+ * Sums run leaf by leaf (blocks.ts), so a `HostKernel` on part of X (a shard,
+ * `offset`/`total`) computes exactly its nodes of the single kernel's sums.
  * `stats` counts rows of D float32 values.
  */
 export class HostKernel extends ShellKernel {
@@ -48,7 +47,8 @@ export class HostKernel extends ShellKernel {
    * @param n - N.
    * @param d - D.
    * @param norms - ‖x_i‖² (N), if already computed.
-   * @param options - Exact shell evaluation, its margin and the row stride.
+   * @param options - Exact shell evaluation, its margin, the row stride and
+   *   where the rows sit in X.
    * @throws Error when the margin is not > 0 or the stride is below D.
    */
   constructor(
@@ -68,21 +68,12 @@ export class HostKernel extends ShellKernel {
     this._stride = stride;
     this._norms = norms ?? squaredNorms(embeddings, n, d, stride);
     this._losses = new Float32Array(n);
-    this._active = new Uint8Array(n);
-    this._sumX = new Float64Array(d);
-    this._sumLX = new Float64Array(d);
-    for (let i = 0; i < n; i++) {
-      const o = i * stride;
-      for (let q = 0; q < d; q++) {
-        this._sumX[q] += embeddings[o + q];
-      }
-    }
     let maxNorm = 0;
     for (let i = 0; i < n; i++) {
       maxNorm = Math.max(maxNorm, this._norms[i]);
     }
     this._maxNorm = Math.sqrt(maxNorm);
-    this._shell = this.pruning ? new Int32Array(n) : new Int32Array(0);
+    this._shellRows = this.pruning ? new Int32Array(n) : new Int32Array(0);
   }
 
   /** Nothing to release. */
@@ -91,55 +82,54 @@ export class HostKernel extends ShellKernel {
   }
 
   /**
-   * Keep the losses and precompute Σ_i ℓ_i x_i over all rows (O(N · D)).
-   *
-   * @param losses - ℓ (N).
-   */
-  protected storeLosses(losses: Float32Array): void {
-    const { embeddings: X, n, d } = this;
-    const stride = this._stride;
-    this._losses = losses;
-    const t = this._sumLX;
-    t.fill(0);
-    for (let i = 0; i < n; i++) {
-      const o = i * stride;
-      const l = losses[i];
-      if (l !== 0) {
-        for (let q = 0; q < d; q++) {
-          t[q] += l * X[o + q];
-        }
-      }
-    }
-  }
-
-  /**
    * μ itself: the passes are float64.
    *
    * @param center - μ (D).
    * @returns μ.
    */
-  protected passCenter(center: Float64Array): Float64Array {
+  passCenter(center: Float64Array): Float64Array {
     return center;
   }
 
   /**
-   * The unpruned pass (see the class comment).
+   * Keep the losses.
+   *
+   * @param losses - ℓ (N).
+   */
+  protected storeLosses(losses: Float32Array): void {
+    this._losses = losses;
+  }
+
+  /**
+   * max ‖x_i‖ over the kernel's rows.
+   *
+   * @returns The largest norm.
+   */
+  protected maxNorm(): number {
+    return this._maxNorm;
+  }
+
+  /**
+   * The unpruned pass over rows [a, b) (see the class comment).
    *
    * @param center - μ (D).
    * @param precision - τ.
-   * @param out - The moments to fill.
-   * @returns Rows read.
+   * @param a - First row.
+   * @param b - One past the last.
+   * @param out - Packed moments to add to.
+   * @returns 0: each row is read once.
    */
-  protected fullPass(
+  protected fullLeaf(
     center: Float64Array,
     precision: number,
-    out: IMoments
+    a: number,
+    b: number,
+    out: Float64Array
   ): number {
-    const { embeddings: X, n, d } = this;
+    const { embeddings: X, d } = this;
     const stride = this._stride;
     const norms = this._norms;
     const losses = this._losses;
-    const active = this._active;
     let mm = 0;
     for (let j = 0; j < d; j++) {
       mm += center[j] * center[j];
@@ -149,80 +139,63 @@ export class HostKernel extends ShellKernel {
     let K = 0;
     let L = 0;
     const d4 = d - (d % 4);
-    for (let i = 0; i < n; i++) {
+    for (let i = a; i < b; i++) {
       const o = i * stride;
       const u = 1 - precision * rowDistance(X, o, norms[i], center, mm, d, d4);
       if (u >= 0) {
         const l = losses[i];
-        active[i] = 1;
         sl += l;
         s1 += 1;
         K += u;
         L += u * l;
-      } else {
-        active[i] = 0;
+        for (let q = 0; q < d; q++) {
+          const x = X[o + q];
+          out[q] += l * x;
+          out[d + q] += x;
+        }
       }
     }
-    const A = out.lossMoment;
-    const B = out.activeMoment;
-    const complement = s1 > n / 2;
-    if (complement) {
-      A.set(this._sumLX);
-      B.set(this._sumX);
-    } else {
-      A.fill(0);
-      B.fill(0);
-    }
-    const want = complement ? 0 : 1;
-    const sign = complement ? -1 : 1;
-    for (let i = 0; i < n; i++) {
-      if (active[i] !== want) {
-        continue;
-      }
-      const o = i * stride;
-      const l = sign * losses[i];
-      for (let q = 0; q < d; q++) {
-        const x = X[o + q];
-        B[q] += sign * x;
-        A[q] += l * x;
-      }
-    }
-    out.activeLoss = sl;
-    out.activeCount = s1;
-    out.totalWeight = K;
-    out.weightedLossSum = L;
-    return n + (complement ? n - s1 : s1);
+    out[2 * d] += sl;
+    out[2 * d + 1] += s1;
+    out[2 * d + 2] += K;
+    out[2 * d + 3] += L;
+    return 0;
   }
 
   /**
-   * A rescan's pass in float64 (see the class comment for its rounding bound).
+   * A rescan's pass over rows [a, b) in float64 (see the class comment for
+   * its rounding bound).
    *
    * @param ref - μ_ref (D).
-   * @param bounds - Δ, ‖μ_ref‖ and the squared radii.
-   * @param inside - The inside moments to fill.
+   * @param bounds - Δ, ‖μ_ref‖, max ‖x‖ and the squared radii.
+   * @param a - First row.
+   * @param b - One past the last.
+   * @param at - Where this leaf's shell rows go in the list.
+   * @param out - Packed inside moments to add to.
    * @returns The number of shell rows.
    */
-  protected rescanPass(
+  protected rescanLeaf(
     ref: Float64Array,
     bounds: IShellBounds,
-    inside: IInsideMoments
+    a: number,
+    b: number,
+    at: number,
+    out: Float64Array
   ): number {
-    const { embeddings: X, n, d } = this;
+    const { embeddings: X, d } = this;
     const stride = this._stride;
     const losses = this._losses;
     const { delta, insideBelow, outsideAbove } = bounds;
-    const scale = this._maxNorm + bounds.refNorm + delta;
+    const scale = bounds.maxNorm + bounds.refNorm + delta;
     const eps = 4 * (d + 4) * Math.pow(2, -52) * scale * scale;
-    const Y = inside.sum;
-    const LY = inside.lossSum;
     let count = 0;
     let sl = 0;
     let q = 0;
     let ql = 0;
-    let shell = 0;
-    const shellRows = this._shell;
+    let shell = at;
+    const shellRows = this._shellRows;
     const d4 = d - (d % 4);
-    for (let i = 0; i < n; i++) {
+    for (let i = a; i < b; i++) {
       const o = i * stride;
       let p0 = 0;
       let p1 = 0;
@@ -253,8 +226,8 @@ export class HostKernel extends ShellKernel {
         ql += l * d2;
         for (let k = 0; k < d; k++) {
           const v = X[o + k] - ref[k];
-          Y[k] += v;
-          LY[k] += l * v;
+          out[k] += l * v;
+          out[d + k] += v;
         }
         continue;
       }
@@ -263,72 +236,71 @@ export class HostKernel extends ShellKernel {
         shellRows[shell++] = i;
       }
     }
-    inside.count = count;
-    inside.loss = sl;
-    inside.squares = q;
-    inside.lossSquares = ql;
-    return shell;
+    out[2 * d] += sl;
+    out[2 * d + 1] += count;
+    out[2 * d + 2] += q;
+    out[2 * d + 3] += ql;
+    return shell - at;
   }
 
   /**
-   * The shell rows' terms, with the unpruned pass's arithmetic.
+   * The terms of shell list entries [s0, s1), with the unpruned pass's
+   * arithmetic.
    *
    * @param center - μ (D).
    * @param precision - τ.
-   * @param out - Moments holding the inside set's terms.
+   * @param s0 - First entry.
+   * @param s1 - One past the last.
+   * @param out - Packed moments to add to.
    */
-  protected shellPass(
+  protected shellLeaf(
     center: Float64Array,
     precision: number,
-    out: IMoments
+    s0: number,
+    s1: number,
+    out: Float64Array
   ): void {
     const { embeddings: X, d } = this;
     const stride = this._stride;
     const norms = this._norms;
     const losses = this._losses;
-    const A = out.lossMoment;
-    const B = out.activeMoment;
     let mm = 0;
     for (let j = 0; j < d; j++) {
       mm += center[j] * center[j];
     }
-    let K = out.totalWeight;
-    let L = out.weightedLossSum;
-    let sl = out.activeLoss;
-    let s1 = out.activeCount;
-    const shellRows = this._shell;
-    const shell = this.shellSize;
+    let K = 0;
+    let L = 0;
+    let sl = 0;
+    let s1count = 0;
+    const shellRows = this._shellRows;
     const d4 = d - (d % 4);
-    for (let r = 0; r < shell; r++) {
+    for (let r = s0; r < s1; r++) {
       const i = shellRows[r];
       const o = i * stride;
       const u = 1 - precision * rowDistance(X, o, norms[i], center, mm, d, d4);
       if (u >= 0) {
         const l = losses[i];
         sl += l;
-        s1 += 1;
+        s1count += 1;
         K += u;
         L += u * l;
         for (let q = 0; q < d; q++) {
           const x = X[o + q];
-          B[q] += x;
-          A[q] += l * x;
+          out[q] += l * x;
+          out[d + q] += x;
         }
       }
     }
-    out.activeLoss = sl;
-    out.activeCount = s1;
-    out.totalWeight = K;
-    out.weightedLossSum = L;
+    out[2 * d] += sl;
+    out[2 * d + 1] += s1count;
+    out[2 * d + 2] += K;
+    out[2 * d + 3] += L;
   }
 
   private readonly _stride: number;
   private readonly _norms: Float64Array;
-  private readonly _active: Uint8Array;
-  private readonly _sumX: Float64Array;
-  private readonly _sumLX: Float64Array;
   private readonly _maxNorm: number;
-  private readonly _shell: Int32Array;
+  private readonly _shellRows: Int32Array;
   private _losses: Float32Array;
 }
 

@@ -70,11 +70,17 @@ export {
   shardLayout
 } from './engine';
 export {
-  addPackedMoments,
+  coverNodes,
+  foldNodes,
+  INodeValues,
+  IRowTree,
+  leafRows,
+  rowTree
+} from './blocks';
+export {
   IShardEndpoint,
   IShardEnvelope,
   IShardScan,
-  packMoments,
   serveShard,
   SHARD_PROTOCOL_VERSION,
   shardBounds,

@@ -90,6 +90,15 @@ export interface IObjectiveKernel {
    * @param out - The moments to fill.
    */
   moments(center: Float64Array, precision: number, out: IMoments): void;
+  /**
+   * The same moments, read back without blocking the thread (a GPU kernel's
+   * asynchronous read-back); the engine prefers it where a kernel has it.
+   */
+  momentsAsync?(
+    center: Float64Array,
+    precision: number,
+    out: IMoments
+  ): Promise<void>;
   /** Work counters since construction (a copy). */
   readonly stats: IKernelStats;
   /** Release every resource (tensors); idempotent. */

@@ -5,11 +5,16 @@
  * `cpu` backend), answering the coordinator (shardPool.ts) with the partial
  * moments of its rows at each step.
  *
- * The moments of objective.ts are sums over rows, so the coordinator adds the
- * shards' partial moments (in float64, in shard order) and gets the moments of
- * all of X; the exact shell evaluation of shellKernel.ts runs inside each
- * shard on its own rows. Everything else (Adam, the barrier schedule, the
- * plateau rule, the collapse guard, the damping) stays in the coordinator.
+ * The moments of objective.ts are sums over rows. Each shard sums its rows
+ * leaf by leaf up blocks.ts's fixed tree and sends the values of the tree's
+ * nodes within its rows; the coordinator rebuilds the root with the same
+ * additions, so the moments are the single kernel's float64 numbers for any
+ * split along leaf boundaries (`shardBounds` splits there). The decisions of
+ * exact shell evaluation (when to rescan, the margin, the tests) are the
+ * coordinator's (shellKernel.ts's `ShellControl`, over all of X); a shard runs
+ * the rescan's and the shell's passes on its rows. Everything else (Adam,
+ * the barrier schedule, the plateau rule, the collapse guard, the damping)
+ * stays in the coordinator.
  *
  * The protocol is plain objects and ArrayBuffers moved in the transfer list
  * (no SharedArrayBuffer: JupyterLab pages are not cross-origin isolated), so
@@ -21,30 +26,38 @@
  * Requests and replies (row counts are the shard's own; "f32 × k" is an
  * ArrayBuffer of k float32 values, "f64 × k" of k float64 values):
  *
- *   init    {n, d, layout, pruning}        → {layout, stride, note, bytes}
+ *   init    {offset, total, n, d, layout, pruning}
+ *                                          → {layout, stride, note, bytes}
  *   rows    {start, rows, data: f32 × rows·D}  (row-major, unpadded) → {}
  *   scan    {initialPrecision}             → {k0, maxSquaredNorm, nonFinite,
  *                                              allRowsEqual, firstRow: f32 × D}
  *   open    {backend: 'wasm' | 'cpu'}      → {pruning}
  *   losses  {data: f32 × n}                → {}
- *   moments {center: f64 × D, precision}   → {values: f64 × (2D + 4)}
+ *   moments {center: f64 × D, precision, full, rescan?: {ref: f64 × D, bounds}}
+ *                                          → {moments: nodes, inside?: nodes,
+ *                                             shell?}
  *   weights {center: f32 × D, precision}   → {data: f32 × n}
  *   stats   {}                             → {stats}
  *   dispose {}                             → {}
  *
- * `moments` values are packed [A_ℓ (D), A_1 (D), S_ℓ, S_1, K, L]
- * (`packMoments`). A request that fails is answered `{ok: false, error}`; the
+ * `moments` runs the rescan's pass first when asked (its inside moments and
+ * shell size come back), then the unpruned pass (`full`) or the shell's;
+ * "nodes" are blocks.ts's `INodeValues` with f64 × (2D + 4) packed values per
+ * node (shellKernel.ts's `packedWidth`). A request that fails is answered `{ok: false, error}`; the
  * shard stays usable for `dispose`.
  */
 import { SpotlightRunError } from './errors';
 import { HostKernel } from './hostKernel';
 import { kernelWeightsInto, squaredNorms } from './kernel';
-import type { IKernelStats, IMoments } from './objective';
+import type { INodeValues } from './blocks';
+import { rowTree } from './blocks';
+import type { IKernelStats } from './objective';
+import type { IShellBounds } from './shellKernel';
 import { ShellKernel } from './shellKernel';
 import { paddedDimension, WasmKernel } from './wasmKernel';
 
 /** The version of the shard messages; both sides must agree. */
-export const SHARD_PROTOCOL_VERSION = 1;
+export const SHARD_PROTOCOL_VERSION = 2;
 
 /**
  * How a shard stores its rows: `wasm` in a `WasmKernel`'s memory, rows padded
@@ -60,6 +73,10 @@ export type ShardRequest =
       version: number;
       /** The shard's index, for messages. */
       index: number;
+      /** The global index of the shard's first row. */
+      offset: number;
+      /** N, all rows of X. */
+      total: number;
       /** Rows in this shard. */
       n: number;
       /** D. */
@@ -80,7 +97,16 @@ export type ShardRequest =
   | { type: 'scan'; initialPrecision: number }
   | { type: 'open'; backend: 'wasm' | 'cpu' }
   | { type: 'losses'; data: ArrayBuffer }
-  | { type: 'moments'; center: ArrayBuffer; precision: number }
+  | {
+      type: 'moments';
+      /** μ: f64 × D. */
+      center: ArrayBuffer;
+      precision: number;
+      /** The unpruned pass (else the shell's). */
+      full: boolean;
+      /** Rescan first, around `ref` (f64 × D) with these tests. */
+      rescan?: { ref: ArrayBuffer; bounds: IShellBounds };
+    }
   | { type: 'weights'; center: ArrayBuffer; precision: number }
   | { type: 'stats' }
   | { type: 'dispose' };
@@ -117,7 +143,14 @@ export type ShardReply =
   | IShardScan
   | { type: 'open'; pruning: boolean }
   | { type: 'losses' }
-  | { type: 'moments'; values: ArrayBuffer }
+  | {
+      type: 'moments';
+      moments: IWireNodes;
+      /** The rescan's inside moments, when it ran. */
+      inside?: IWireNodes;
+      /** The shard's shell rows, when a rescan ran. */
+      shell?: number;
+    }
   | { type: 'weights'; data: ArrayBuffer }
   | { type: 'stats'; stats: IKernelStats }
   | { type: 'dispose' };
@@ -133,76 +166,45 @@ export type ShardResponse =
   | { id: number; ok: true; reply: ShardReply }
   | { id: number; ok: false; error: { name: string; message: string } };
 
-/**
- * Zeroed moments for dimension D (objective.ts's `createMoments`, repeated
- * here so that a shard's worker does not load tfjs with objective.ts).
- *
- * @param d - D.
- * @returns Zeroed moments.
- */
-function createMoments(d: number): IMoments {
-  return {
-    lossMoment: new Float64Array(d),
-    activeMoment: new Float64Array(d),
-    activeLoss: 0,
-    activeCount: 0,
-    totalWeight: 0,
-    weightedLossSum: 0
-  };
-}
-
 /** How many first non-finite indices a scan keeps. */
 export const SHARD_SCAN_SHOWN = 5;
 
-/**
- * Pack moments into 2D + 4 float64 values: [A_ℓ, A_1, S_ℓ, S_1, K, L].
- *
- * @param m - The moments (D each).
- * @param out - 2D + 4 values.
- */
-export function packMoments(m: IMoments, out: Float64Array): void {
-  const d = m.lossMoment.length;
-  out.set(m.lossMoment, 0);
-  out.set(m.activeMoment, d);
-  out[2 * d] = m.activeLoss;
-  out[2 * d + 1] = m.activeCount;
-  out[2 * d + 2] = m.totalWeight;
-  out[2 * d + 3] = m.weightedLossSum;
+/** Node values as they cross a channel (blocks.ts's `INodeValues`). */
+export interface IWireNodes {
+  nodes: number[];
+  pieces: boolean[];
+  /** f64 × (nodes · W). */
+  values: ArrayBuffer;
 }
 
 /**
- * Add packed moments to `out` in float64 (`first`: overwrite instead, so that
- * one shard's moments pass through unchanged, bit for bit).
+ * Node values as they cross a channel: the values' buffer is moved.
  *
- * @param values - 2D + 4 packed values (`packMoments`).
- * @param out - The moments to add to (D each).
- * @param first - Whether these are the first shard's moments.
+ * @param v - The values.
+ * @param transfer - Receives the buffer to move.
+ * @returns The wire form.
  */
-export function addPackedMoments(
-  values: Float64Array,
-  out: IMoments,
-  first: boolean
-): void {
-  const d = out.lossMoment.length;
-  const A = out.lossMoment;
-  const B = out.activeMoment;
-  if (first) {
-    A.set(values.subarray(0, d));
-    B.set(values.subarray(d, 2 * d));
-    out.activeLoss = values[2 * d];
-    out.activeCount = values[2 * d + 1];
-    out.totalWeight = values[2 * d + 2];
-    out.weightedLossSum = values[2 * d + 3];
-    return;
-  }
-  for (let j = 0; j < d; j++) {
-    A[j] += values[j];
-    B[j] += values[d + j];
-  }
-  out.activeLoss += values[2 * d];
-  out.activeCount += values[2 * d + 1];
-  out.totalWeight += values[2 * d + 2];
-  out.weightedLossSum += values[2 * d + 3];
+export function toWire(v: INodeValues, transfer: ArrayBuffer[]): IWireNodes {
+  transfer.push(v.values.buffer as ArrayBuffer);
+  return {
+    nodes: v.nodes,
+    pieces: v.pieces,
+    values: v.values.buffer as ArrayBuffer
+  };
+}
+
+/**
+ * Node values from their wire form.
+ *
+ * @param w - The wire form.
+ * @returns The values.
+ */
+export function fromWire(w: IWireNodes): INodeValues {
+  return {
+    nodes: w.nodes,
+    pieces: w.pieces,
+    values: new Float64Array(w.values)
+  };
 }
 
 /**
@@ -277,13 +279,27 @@ export class ShardWorker {
       }
       case 'moments': {
         const kernel = this._opened();
-        kernel.moments(new Float64Array(r.center), r.precision, this._moments);
-        const values = new Float64Array(2 * this._d + 4);
-        packMoments(this._moments, values);
-        return {
-          reply: { type: 'moments', values: values.buffer },
-          transfer: [values.buffer]
+        const transfer: ArrayBuffer[] = [];
+        const reply: Extract<ShardReply, { type: 'moments' }> = {
+          type: 'moments',
+          moments: { nodes: [], pieces: [], values: new ArrayBuffer(0) }
         };
+        if (r.rescan) {
+          const { inside, shell } = kernel.rescanNodes(
+            new Float64Array(r.rescan.ref),
+            r.rescan.bounds
+          );
+          reply.inside = toWire(inside, transfer);
+          reply.shell = shell;
+        }
+        const c = kernel.passCenter(new Float64Array(r.center));
+        reply.moments = toWire(
+          r.full
+            ? kernel.fullNodes(c, r.precision)
+            : kernel.shellNodes(c, r.precision),
+          transfer
+        );
+        return { reply, transfer };
       }
       case 'weights': {
         const { x, stride } = this._storage();
@@ -345,12 +361,15 @@ export class ShardWorker {
     this._n = n;
     this._d = d;
     this._pruning = r.pruning;
-    this._moments = createMoments(d);
+    this._offset = r.offset;
+    this._total = r.total;
     let note = '';
     if (r.layout === 'wasm') {
       try {
         this._wasm = await WasmKernel.create(null, n, d, {
-          pruning: r.pruning
+          pruning: r.pruning,
+          offset: r.offset,
+          total: r.total
         });
         this._x = this._wasm.rows;
         this._stride = this._wasm.stride;
@@ -480,7 +499,9 @@ export class ShardWorker {
         this._norms ?? undefined,
         {
           pruning: this._pruning,
-          stride
+          stride,
+          offset: this._offset,
+          total: this._total
         }
       );
     }
@@ -522,7 +543,8 @@ export class ShardWorker {
   private _norms: Float64Array | null = null;
   private _wasm: WasmKernel | null = null;
   private _kernel: ShellKernel | null = null;
-  private _moments: IMoments = createMoments(0);
+  private _offset = 0;
+  private _total = 0;
 }
 
 /** The worker end of a message channel (a Web Worker's scope, a Node port). */
@@ -568,12 +590,13 @@ export function serveShard(endpoint: IShardEndpoint): ShardWorker {
 }
 
 /**
- * The rows of each shard: N split into S consecutive blocks whose sizes
- * differ by at most one (the first N mod S blocks get one more).
+ * The rows of each shard: N split into S consecutive runs of whole leaves of
+ * blocks.ts's tree (so every split sums X in the same order), their leaf
+ * counts differing by at most one (the first L mod S runs get one more).
  *
  * @param n - N ≥ 1.
- * @param shards - S ≥ 1 (at most N shards are made).
- * @returns S' + 1 row offsets, from 0 to N (S' = min(S, N)).
+ * @param shards - S ≥ 1 (at most L, the tree's leaf count, are made).
+ * @returns S' + 1 row offsets, from 0 to N (S' = min(S, L)).
  * @throws Error when N or S is not a whole number ≥ 1.
  */
 export function shardBounds(n: number, shards: number): number[] {
@@ -587,12 +610,15 @@ export function shardBounds(n: number, shards: number): number[] {
       `shardBounds needs whole numbers N ≥ 1 and S ≥ 1 (got N = ${n}, S = ${shards})`
     );
   }
-  const s = Math.min(shards, n);
-  const base = Math.floor(n / s);
-  const extra = n % s;
+  const { leaf, leaves } = rowTree(n);
+  const s = Math.min(shards, leaves);
+  const base = Math.floor(leaves / s);
+  const extra = leaves % s;
   const bounds = [0];
+  let at = 0;
   for (let i = 0; i < s; i++) {
-    bounds.push(bounds[i] + base + (i < extra ? 1 : 0));
+    at += base + (i < extra ? 1 : 0);
+    bounds.push(Math.min(n, at * leaf));
   }
   return bounds;
 }

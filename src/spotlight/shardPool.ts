@@ -1,10 +1,11 @@
 /**
  * The coordinator's side of the sharded engine (issue 11): a pool of shards
  * (shard.ts), each behind a transport, that together hold X split by rows.
- * `ShardPool.moments` asks every shard for its partial moments at (μ, τ) and
- * adds them in float64 in shard order, so a search over a pool is
- * deterministic for a given number of shards, and one shard gives the
- * single kernel's moments bit for bit.
+ * `ShardPool.moments` asks every shard for the values of blocks.ts's tree
+ * nodes within its rows at (μ, τ) and rebuilds the root, the moments of all
+ * of X, with the single kernel's additions: so a search over a pool gives the
+ * single kernel's float64 moments for any number of shards split along leaf
+ * boundaries.
  *
  * Transports: `InProcessShardTransport` (same thread; jest and small data),
  * nodeShards.ts's `NodeWorkerTransport` (Node `worker_threads`, the CLI), and
@@ -12,9 +13,10 @@
  * message with a transfer list, hear replies and failures, terminate.
  */
 import { createAbortError, SpotlightRunError } from './errors';
-import { IKernelStats, IMoments } from './objective';
+import { foldNodes, IRowTree, rowTree } from './blocks';
+import { IKernelStats } from './objective';
 import {
-  addPackedMoments,
+  fromWire,
   IShardEnvelope,
   IShardScan,
   SHARD_PROTOCOL_VERSION,
@@ -25,6 +27,7 @@ import {
   ShardResponse,
   ShardWorker
 } from './shard';
+import { IShellBounds, packedWidth } from './shellKernel';
 import { paddedDimension } from './wasmKernel';
 
 /**
@@ -204,6 +207,8 @@ export class ShardPool {
             type: 'init',
             version: SHARD_PROTOCOL_VERSION,
             index: i,
+            offset: bounds[i],
+            total: n,
             n: bounds[i + 1] - bounds[i],
             d,
             layout,
@@ -239,6 +244,7 @@ export class ShardPool {
     readonly pruning: boolean
   ) {
     this.bounds = bounds;
+    this._tree = rowTree(n);
   }
 
   /** S + 1 row offsets: shard i holds rows [bounds[i], bounds[i + 1]). */
@@ -401,34 +407,68 @@ export class ShardPool {
   }
 
   /**
-   * The moments of all of X at (μ, τ): every shard's partial moments, added
-   * in float64 in shard order (one shard's pass through unchanged).
+   * One step's passes over all of X at (μ, τ): when asked, a rescan around
+   * `rescan.ref` first; then the unpruned pass (`full`) or the shell's. Each
+   * shard sends its tree nodes; the roots are rebuilt here (`foldNodes`).
    *
    * @param center - μ (D), float64.
    * @param precision - τ.
-   * @param out - The moments to fill.
+   * @param full - The unpruned pass, else the shell's.
+   * @param rescan - μ_ref and the tests (`ShellControl.rescan`), or null.
    * @param signal - Cancels the wait.
+   * @returns The packed moments (`packedWidth`) of the pass; with a rescan,
+   *   the packed inside moments and the shell's size over X.
    */
   async moments(
     center: Float64Array,
     precision: number,
-    out: IMoments,
+    full: boolean,
+    rescan: { ref: Float64Array; bounds: IShellBounds } | null,
     signal?: AbortSignal
-  ): Promise<void> {
-    const replies = await this._all(() => {
+  ): Promise<{ moments: Float64Array; inside?: Float64Array; shell: number }> {
+    const replies = (await this._all(() => {
       const c = Float64Array.from(center);
+      const transfer = [c.buffer];
+      let wire: { ref: ArrayBuffer; bounds: IShellBounds } | undefined;
+      if (rescan) {
+        const ref = Float64Array.from(rescan.ref);
+        transfer.push(ref.buffer);
+        wire = { ref: ref.buffer, bounds: rescan.bounds };
+      }
       return {
-        request: { type: 'moments', center: c.buffer, precision },
-        transfer: [c.buffer]
+        request: {
+          type: 'moments',
+          center: c.buffer,
+          precision,
+          full,
+          rescan: wire
+        },
+        transfer
       };
-    }, signal);
-    replies.forEach((r, i) =>
-      addPackedMoments(
-        new Float64Array((r as { values: ArrayBuffer }).values),
-        out,
-        i === 0
-      )
+    }, signal)) as Extract<ShardReply, { type: 'moments' }>[];
+    const w = packedWidth(this.d);
+    const moments = new Float64Array(w);
+    foldNodes(
+      this._tree,
+      replies.map(r => fromWire(r.moments)),
+      w,
+      moments
     );
+    if (!rescan) {
+      return { moments, shell: 0 };
+    }
+    const inside = new Float64Array(w);
+    foldNodes(
+      this._tree,
+      replies.map(r => fromWire(r.inside!)),
+      w,
+      inside
+    );
+    let shell = 0;
+    for (const r of replies) {
+      shell += r.shell ?? 0;
+    }
+    return { moments, inside, shell };
   }
 
   /**
@@ -600,6 +640,7 @@ export class ShardPool {
   }
 
   private readonly _clients: Private.Client[] = [];
+  private readonly _tree: IRowTree;
   private _layouts: ShardLayout[] = [];
   private _notes: string[] = [];
   private _disposed = false;

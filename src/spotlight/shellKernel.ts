@@ -35,7 +35,20 @@
  * and the life of a reference shrinks in proportion to the margin. It
  * depends on row counts only, so a search stays deterministic; the moments
  * do not depend on the margin at all.
+ *
+ * Every sum over rows (the rescan's inside moments, the shell's and the
+ * unpruned pass's terms) is formed leaf by leaf and added up blocks.ts's
+ * fixed tree, and the decisions (when to rescan, the margin, the tests) are
+ * made over all of X by one `ShellControl`: so a search split over shards
+ * (shard.ts, engine.ts) computes the same float64 moments as one kernel.
  */
+import {
+  coverNodes,
+  foldNodes,
+  INodeValues,
+  IRowTree,
+  rowTree
+} from './blocks';
 import type { IKernelStats, IMoments, IObjectiveKernel } from './objective';
 
 /** Options of a kernel with exact shell evaluation. */
@@ -71,81 +84,306 @@ export interface IShellBounds {
   delta: number;
   /** ‖μ_ref‖. */
   refNorm: number;
+  /** max_i ‖x_i‖ over all of X (for the `cpu` kernel's rounding bound). */
+  maxNorm: number;
   /** The smallest r² in range, lowered by a relative 1e-14. */
   insideBelow: number;
   /** The largest r² in range, raised by a relative 1e-14. */
   outsideAbove: number;
 }
 
-/** The inside set's moments, filled by a rescan (see the module comment). */
-export interface IInsideMoments {
-  /** n_in. */
-  count: number;
-  /** Σ_in ℓ_i. */
-  loss: number;
-  /** Q = Σ_in ‖y_i‖². */
-  squares: number;
-  /** Q_ℓ = Σ_in ℓ_i ‖y_i‖². */
-  lossSquares: number;
-  /** Y = Σ_in y_i (D). */
-  sum: Float64Array;
-  /** Y_ℓ = Σ_in ℓ_i y_i (D). */
-  lossSum: Float64Array;
+/**
+ * Values in packed moments: [A_ℓ (D), A_1 (D), S_ℓ, S_1, K, L]; packed inside
+ * moments use the same places for [Y_ℓ, Y, Σ_in ℓ_i, n_in, Q, Q_ℓ].
+ *
+ * @param d - D.
+ * @returns 2D + 4.
+ */
+export function packedWidth(d: number): number {
+  return 2 * d + 4;
+}
+
+/**
+ * Copy packed moments (`packedWidth`) into `out`.
+ *
+ * @param values - 2D + 4 values.
+ * @param out - The moments (D each).
+ */
+export function unpackMoments(values: Float64Array, out: IMoments): void {
+  const d = out.lossMoment.length;
+  out.lossMoment.set(values.subarray(0, d));
+  out.activeMoment.set(values.subarray(d, 2 * d));
+  out.activeLoss = values[2 * d];
+  out.activeCount = values[2 * d + 1];
+  out.totalWeight = values[2 * d + 2];
+  out.weightedLossSum = values[2 * d + 3];
+}
+
+/**
+ * Add packed moments to `out`, term by term, in float64.
+ *
+ * @param values - 2D + 4 values.
+ * @param out - The moments to add to (D each).
+ */
+export function addPackedMoments(values: Float64Array, out: IMoments): void {
+  const d = out.lossMoment.length;
+  const A = out.lossMoment;
+  const B = out.activeMoment;
+  for (let j = 0; j < d; j++) {
+    A[j] += values[j];
+    B[j] += values[d + j];
+  }
+  out.activeLoss += values[2 * d];
+  out.activeCount += values[2 * d + 1];
+  out.totalWeight += values[2 * d + 2];
+  out.weightedLossSum += values[2 * d + 3];
+}
+
+/**
+ * The decisions of exact shell evaluation (see the module comment): when to
+ * rescan, the margin and the tests of a rescan, and the inside set's terms.
+ * They depend on all of X (the shell's size over all rows, max ‖x_i‖), so one
+ * `ShellControl` serves a single kernel (inside `ShellKernel.moments`) or all
+ * the shards of a search (engine.ts's coordinator), and every row gets the
+ * same decision whichever way X is split.
+ */
+export class ShellControl {
+  /**
+   * @param n - N, all rows of X.
+   * @param d - D.
+   * @param maxNorm - max_i ‖x_i‖ over all of X.
+   * @param margin - A fixed margin, or undefined to adapt from `SHELL_MARGIN`.
+   * @throws Error when the margin is not > 0.
+   */
+  constructor(
+    private readonly n: number,
+    private readonly d: number,
+    private readonly maxNorm: number,
+    margin?: number
+  ) {
+    this._margin = margin ?? SHELL_MARGIN;
+    this._adaptive = margin === undefined;
+    if (!(this._margin > 0)) {
+      throw new Error(`The shell margin must be > 0 (got ${this._margin}).`);
+    }
+    this.reference = new Float64Array(d);
+    this._inside = new Float64Array(packedWidth(d));
+  }
+
+  /** μ_ref of the current reference (valid after `rescan`). */
+  readonly reference: Float64Array;
+
+  /** The current margin. */
+  get margin(): number {
+    return this._margin;
+  }
+
+  /** Rows of X in the current shell (N before the first rescan). */
+  get shellSize(): number {
+    return this._valid ? this._shell : this.n;
+  }
+
+  /** Drop the reference (the losses changed: its inside moments hold ℓ). */
+  reset(): void {
+    this._valid = false;
+    this._lifeRows = 0;
+  }
+
+  /**
+   * Whether (c, τ) lies within the margin of the current reference.
+   *
+   * @param c - The centre, as the passes use it.
+   * @param precision - τ.
+   * @returns False when there is no reference or (c, τ) left its margin.
+   */
+  covers(c: Float64Array, precision: number): boolean {
+    if (!this._valid) {
+      return false;
+    }
+    if (!(precision >= this._tauLo && precision <= this._tauHi)) {
+      return false;
+    }
+    const ref = this.reference;
+    let dd = 0;
+    for (let j = 0; j < this.d; j++) {
+      const v = c[j] - ref[j];
+      dd += v * v;
+    }
+    return dd <= this._delta * this._delta;
+  }
+
+  /**
+   * Start a new reference at (c, τ): adapt the margin, set μ_ref = c and
+   * r_ref = τ^(−1/2), and return the tests the rescan's pass applies.
+   *
+   * @param c - The centre, the new μ_ref.
+   * @param precision - τ.
+   * @returns The tests of the rescan.
+   */
+  rescan(c: Float64Array, precision: number): IShellBounds {
+    if (this._adaptive && this._valid) {
+      const [lo, hi] = SHELL_MARGIN_RANGE;
+      const m = this._margin * (this._lifeRows > this.n ? 0.8 : 1.25);
+      this._margin = Math.min(hi, Math.max(lo, m));
+    }
+    this._valid = false;
+    this._lifeRows = 0;
+    const ref = this.reference;
+    ref.set(c);
+    let refNorm = 0;
+    for (let j = 0; j < this.d; j++) {
+      refNorm += ref[j] * ref[j];
+    }
+    const m = this._margin;
+    const r = 1 / Math.sqrt(precision);
+    const rLo = r / (1 + m);
+    const rHi = r * (1 + m);
+    this._delta = m * r;
+    this._tauLo = 1 / (rHi * rHi);
+    this._tauHi = 1 / (rLo * rLo);
+    return {
+      delta: this._delta,
+      refNorm: Math.sqrt(refNorm),
+      maxNorm: this.maxNorm,
+      insideBelow: rLo * rLo * (1 - 1e-14),
+      outsideAbove: rHi * rHi * (1 + 1e-14)
+    };
+  }
+
+  /**
+   * Take the rescan's result over all of X.
+   *
+   * @param inside - The inside moments, packed (`packedWidth`), summed over X.
+   * @param shell - Rows in the shell over X.
+   */
+  rescanned(inside: Float64Array, shell: number): void {
+    this._inside.set(inside);
+    this._shell = shell;
+    this._valid = true;
+  }
+
+  /** Count a shell pass (for the margin's adaptation). */
+  shellRead(): void {
+    this._lifeRows += this._shell;
+  }
+
+  /**
+   * The inside set's terms of every moment at (c, τ), into `out`.
+   *
+   * @param c - The centre, within the margin.
+   * @param precision - τ, within the margin.
+   * @param out - The moments to fill.
+   */
+  insideMoments(c: Float64Array, precision: number, out: IMoments): void {
+    const d = this.d;
+    const ref = this.reference;
+    const v = this._inside;
+    const loss = v[2 * d];
+    const count = v[2 * d + 1];
+    const squares = v[2 * d + 2];
+    const lossSquares = v[2 * d + 3];
+    const A = out.lossMoment;
+    const B = out.activeMoment;
+    let dd = 0;
+    let dY = 0;
+    let dLY = 0;
+    for (let j = 0; j < d; j++) {
+      const u = c[j] - ref[j];
+      const LY = v[j];
+      const Y = v[d + j];
+      dd += u * u;
+      dY += u * Y;
+      dLY += u * LY;
+      A[j] = LY + loss * ref[j];
+      B[j] = Y + count * ref[j];
+    }
+    out.totalWeight = count - precision * (squares - 2 * dY + count * dd);
+    out.weightedLossSum =
+      loss - precision * (lossSquares - 2 * dLY + loss * dd);
+    out.activeLoss = loss;
+    out.activeCount = count;
+  }
+
+  private _margin: number;
+  private readonly _adaptive: boolean;
+  private _valid = false;
+  private _lifeRows = 0;
+  private _shell = 0;
+  private _delta = 0;
+  private _tauLo = 0;
+  private _tauHi = 0;
+  private readonly _inside: Float64Array;
+}
+
+/** Where a kernel's rows sit in X. */
+export interface IKernelRows {
+  /** The global index of its first row (default 0). */
+  offset?: number;
+  /** N, all rows of X (default: the kernel's own row count). */
+  total?: number;
 }
 
 /**
  * A kernel that reads X row by row, with optional exact shell evaluation (see
- * the module comment). Subclasses supply the passes; this class decides when
- * to rescan, and evaluates the inside set's moments.
+ * the module comment). Its passes sum leaf by leaf along blocks.ts's tree and
+ * return the values of the tree's nodes within its rows; `moments` runs a
+ * whole step on this kernel alone, a shard answers the node passes.
+ * Subclasses supply the passes over one leaf.
  */
 export abstract class ShellKernel implements IObjectiveKernel {
   /**
-   * @param n - N.
+   * @param n - N, the kernel's rows.
    * @param d - D.
    * @param rowBytes - Bytes in one stored row of X.
-   * @param options - Exact shell evaluation and its margin.
-   * @throws Error when the margin is not > 0.
+   * @param options - Exact shell evaluation, its margin, where the rows sit.
+   * @throws Error when the margin is not > 0 or the rows do not fit in X.
    */
   protected constructor(
     protected readonly n: number,
     protected readonly d: number,
     rowBytes: number,
-    options: IShellKernelOptions
+    options: IShellKernelOptions & IKernelRows
   ) {
     this.pruning = options.pruning ?? false;
-    this._margin = options.margin ?? SHELL_MARGIN;
-    this._adaptive = options.margin === undefined;
-    if (!(this._margin > 0)) {
-      throw new Error(`The shell margin must be > 0 (got ${this._margin}).`);
+    this._marginOption = options.margin;
+    if (this._marginOption !== undefined && !(this._marginOption > 0)) {
+      throw new Error(`The shell margin must be > 0 (got ${options.margin}).`);
     }
-    this._ref = new Float64Array(d);
-    this._inside = {
-      count: 0,
-      loss: 0,
-      squares: 0,
-      lossSquares: 0,
-      sum: new Float64Array(d),
-      lossSum: new Float64Array(d)
-    };
+    this.offset = options.offset ?? 0;
+    const total = options.total ?? n;
+    if (!(this.offset >= 0 && this.offset + n <= total)) {
+      throw new Error(
+        `Rows ${this.offset}…${this.offset + n} do not fit in X of ${total} rows.`
+      );
+    }
+    this.tree = rowTree(total);
+    this._firstLeaf = Math.floor(this.offset / this.tree.leaf);
+    const leaves =
+      Math.ceil((this.offset + n) / this.tree.leaf) - this._firstLeaf;
+    this._segments = new Int32Array(leaves + 1);
     this._stats = { steps: 0, rowsRead: 0, fullPasses: 0, rowBytes };
   }
 
   /** Whether exact shell evaluation is on. */
   readonly pruning: boolean;
+  /** The global index of the kernel's first row. */
+  readonly offset: number;
+  /** The summation tree of all of X (blocks.ts). */
+  readonly tree: IRowTree;
 
   /** Work counters since construction (a copy). */
   get stats(): IKernelStats {
     return { ...this._stats };
   }
 
-  /** The current margin (see the module comment). */
+  /** The current margin of `moments` (see the module comment). */
   get margin(): number {
-    return this._margin;
+    return this._control().margin;
   }
 
   /** Rows in the current shell (N when unpruned or before the first rescan). */
   get shellSize(): number {
-    return this.pruning && this._refValid ? this._shellCount : this.n;
+    return this.pruning ? this._control().shellSize : this.n;
   }
 
   /**
@@ -155,33 +393,116 @@ export abstract class ShellKernel implements IObjectiveKernel {
    * @param losses - ℓ (N).
    */
   setLosses(losses: Float32Array): void {
-    this._refValid = false;
-    this._lifeRows = 0;
+    this._ctl?.reset();
     this.storeLosses(losses);
   }
 
   /**
-   * Compute the moments at (μ, τ).
+   * Compute the moments at (μ, τ) with this kernel alone (its rows are all of
+   * X unless it was made as a part).
    *
    * @param center - μ (D).
    * @param precision - τ.
    * @param out - The moments to fill.
    */
   moments(center: Float64Array, precision: number, out: IMoments): void {
-    this._stats.steps += 1;
     const c = this.passCenter(center);
+    const w = packedWidth(this.d);
+    const root = (this._root ??= new Float64Array(w));
     if (!this.pruning) {
-      this._stats.rowsRead += this.fullPass(c, precision, out);
-      this._stats.fullPasses += 1;
+      foldNodes(this.tree, [this.fullNodes(c, precision)], w, root);
+      unpackMoments(root, out);
       return;
     }
-    if (!this._inMargin(c, precision)) {
-      this._rescan(c, precision);
+    const control = this._control();
+    if (!control.covers(c, precision)) {
+      const bounds = control.rescan(c, precision);
+      const { inside, shell } = this.rescanNodes(control.reference, bounds);
+      foldNodes(this.tree, [inside], w, root);
+      control.rescanned(root, shell);
     }
-    this._insideMoments(c, precision, out);
-    this.shellPass(c, precision, out);
-    this._stats.rowsRead += this._shellCount;
-    this._lifeRows += this._shellCount;
+    control.insideMoments(c, precision, out);
+    foldNodes(this.tree, [this.shellNodes(c, precision)], w, root);
+    addPackedMoments(root, out);
+    control.shellRead();
+  }
+
+  /**
+   * The centre the passes use: μ itself, or μ as the kernel stores it (e.g.
+   * rounded to float32), as float64 values. The returned array may be reused
+   * by the next call.
+   *
+   * @param center - μ (D).
+   * @returns The centre c (D).
+   */
+  abstract passCenter(center: Float64Array): Float64Array;
+
+  /**
+   * The unpruned pass: the packed moments at (c, τ) of the tree's nodes
+   * within this kernel's rows. Counts one step.
+   *
+   * @param c - The centre (from `passCenter`).
+   * @param precision - τ.
+   * @returns The nodes' packed moments.
+   */
+  fullNodes(c: Float64Array, precision: number): INodeValues {
+    this._stats.steps += 1;
+    this._stats.rowsRead += this.n;
+    this._stats.fullPasses += 1;
+    return this._nodes((a, b, out) => {
+      this._stats.rowsRead += this.fullLeaf(c, precision, a, b, out);
+    });
+  }
+
+  /**
+   * A rescan's pass: split this kernel's rows around `ref` by `bounds`, keep
+   * its shell rows (for `shellNodes`), and return the inside moments, packed,
+   * of the tree's nodes within its rows.
+   *
+   * @param ref - μ_ref (D), a centre from `passCenter`.
+   * @param bounds - The tests (`ShellControl.rescan`).
+   * @returns The nodes' inside moments and this kernel's shell rows.
+   */
+  rescanNodes(
+    ref: Float64Array,
+    bounds: IShellBounds
+  ): { inside: INodeValues; shell: number } {
+    let shell = 0;
+    const segments = this._segments;
+    segments.fill(0);
+    const inside = this._nodes((a, b, out) => {
+      const leaf = this._leafOf(a);
+      segments[leaf] = shell;
+      shell += this.rescanLeaf(ref, bounds, a, b, shell, out);
+      segments[leaf + 1] = shell;
+    });
+    this._shell = shell;
+    this._stats.rowsRead += this.n;
+    this._stats.fullPasses += 1;
+    return { inside, shell };
+  }
+
+  /**
+   * The shell rows' packed moments at (c, τ), with the unpruned pass's
+   * arithmetic, per node of the tree within this kernel's rows. Counts one
+   * step.
+   *
+   * @param c - The centre (from `passCenter`), within the margin.
+   * @param precision - τ, within the margin.
+   * @returns The nodes' packed moments (the shell's terms only).
+   */
+  shellNodes(c: Float64Array, precision: number): INodeValues {
+    this._stats.steps += 1;
+    this._stats.rowsRead += this._shell;
+    const segments = this._segments;
+    return this._nodes((a, _b, out) => {
+      const leaf = this._leafOf(a);
+      const s0 = segments[leaf];
+      const s1 = segments[leaf + 1];
+      if (s1 > s0) {
+        this.shellLeaf(c, precision, s0, s1, out);
+      }
+    });
   }
 
   /** Release what the kernel holds; idempotent. */
@@ -195,170 +516,125 @@ export abstract class ShellKernel implements IObjectiveKernel {
   protected abstract storeLosses(losses: Float32Array): void;
 
   /**
-   * The centre the passes use: μ itself, or μ as the kernel stores it (e.g.
-   * rounded to float32), as float64 values. The returned array may be reused
-   * by the next call.
+   * max_i ‖x_i‖ over this kernel's rows (for the `moments` of a kernel alone;
+   * 0 where the kernel's rounding bound does not use it).
    *
-   * @param center - μ (D).
-   * @returns The centre c (D).
+   * @returns The largest norm.
    */
-  protected abstract passCenter(center: Float64Array): Float64Array;
+  protected maxNorm(): number {
+    return 0;
+  }
 
   /**
-   * The unpruned pass: every moment at (c, τ) into `out`.
+   * The unpruned pass over rows [a, b) (kernel-local, within one leaf): add
+   * their packed moments to `out`.
    *
    * @param c - The centre (from `passCenter`).
    * @param precision - τ.
-   * @param out - The moments to fill.
-   * @returns Rows of X read.
+   * @param a - First row.
+   * @param b - One past the last row.
+   * @param out - Packed moments to add to.
+   * @returns Rows read beyond the one pass over [a, b).
    */
-  protected abstract fullPass(
+  protected abstract fullLeaf(
     c: Float64Array,
     precision: number,
-    out: IMoments
+    a: number,
+    b: number,
+    out: Float64Array
   ): number;
 
   /**
-   * A rescan's pass: split the rows around `ref` by `bounds` (widened by the
-   * kernel's rounding), keep the shell's rows, fill the inside moments.
+   * A rescan's pass over rows [a, b) (kernel-local, within one leaf): add the
+   * inside rows' packed inside moments to `out`, and append the shell rows
+   * (kernel-local indices, increasing) to the shell list from entry `at`.
    *
    * @param ref - μ_ref (D).
-   * @param bounds - Δ, ‖μ_ref‖ and the squared radii to test against.
-   * @param inside - The inside moments to fill (`sum`, `lossSum` zeroed).
-   * @returns The number of shell rows.
+   * @param bounds - The tests, to widen by the kernel's rounding.
+   * @param a - First row.
+   * @param b - One past the last row.
+   * @param at - Where the leaf's shell rows start in the list.
+   * @param out - Packed inside moments to add to.
+   * @returns The number of shell rows appended.
    */
-  protected abstract rescanPass(
+  protected abstract rescanLeaf(
     ref: Float64Array,
     bounds: IShellBounds,
-    inside: IInsideMoments
+    a: number,
+    b: number,
+    at: number,
+    out: Float64Array
   ): number;
 
   /**
-   * Add the shell rows' terms at (c, τ) to `out`, with the unpruned pass's
-   * arithmetic.
-   *
-   * @param c - The centre, within the margin.
-   * @param precision - τ, within the margin.
-   * @param out - Moments holding the inside set's terms.
-   */
-  protected abstract shellPass(
-    c: Float64Array,
-    precision: number,
-    out: IMoments
-  ): void;
-
-  /**
-   * Whether (c, τ) lies within the margin of the current reference.
+   * Add the packed moments at (c, τ) of shell list entries [s0, s1) (one
+   * leaf's) to `out`, with the unpruned pass's arithmetic.
    *
    * @param c - The centre.
    * @param precision - τ.
-   * @returns False when there is no reference or (c, τ) left its margin.
+   * @param s0 - First list entry.
+   * @param s1 - One past the last.
+   * @param out - Packed moments to add to.
    */
-  private _inMargin(c: Float64Array, precision: number): boolean {
-    if (!this._refValid) {
-      return false;
-    }
-    if (!(precision >= this._tauLo && precision <= this._tauHi)) {
-      return false;
-    }
-    const ref = this._ref;
-    let dd = 0;
-    for (let j = 0; j < this.d; j++) {
-      const v = c[j] - ref[j];
-      dd += v * v;
-    }
-    return dd <= this._delta * this._delta;
-  }
-
-  /**
-   * A rescan: new reference at (c, τ), new split, new inside moments.
-   *
-   * @param c - The centre, the new μ_ref.
-   * @param precision - τ, giving r_ref = τ^(−1/2).
-   */
-  private _rescan(c: Float64Array, precision: number): void {
-    if (this._adaptive && this._refValid) {
-      const [lo, hi] = SHELL_MARGIN_RANGE;
-      const m = this._margin * (this._lifeRows > this.n ? 0.8 : 1.25);
-      this._margin = Math.min(hi, Math.max(lo, m));
-    }
-    this._lifeRows = 0;
-    const ref = this._ref;
-    ref.set(c);
-    let refNorm = 0;
-    for (let j = 0; j < this.d; j++) {
-      refNorm += ref[j] * ref[j];
-    }
-    const m = this._margin;
-    const r = 1 / Math.sqrt(precision);
-    const rLo = r / (1 + m);
-    const rHi = r * (1 + m);
-    this._delta = m * r;
-    this._tauLo = 1 / (rHi * rHi);
-    this._tauHi = 1 / (rLo * rLo);
-    const inside = this._inside;
-    inside.sum.fill(0);
-    inside.lossSum.fill(0);
-    this._shellCount = this.rescanPass(
-      ref,
-      {
-        delta: this._delta,
-        refNorm: Math.sqrt(refNorm),
-        insideBelow: rLo * rLo * (1 - 1e-14),
-        outsideAbove: rHi * rHi * (1 + 1e-14)
-      },
-      inside
-    );
-    this._refValid = true;
-    this._stats.rowsRead += this.n;
-    this._stats.fullPasses += 1;
-  }
-
-  /**
-   * The inside set's terms of every moment at (c, τ), into `out`.
-   *
-   * @param c - The centre, within the margin.
-   * @param precision - τ, within the margin.
-   * @param out - The moments to fill.
-   */
-  private _insideMoments(
+  protected abstract shellLeaf(
     c: Float64Array,
     precision: number,
-    out: IMoments
-  ): void {
-    const ref = this._ref;
-    const { count, loss, sum: Y, lossSum: LY } = this._inside;
-    const A = out.lossMoment;
-    const B = out.activeMoment;
-    let dd = 0;
-    let dY = 0;
-    let dLY = 0;
-    for (let j = 0; j < this.d; j++) {
-      const v = c[j] - ref[j];
-      dd += v * v;
-      dY += v * Y[j];
-      dLY += v * LY[j];
-      A[j] = LY[j] + loss * ref[j];
-      B[j] = Y[j] + count * ref[j];
-    }
-    const { squares, lossSquares } = this._inside;
-    out.totalWeight = count - precision * (squares - 2 * dY + count * dd);
-    out.weightedLossSum =
-      loss - precision * (lossSquares - 2 * dLY + loss * dd);
-    out.activeLoss = loss;
-    out.activeCount = count;
+    s0: number,
+    s1: number,
+    out: Float64Array
+  ): void;
+
+  /**
+   * The tree's nodes within this kernel's rows, each leaf summed by `leafSum`
+   * over kernel-local rows.
+   *
+   * @param leafSum - Adds rows [a, b)'s terms to `out`.
+   * @returns The nodes' values.
+   */
+  private _nodes(
+    leafSum: (a: number, b: number, out: Float64Array) => void
+  ): INodeValues {
+    const o = this.offset;
+    return coverNodes(
+      this.tree,
+      o,
+      o + this.n,
+      packedWidth(this.d),
+      (a, b, out) => leafSum(a - o, b - o, out)
+    );
+  }
+
+  /**
+   * The kernel-local leaf of a kernel-local row.
+   *
+   * @param row - The row.
+   * @returns Its leaf, counted from the kernel's first.
+   */
+  private _leafOf(row: number): number {
+    return Math.floor((row + this.offset) / this.tree.leaf) - this._firstLeaf;
+  }
+
+  /**
+   * The decisions of `moments` (made on first use).
+   *
+   * @returns The control.
+   */
+  private _control(): ShellControl {
+    return (this._ctl ??= new ShellControl(
+      this.n,
+      this.d,
+      this.maxNorm(),
+      this._marginOption
+    ));
   }
 
   private readonly _stats: IKernelStats;
-  private _margin: number;
-  private readonly _adaptive: boolean;
-  /** Shell rows read since the last rescan. */
-  private _lifeRows = 0;
-  private readonly _ref: Float64Array;
-  private readonly _inside: IInsideMoments;
-  private _refValid = false;
-  private _delta = 0;
-  private _tauLo = 0;
-  private _tauHi = 0;
-  private _shellCount = 0;
+  private readonly _marginOption: number | undefined;
+  private readonly _firstLeaf: number;
+  /** Shell list entries per leaf: leaf k's are [s[k], s[k + 1]). */
+  private readonly _segments: Int32Array;
+  /** This kernel's shell rows (after a rescan). */
+  private _shell = 0;
+  private _ctl: ShellControl | null = null;
+  private _root: Float64Array | null = null;
 }

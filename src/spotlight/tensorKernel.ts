@@ -17,7 +17,8 @@ import { IKernelStats, IMoments, IObjectiveKernel } from './objective';
  *   z = v X̃ᵀ with v = [−2μ, ‖μ‖², 1]          → d = max(0, z)        (1 × N)
  *   k = max(0, 1 − τ d),  a = [τ d ≤ 1]                                (1 × N)
  *   M = [aℓ; a; k; kℓ] X̃                                              (4 × (D + 2))
- * and one `dataSync` of M: row 0 gives A_ℓ and S_ℓ, row 1 A_1 and S_1, the
+ * and one read-back of M (`momentsAsync`: asynchronous, what the engine uses;
+ * `moments`: `dataSync`): row 0 gives A_ℓ and S_ℓ, row 1 A_1 and S_1, the
  * ones-column of rows 2 and 3 gives K and L. X̃ is read transposed for z
  * (free on WebGL).
  */
@@ -92,7 +93,8 @@ export class TensorKernel implements IObjectiveKernel {
   }
 
   /**
-   * Compute the moments at (μ, τ): one tidy step and one read-back.
+   * Compute the moments at (μ, τ), reading M back synchronously
+   * (`dataSync`: the thread waits for the GPU).
    *
    * @param center - μ (D).
    * @param precision - τ.
@@ -100,6 +102,50 @@ export class TensorKernel implements IObjectiveKernel {
    * @throws Error after `dispose`.
    */
   moments(center: Float64Array, precision: number, out: IMoments): void {
+    const result = this._launch(center, precision);
+    let m: Float32Array;
+    try {
+      m = result.dataSync() as Float32Array;
+    } finally {
+      result.dispose();
+    }
+    this._read(m, out);
+  }
+
+  /**
+   * Compute the moments at (μ, τ), reading M back asynchronously (`data()`:
+   * the thread runs other work, e.g. a worker's messages, while the GPU
+   * computes). The engine's passes use this one (issue 11).
+   *
+   * @param center - μ (D).
+   * @param precision - τ.
+   * @param out - The moments to fill.
+   * @throws Error after `dispose`.
+   */
+  async momentsAsync(
+    center: Float64Array,
+    precision: number,
+    out: IMoments
+  ): Promise<void> {
+    const result = this._launch(center, precision);
+    let m: Float32Array;
+    try {
+      m = (await result.data()) as Float32Array;
+    } finally {
+      result.dispose();
+    }
+    this._read(m, out);
+  }
+
+  /**
+   * Queue one step's products (see the class comment).
+   *
+   * @param center - μ (D).
+   * @param precision - τ.
+   * @returns M (4 × (D + 2)); the caller disposes it.
+   * @throws Error after `dispose`.
+   */
+  private _launch(center: Float64Array, precision: number): tf.Tensor {
     const d = this.d;
     const w = d + 2;
     const x = this._x;
@@ -116,7 +162,7 @@ export class TensorKernel implements IObjectiveKernel {
     }
     v[d] = mm;
     v[d + 1] = 1;
-    const result = tf.tidy(() => {
+    return tf.tidy(() => {
       const vt = tf.tensor2d(v, [1, w], 'float32');
       const tau = tf.scalar(precision, 'float32');
       // z_i = ‖x_i‖² − 2 x_i·μ + ‖μ‖²  (1 × N)
@@ -128,12 +174,17 @@ export class TensorKernel implements IObjectiveKernel {
       // One pass over X̃: (4 × N)(N × (D + 2)).
       return tf.matMul(G, x);
     });
-    let m: Float32Array;
-    try {
-      m = result.dataSync() as Float32Array;
-    } finally {
-      result.dispose();
-    }
+  }
+
+  /**
+   * Unpack M into the moments and count the step.
+   *
+   * @param m - M, 4 × (D + 2) values.
+   * @param out - The moments to fill.
+   */
+  private _read(m: Float32Array, out: IMoments): void {
+    const d = this.d;
+    const w = d + 2;
     for (let j = 0; j < d; j++) {
       out.lossMoment[j] = m[j];
       out.activeMoment[j] = m[w + j];

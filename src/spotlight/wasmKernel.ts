@@ -4,9 +4,8 @@
  * evaluation (shellKernel.ts). d'Eon et al. 2021; SPOTLIGHT_METHOD.md.
  */
 import { SpotlightRunError } from './errors';
-import type { IMoments } from './objective';
 import {
-  IInsideMoments,
+  IKernelRows,
   IShellBounds,
   IShellKernelOptions,
   ShellKernel
@@ -151,7 +150,7 @@ export class WasmKernel extends ShellKernel {
     embeddings: Float32Array | null,
     n: number,
     d: number,
-    options: IShellKernelOptions = {}
+    options: IShellKernelOptions & IKernelRows = {}
   ): Promise<WasmKernel> {
     let module: WebAssembly.Module;
     let instance: WebAssembly.Instance;
@@ -187,7 +186,7 @@ export class WasmKernel extends ShellKernel {
     embeddings: Float32Array | null,
     n: number,
     d: number,
-    options: IShellKernelOptions
+    options: IShellKernelOptions & IKernelRows
   ) {
     const p = paddedDimension(d);
     super(n, d, 4 * p, options);
@@ -239,6 +238,7 @@ export class WasmKernel extends ShellKernel {
     this._aView = new Float64Array(buffer, this._a, p);
     this._bView = new Float64Array(buffer, this._b, p);
     this._outView = new Float64Array(buffer, this._out, 8);
+    this._rowsView = new Int32Array(buffer, this._rows, n);
     this._center = new Float64Array(d);
   }
 
@@ -278,7 +278,7 @@ export class WasmKernel extends ShellKernel {
    * @param center - μ (D).
    * @returns c = float32(μ), as float64 values.
    */
-  protected passCenter(center: Float64Array): Float64Array {
+  passCenter(center: Float64Array): Float64Array {
     this._check();
     const c = this._cView;
     const out = this._center;
@@ -290,43 +290,60 @@ export class WasmKernel extends ShellKernel {
   }
 
   /**
-   * The unpruned pass: `accumulate` over every row.
+   * The unpruned pass over rows [a, b): `accumulate` on them.
    *
    * @param _c - The centre (already in memory).
    * @param precision - τ.
-   * @param out - The moments to fill.
-   * @returns Rows read.
+   * @param a - First row.
+   * @param b - One past the last.
+   * @param out - Packed moments to add to.
+   * @returns 0: each row is read once.
    */
-  protected fullPass(
+  protected fullLeaf(
     _c: Float64Array,
     precision: number,
-    out: IMoments
+    a: number,
+    b: number,
+    out: Float64Array
   ): number {
+    this._check();
     this._zero();
-    this._accumulate(0, this.n, precision);
-    out.activeLoss = 0;
-    out.activeCount = 0;
-    out.totalWeight = 0;
-    out.weightedLossSum = 0;
-    out.lossMoment.fill(0);
-    out.activeMoment.fill(0);
+    this._wasm.accumulate(
+      this._x + 4 * this._p * a,
+      this._p,
+      this._losses + 4 * a,
+      0,
+      b - a,
+      this._c,
+      precision,
+      this._list,
+      this._a,
+      this._b,
+      this._out
+    );
     this._addInto(out);
-    return this.n;
+    return 0;
   }
 
   /**
-   * A rescan's pass: `rescan` in the module, its tests widened by
-   * `distanceRounding(P)`.
+   * A rescan's pass over rows [a, b): `rescan` in the module, its tests
+   * widened by `distanceRounding(P)`.
    *
    * @param ref - μ_ref (D), float32 values (it is a centre from `passCenter`).
    * @param bounds - Δ and the squared radii.
-   * @param inside - The inside moments to fill.
+   * @param a - First row.
+   * @param b - One past the last.
+   * @param at - Where this leaf's shell rows go in the list.
+   * @param out - Packed inside moments to add to.
    * @returns The number of shell rows.
    */
-  protected rescanPass(
+  protected rescanLeaf(
     ref: Float64Array,
     bounds: IShellBounds,
-    inside: IInsideMoments
+    a: number,
+    b: number,
+    at: number,
+    out: Float64Array
   ): number {
     this._check();
     const r = this._refView;
@@ -334,12 +351,11 @@ export class WasmKernel extends ShellKernel {
       r[j] = ref[j];
     }
     this._zero();
-    const w = this._wasm;
-    w.rescan(
-      this._x,
+    this._wasm.rescan(
+      this._x + 4 * this._p * a,
       this._p,
-      this._losses,
-      this.n,
+      this._losses + 4 * a,
+      b - a,
       this._refAt,
       distanceRounding(this._p),
       bounds.delta,
@@ -348,33 +364,63 @@ export class WasmKernel extends ShellKernel {
       this._list,
       this._a,
       this._b,
-      this._rows,
+      this._rows + 4 * at,
       this._out
     );
     const o = this._outView;
-    inside.count = o[0];
-    inside.loss = o[1];
-    inside.squares = o[2];
-    inside.lossSquares = o[3];
-    inside.lossSum.set(this._aView.subarray(0, this.d));
-    inside.sum.set(this._bView.subarray(0, this.d));
-    return o[4];
+    const shell = o[4];
+    // The module wrote leaf-local row indices: make them kernel-local.
+    const rows = this._rowsView;
+    for (let k = at; k < at + shell; k++) {
+      rows[k] += a;
+    }
+    // Inside moments packed as [Y_ℓ, Y, Σℓ, n_in, Q, Q_ℓ]; the module's
+    // out holds [n_in, Σℓ, Q, Q_ℓ].
+    const d = this.d;
+    const A = this._aView;
+    const B = this._bView;
+    for (let j = 0; j < d; j++) {
+      out[j] += A[j];
+      out[d + j] += B[j];
+    }
+    out[2 * d] += o[1];
+    out[2 * d + 1] += o[0];
+    out[2 * d + 2] += o[2];
+    out[2 * d + 3] += o[3];
+    return shell;
   }
 
   /**
-   * The shell rows' terms: `accumulate` over the shell's row list.
+   * The terms of shell list entries [s0, s1): `accumulate` over them.
    *
    * @param _c - The centre (already in memory).
    * @param precision - τ.
-   * @param out - Moments holding the inside set's terms.
+   * @param s0 - First entry.
+   * @param s1 - One past the last.
+   * @param out - Packed moments to add to.
    */
-  protected shellPass(
+  protected shellLeaf(
     _c: Float64Array,
     precision: number,
-    out: IMoments
+    s0: number,
+    s1: number,
+    out: Float64Array
   ): void {
+    this._check();
     this._zero();
-    this._accumulate(this._rows, this.shellSize, precision);
+    this._wasm.accumulate(
+      this._x,
+      this._p,
+      this._losses,
+      this._rows + 4 * s0,
+      s1 - s0,
+      this._c,
+      precision,
+      this._list,
+      this._a,
+      this._b,
+      this._out
+    );
     this._addInto(out);
   }
 
@@ -393,46 +439,23 @@ export class WasmKernel extends ShellKernel {
   }
 
   /**
-   * Run `accumulate` on rows 0 … count − 1 (rows = 0) or a row list.
+   * Add the module's accumulators (after `accumulate`) to packed moments.
    *
-   * @param rows - Byte offset of the row list, or 0.
-   * @param count - Number of rows.
-   * @param precision - τ.
+   * @param out - Packed moments to add to.
    */
-  private _accumulate(rows: number, count: number, precision: number): void {
-    this._check();
-    this._wasm.accumulate(
-      this._x,
-      this._p,
-      this._losses,
-      rows,
-      count,
-      this._c,
-      precision,
-      this._list,
-      this._a,
-      this._b,
-      this._out
-    );
-  }
-
-  /**
-   * Add the module's accumulators to `out`.
-   *
-   * @param out - The moments to add to.
-   */
-  private _addInto(out: IMoments): void {
+  private _addInto(out: Float64Array): void {
+    const d = this.d;
     const o = this._outView;
     const a = this._aView;
     const b = this._bView;
-    for (let j = 0; j < this.d; j++) {
-      out.lossMoment[j] += a[j];
-      out.activeMoment[j] += b[j];
+    for (let j = 0; j < d; j++) {
+      out[j] += a[j];
+      out[d + j] += b[j];
     }
-    out.activeLoss += o[0];
-    out.activeCount += o[1];
-    out.totalWeight += o[2];
-    out.weightedLossSum += o[3];
+    out[2 * d] += o[0];
+    out[2 * d + 1] += o[1];
+    out[2 * d + 2] += o[2];
+    out[2 * d + 3] += o[3];
   }
 
   private readonly _wasm: IKernelExports;
@@ -453,6 +476,7 @@ export class WasmKernel extends ShellKernel {
   private readonly _aView: Float64Array;
   private readonly _bView: Float64Array;
   private readonly _outView: Float64Array;
+  private readonly _rowsView: Int32Array;
   private readonly _center: Float64Array;
   private _disposed = false;
 }

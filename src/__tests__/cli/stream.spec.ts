@@ -226,11 +226,11 @@ describe('spotlight-search on shards', () => {
       'spotlight-search: loading 1.20 GB of embeddings (300,000 × 1000 f4) into 2 shards: about 1.50 GB of memory (--max-memory 13.74 GB).'
     );
     expect(lines[1]).toMatch(
-      /the search failed: Shard 1 of 2 \(rows 0–149,999: 150,000 × 1000 embeddings, \d+ MiB\) failed during 'init': no memory for the test/
+      /the search failed: Shard 1 of 2 \(rows 0–151,551: 151,552 × 1000 embeddings, \d+ MiB\) failed during 'init': no memory for the test/
     );
   });
 
-  it('finds the same regions with --threads 3 as with --threads 1', async () => {
+  it('gives the same result with --threads 3 as with --threads 1', async () => {
     const results = [];
     for (const threads of ['1', '3']) {
       const m = cliIO({ 'E.npy': memoryFile(E), 'L.npy': memoryFile(L) });
@@ -254,17 +254,11 @@ describe('spotlight-search on shards', () => {
     }
     const [one, three] = results;
     expect(one.backendReason).toMatch(/Sharded: 1 shard of up to 1,200 rows/);
-    expect(three.backendReason).toMatch(/Sharded: 3 shards of up to 400 rows/);
-    const support = (w: number[]) => w.flatMap((k, i) => (k > 0 ? [i] : []));
-    expect(support(three.spotlights[0].kernelWeights)).toEqual(
-      support(one.spotlights[0].kernelWeights)
-    );
-    const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
-    expect(
-      rel(three.spotlights[0].weightedLoss, one.spotlights[0].weightedLoss)
-    ).toBeLessThan(1e-4);
-    expect(
-      rel(three.spotlights[1].weightedLoss, one.spotlights[1].weightedLoss)
-    ).toBeLessThan(1e-2);
+    expect(three.backendReason).toMatch(/Sharded: 3 shards of up to 416 rows/);
+    // The shards sum along the same tree as one shard: the same numbers
+    // (all but the time taken).
+    const numbers = (r: { spotlights: Record<string, unknown>[] }) =>
+      r.spotlights.map(({ timeMs, ...rest }) => rest);
+    expect(numbers(three)).toEqual(numbers(one));
   });
 });

@@ -118,7 +118,7 @@ describe('shards on Node worker threads', () => {
     );
     await expect(run).rejects.toMatchObject({ code: 'shard-failed' });
     await expect(run).rejects.toThrow(
-      /Shard 2 of 2 \(rows 750–1,499: 750 × 16 embeddings, 0 MiB\) failed during '\w+': its worker thread exited unexpectedly \(code 1\)\. .*fewer threads/
+      /Shard 2 of 2 \(rows 768–1,499: 732 × 16 embeddings, 0 MiB\) failed during '\w+': its worker thread exited unexpectedly \(code 1\)\. .*fewer threads/
     );
     await Promise.all(exits);
     expect(made.map(t => t.worker.threadId)).toEqual([-1, -1]);

@@ -176,6 +176,29 @@ describe('the float32 kernels', () => {
     });
   }
 
+  it('TensorKernel reads back asynchronously the same moments as dataSync', async () => {
+    expect(await tf.setBackend('cpu')).toBe(true);
+    const p = problem(7, 250, 6);
+    const kernel = TensorKernel.create(p.embeddings, p.n, p.d);
+    try {
+      kernel.setLosses(p.losses);
+      const a = createMoments(p.d);
+      const b = createMoments(p.d);
+      kernel.moments(p.center, Math.exp(p.s), a);
+      const pending = kernel.momentsAsync(p.center, Math.exp(p.s), b);
+      expect(pending).toBeInstanceOf(Promise);
+      await pending;
+      expect(b).toEqual(a);
+      expect(b.activeCount).toBeGreaterThan(0);
+      expect(kernel.stats.steps).toBe(2);
+    } finally {
+      kernel.dispose();
+    }
+    await expect(
+      kernel.momentsAsync(p.center, 0.2, createMoments(p.d))
+    ).rejects.toThrow(/disposed/);
+  });
+
   it('agrees with kernelWeights on the support and K', () => {
     const p = problem(6, 200, 4);
     const host = new HostKernel(p.embeddings, p.n, p.d);
