@@ -99,7 +99,11 @@ export class LocalAuditStages implements Pick<
         seed: options.seed,
         scheme: data.referenceLosses ? 'sign-flip' : 'permute'
       },
-      control
+      {
+        ...control,
+        // The search's own engine: over the search workers where it uses them.
+        search: (input, o, c) => this._engine(input, o, c, options)
+      }
     );
   }
 

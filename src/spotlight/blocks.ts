@@ -191,7 +191,7 @@ export function foldNodes(
     }
     if (hi - lo === 1) {
       throw new Error(
-        `No shard sent the rows of leaf ${lo} (rows ${lo * tree.leaf}…): the shards do not cover X.`
+        `No shard sent the rows of leaf ${lo} (rows ${(lo * tree.leaf).toLocaleString('en-US')}…): the shards do not cover X.`
       );
     }
     const mid = (lo + hi) >>> 1;

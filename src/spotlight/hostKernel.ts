@@ -126,39 +126,7 @@ export class HostKernel extends ShellKernel {
     b: number,
     out: Float64Array
   ): number {
-    const { embeddings: X, d } = this;
-    const stride = this._stride;
-    const norms = this._norms;
-    const losses = this._losses;
-    let mm = 0;
-    for (let j = 0; j < d; j++) {
-      mm += center[j] * center[j];
-    }
-    let sl = 0;
-    let s1 = 0;
-    let K = 0;
-    let L = 0;
-    const d4 = d - (d % 4);
-    for (let i = a; i < b; i++) {
-      const o = i * stride;
-      const u = 1 - precision * rowDistance(X, o, norms[i], center, mm, d, d4);
-      if (u >= 0) {
-        const l = losses[i];
-        sl += l;
-        s1 += 1;
-        K += u;
-        L += u * l;
-        for (let q = 0; q < d; q++) {
-          const x = X[o + q];
-          out[q] += l * x;
-          out[d + q] += x;
-        }
-      }
-    }
-    out[2 * d] += sl;
-    out[2 * d + 1] += s1;
-    out[2 * d + 2] += K;
-    out[2 * d + 3] += L;
+    this._accumulate(center, precision, null, a, b, out);
     return 0;
   }
 
@@ -260,6 +228,29 @@ export class HostKernel extends ShellKernel {
     s1: number,
     out: Float64Array
   ): void {
+    this._accumulate(center, precision, this._shellRows, s0, s1, out);
+  }
+
+  /**
+   * The unpruned arithmetic on rows r0 … r1 − 1, or on the rows listed in
+   * `rows` at those places: for each row with u = 1 − τ d_i ≥ 0, the scalar
+   * moments and the row added to A_ℓ and A_1 while it is in cache.
+   *
+   * @param center - μ (D).
+   * @param precision - τ.
+   * @param rows - Row indices, or null for the rows themselves.
+   * @param r0 - First place.
+   * @param r1 - One past the last.
+   * @param out - Packed moments to add to.
+   */
+  private _accumulate(
+    center: Float64Array,
+    precision: number,
+    rows: Int32Array | null,
+    r0: number,
+    r1: number,
+    out: Float64Array
+  ): void {
     const { embeddings: X, d } = this;
     const stride = this._stride;
     const norms = this._norms;
@@ -268,20 +259,19 @@ export class HostKernel extends ShellKernel {
     for (let j = 0; j < d; j++) {
       mm += center[j] * center[j];
     }
+    let sl = 0;
+    let s1 = 0;
     let K = 0;
     let L = 0;
-    let sl = 0;
-    let s1count = 0;
-    const shellRows = this._shellRows;
     const d4 = d - (d % 4);
-    for (let r = s0; r < s1; r++) {
-      const i = shellRows[r];
+    for (let r = r0; r < r1; r++) {
+      const i = rows ? rows[r] : r;
       const o = i * stride;
       const u = 1 - precision * rowDistance(X, o, norms[i], center, mm, d, d4);
       if (u >= 0) {
         const l = losses[i];
         sl += l;
-        s1count += 1;
+        s1 += 1;
         K += u;
         L += u * l;
         for (let q = 0; q < d; q++) {
@@ -292,7 +282,7 @@ export class HostKernel extends ShellKernel {
       }
     }
     out[2 * d] += sl;
-    out[2 * d + 1] += s1count;
+    out[2 * d + 1] += s1;
     out[2 * d + 2] += K;
     out[2 * d + 3] += L;
   }

@@ -17,7 +17,7 @@
  */
 import { findSpotlights } from './engine';
 import { throwIfAborted } from './errors';
-import { ISpotlightInput, SpotlightOptions } from './types';
+import { ISpotlightInput, ISpotlightResult, SpotlightOptions } from './types';
 
 /** How to sample the null. */
 export interface INullOptions {
@@ -38,6 +38,15 @@ export interface INullControl {
   signal?: AbortSignal;
   /** Called after each null search with the number done and P. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Runs each null search (default `findSpotlights`): e.g. the sharded
+   * engine over the audit's search workers, which gives the same result.
+   */
+  search?: (
+    input: ISpotlightInput,
+    options: SpotlightOptions,
+    control: { signal?: AbortSignal }
+  ) => Promise<ISpotlightResult>;
 }
 
 /**
@@ -75,7 +84,7 @@ export async function nullDistribution(
     } else {
       permuteInto(input.losses, rand, shuffled);
     }
-    const result = await findSpotlights(
+    const result = await (control.search ?? findSpotlights)(
       { ...input, losses: shuffled },
       { ...options, count: 1 },
       { signal: control.signal }

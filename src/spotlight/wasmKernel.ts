@@ -376,17 +376,7 @@ export class WasmKernel extends ShellKernel {
     }
     // Inside moments packed as [Y_ℓ, Y, Σℓ, n_in, Q, Q_ℓ]; the module's
     // out holds [n_in, Σℓ, Q, Q_ℓ].
-    const d = this.d;
-    const A = this._aView;
-    const B = this._bView;
-    for (let j = 0; j < d; j++) {
-      out[j] += A[j];
-      out[d + j] += B[j];
-    }
-    out[2 * d] += o[1];
-    out[2 * d + 1] += o[0];
-    out[2 * d + 2] += o[2];
-    out[2 * d + 3] += o[3];
+    this._addInto(out, true);
     return shell;
   }
 
@@ -439,11 +429,13 @@ export class WasmKernel extends ShellKernel {
   }
 
   /**
-   * Add the module's accumulators (after `accumulate`) to packed moments.
+   * Add the module's accumulators to packed moments.
    *
    * @param out - Packed moments to add to.
+   * @param rescan - After `rescan` (its out[0] is the count, out[1] the
+   *   loss: swapped into the packed places), else after `accumulate`.
    */
-  private _addInto(out: Float64Array): void {
+  private _addInto(out: Float64Array, rescan = false): void {
     const d = this.d;
     const o = this._outView;
     const a = this._aView;
@@ -452,8 +444,8 @@ export class WasmKernel extends ShellKernel {
       out[j] += a[j];
       out[d + j] += b[j];
     }
-    out[2 * d] += o[0];
-    out[2 * d + 1] += o[1];
+    out[2 * d] += rescan ? o[1] : o[0];
+    out[2 * d + 1] += rescan ? o[0] : o[1];
     out[2 * d + 2] += o[2];
     out[2 * d + 3] += o[3];
   }

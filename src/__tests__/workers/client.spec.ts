@@ -443,11 +443,35 @@ describe('the search over shards in the audit worker', () => {
       other.result.regions.forEach((r, j) => {
         const o = one.result.regions[j];
         expect(r.supportSize).toBe(o.supportSize);
-        expect(r.totalWeight).toBeCloseTo(o.totalWeight, 6);
-        expect(r.weightedLoss).toBeCloseTo(o.weightedLoss, 6);
+        // The shards sum along the single engine's tree: the same numbers.
+        expect(r.totalWeight).toBe(o.totalWeight);
+        expect(r.weightedLoss).toBe(o.weightedLoss);
         expect(r.topIndices).toEqual(o.topIndices);
       });
     }
+  });
+
+  it('runs the permutation test over the shards, with the same null as one worker', async () => {
+    const transports: InProcessShardTransport[] = [];
+    const options = { ...OPTIONS, permutations: 2, seed: 9 };
+    const nulls: number[][] = [];
+    for (const workers of [1, 2]) {
+      const pipeline = sharded(transports);
+      const { data } = await audit(pipeline, { ...options, workers });
+      const before = transports.length;
+      const draws = await pipeline.nullDistribution(
+        data,
+        { ...options, workers },
+        { signal: live() }
+      );
+      // With 2 workers each null search ran on 2 new shards.
+      expect(transports.length - before).toBe(workers === 1 ? 0 : 4);
+      nulls.push(Array.from(draws));
+      pipeline.dispose();
+    }
+    expect(transports.every(t => t.terminated)).toBe(true);
+    expect(nulls[1]).toEqual(nulls[0]);
+    expect(nulls[0].every(v => Number.isFinite(v) && v > 0)).toBe(true);
   });
 
   it('splits small data only when the user chose the number of workers', () => {
