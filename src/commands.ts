@@ -24,7 +24,7 @@ import {
   IFinding,
   readFinding
 } from './notebook/cells';
-import { manualRegionCells } from './notebook/manualCells';
+import { manualRegionCells, readManualFinding } from './notebook/manualCells';
 import { saveFindingCells } from './notebook/writer';
 import type { SpotlightPanel } from './widgets/panel';
 import { IAuditOptions, Role, ROLES } from './tokens';
@@ -429,11 +429,11 @@ export function registerCommands(context: ICommandContext): void {
       refuseUnknown('openFindings', args);
       try {
         const notebook = tracker.currentWidget;
+        // Found regions and manual ones (drawn on the map), in cell order.
         const findings: IFinding[] = [];
         for (const cell of notebook?.content.model?.sharedModel.cells ?? []) {
-          const finding = readFinding(
-            cell.getMetadata() as Record<string, unknown>
-          );
+          const metadata = cell.getMetadata() as Record<string, unknown>;
+          const finding = readFinding(metadata) ?? readManualFinding(metadata);
           if (finding) {
             findings.push(finding);
           }

@@ -1179,41 +1179,8 @@ export class SpotlightModel implements IDisposable {
         'An audit is running; add the region once it has finished.'
       );
     }
-    const rows = checkIndices(indices, result.n);
-    const spotlight = manualSpotlight(rows, {
-      embeddings: result.embeddings,
-      d: result.d,
-      losses: result.losses
-    });
     const j = result.regions.length;
-    const summary = summarizeRegion(
-      j,
-      spotlight.kernelWeights,
-      spotlight.weightedLoss,
-      {
-        losses: result.losses,
-        labels: result.labels,
-        labelNames: result.labelNames,
-        predictions: result.predictions,
-        metadata: result.metadata,
-        metadataNames: result.metadataNames,
-        referenceLosses: result.referenceLosses,
-        referencePredictions: result.referencePredictions
-      }
-    );
-    const manualCount = result.regions.filter(r => r.manual).length + 1;
-    summary.manual = { indices: rows };
-    summary.name = name?.trim() || `Selection ${manualCount}`;
-    summary.pValue = null;
-    summary.significant = null;
-    const spotlights = [...result.search.spotlights, spotlight];
-    const weights = spotlights.map(s => s.kernelWeights);
-    this._result = {
-      ...result,
-      search: { ...result.search, spotlights },
-      regions: [...result.regions, summary],
-      overlaps: weights.map(a => weights.map(b => regionOverlap(a, b)))
-    };
+    this._result = Private.withManualRegion(result, indices, name);
     this._selectedRegion = j;
     this._changed.emit('result');
     return j;
@@ -1235,13 +1202,15 @@ export class SpotlightModel implements IDisposable {
     };
     this._changed.emit('result');
   }
-
   /**
    * Show findings saved in the notebook again, without searching: the data
    * is fetched from the kernel by the saved names and each region's weights
-   * are recomputed from its saved centre and precision.
+   * are recomputed from its saved centre and precision; a manual region's
+   * (`summary.manual`) from its saved rows. Every region keeps its saved
+   * number and name; the manual ones come after the found ones.
    *
-   * @param findings - Findings of one audit (same names and parameters).
+   * @param findings - Findings of one audit (same names and parameters),
+   *   found and manual regions.
    * @returns The reopened result; rejects like {@link run}.
    */
   async reopen(findings: IFinding[]): Promise<IAuditResult> {
@@ -1292,9 +1261,24 @@ export class SpotlightModel implements IDisposable {
       fetched = data;
       this._throwIfAborted(signal);
       const fetchMs = performance.now() - started;
-      const search = await pipeline.reconstruct(findings, data, signal);
+      const found = findings.filter(f => !f.summary.manual);
+      const manual = findings
+        .filter(f => f.summary.manual)
+        .sort((a, b) => a.region - b.region);
+      const search: ISpotlightResult = found.length
+        ? await pipeline.reconstruct(found, data, signal)
+        : {
+            version: 1,
+            backend: first.backend as ISpotlightResult['backend'],
+            backendReason: `reopened from the notebook (manual regions drawn on ${first.date})`,
+            n,
+            d: data.d,
+            parameters: {} as ISpotlightResult['parameters'],
+            spotlights: [],
+            timings: { totalMs: 0, perSpotlightMs: [] }
+          };
       this._throwIfAborted(signal);
-      const result = await pipeline.summarise(
+      let result = await pipeline.summarise(
         {
           names: sel,
           data,
@@ -1318,7 +1302,7 @@ export class SpotlightModel implements IDisposable {
       } else {
         // Same data: the saved test result still holds (re-running it would
         // take P searches); a changed data set shows the regions untested.
-        findings.forEach((f, j) => {
+        found.forEach((f, j) => {
           const region = result.regions[j];
           if (region && f.summary.pValue !== undefined) {
             region.pValue = f.summary.pValue;
@@ -1327,8 +1311,17 @@ export class SpotlightModel implements IDisposable {
         });
       }
       // The saved numbers, not 1…k: region 3 saved alone stays region 3.
-      result.regionNumbers = findings.map(f => f.region);
+      result.regionNumbers = found.map(f => f.region);
       result.regionsOf = Math.max(first.of, ...result.regionNumbers);
+      // Manual regions from their saved rows, names and numbers.
+      for (const f of manual) {
+        result = Private.withManualRegion(
+          result,
+          f.summary.manual!.indices,
+          f.summary.name,
+          f.region
+        );
+      }
       this._abort = null;
       this._result = result;
       this._keepForMap(pipeline, data, result);
@@ -1336,7 +1329,7 @@ export class SpotlightModel implements IDisposable {
       this._setProgress(
         'done',
         1,
-        `${search.spotlights.length} saved region(s) reopened`
+        `${result.regions.length} saved region(s) reopened`
       );
       this._changed.emit('result');
       return result;
@@ -1745,6 +1738,71 @@ export namespace SpotlightModel {
 }
 
 namespace Private {
+  /**
+   * A result with one more region: a manual one, kernel weights 1 on the
+   * given rows and 0 elsewhere (see `SpotlightModel.addManualRegion`). On a
+   * result that carries saved region numbers (reopened findings) the new
+   * region gets `number`, or the next number after the highest.
+   *
+   * @param result - The result (not changed).
+   * @param indices - Row indices, whole numbers in [0, N).
+   * @param name - The region's name (default "Selection m").
+   * @param number - Its region number, when it has a saved one.
+   * @returns The new result; the region is its last.
+   * @throws {TypeError | RangeError} when `indices` is not a non-empty list
+   *   of rows in [0, N).
+   */
+  export function withManualRegion(
+    result: IAuditResult,
+    indices: unknown,
+    name?: string,
+    number?: number
+  ): IAuditResult {
+    const rows = checkIndices(indices, result.n);
+    const spotlight = manualSpotlight(rows, {
+      embeddings: result.embeddings,
+      d: result.d,
+      losses: result.losses
+    });
+    const j = result.regions.length;
+    const summary = summarizeRegion(
+      j,
+      spotlight.kernelWeights,
+      spotlight.weightedLoss,
+      {
+        losses: result.losses,
+        labels: result.labels,
+        labelNames: result.labelNames,
+        predictions: result.predictions,
+        metadata: result.metadata,
+        metadataNames: result.metadataNames,
+        referenceLosses: result.referenceLosses,
+        referencePredictions: result.referencePredictions
+      }
+    );
+    const manualCount = result.regions.filter(r => r.manual).length + 1;
+    summary.manual = { indices: rows };
+    summary.name = name?.trim() || `Selection ${manualCount}`;
+    summary.pValue = null;
+    summary.significant = null;
+    const spotlights = [...result.search.spotlights, spotlight];
+    const weights = spotlights.map(s => s.kernelWeights);
+    const out: IAuditResult = {
+      ...result,
+      search: { ...result.search, spotlights },
+      regions: [...result.regions, summary],
+      overlaps: weights.map(a => weights.map(b => regionOverlap(a, b)))
+    };
+    if (result.regionNumbers || number !== undefined) {
+      const numbers =
+        result.regionNumbers ?? result.regions.map((_, r) => r + 1);
+      const next = number ?? Math.max(result.regionsOf ?? 0, j, ...numbers) + 1;
+      out.regionNumbers = [...numbers, next];
+      out.regionsOf = Math.max(result.regionsOf ?? j, next);
+    }
+    return out;
+  }
+
   /**
    * The search so far while the spotlights after these are searched: only
    * the spotlights, no backend, parameters or timings yet.

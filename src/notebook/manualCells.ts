@@ -15,6 +15,42 @@ import {
 export const MANUAL_METADATA_KEY = 'jupyterlab_spotlight_manual';
 
 /**
+ * Read a manual region back from a cell's metadata (the markdown cell of
+ * {@link manualRegionCells} holds the finding).
+ *
+ * @param metadata - A cell's metadata.
+ * @returns The finding, with `summary.manual.indices` (whole numbers), or
+ *   null when the cell holds none (the code cell, another version, or a
+ *   finding without its row list).
+ */
+export function readManualFinding(
+  metadata: Record<string, unknown>
+): IFinding | null {
+  const entry = metadata[MANUAL_METADATA_KEY] as
+    { version?: unknown; finding?: unknown } | undefined;
+  if (
+    !entry ||
+    entry.version !== 1 ||
+    typeof entry.finding !== 'object' ||
+    !entry.finding
+  ) {
+    return null;
+  }
+  const f = entry.finding as Partial<IFinding>;
+  const rows = f.summary?.manual?.indices;
+  if (
+    typeof f.region !== 'number' ||
+    typeof f.n !== 'number' ||
+    !f.names ||
+    !Array.isArray(rows) ||
+    !rows.every(i => Number.isInteger(i))
+  ) {
+    return null;
+  }
+  return f as IFinding;
+}
+
+/**
  * Python source of an index list, wrapped at about 88 characters a line.
  *
  * @param indices - Whole numbers.

@@ -11,7 +11,7 @@ import { MessageLoop } from '@lumino/messaging';
 import { Panel, SplitPanel, Widget } from '@lumino/widgets';
 
 import { CommandIds } from '../commandIds';
-import type { SpotlightModel } from '../model';
+import { regionNumber, SpotlightModel } from '../model';
 import { RegionDetail } from './detail';
 import { OverviewMap } from './overviewMap';
 
@@ -84,7 +84,7 @@ export class AuditView extends MainAreaWidget<AuditContent> {
     // The tab names the region shown and the notebook it belongs to.
     const what =
       j >= 0 && this._model.result
-        ? trans.__('Spotlight region %1', j + 1)
+        ? trans.__('Spotlight region %1', regionNumber(this._model.result, j))
         : trans.__('Spotlight audit');
     this.title.label = name ? `${what} · ${name}` : what;
     this.title.caption = trans.__(
@@ -165,6 +165,8 @@ export class RegionList extends Widget {
       return;
     }
     result.regions.forEach((r, j) => {
+      // The saved number (a reopened region 3 stays region 3).
+      const number = regionNumber(result, j);
       const li = document.createElement('li');
       li.className = 'jp-SpotlightAudit-region';
       li.id = `jp-SpotlightAudit-region-${j}`;
@@ -173,8 +175,8 @@ export class RegionList extends Widget {
       const name = document.createElement('span');
       name.className = 'jp-SpotlightAudit-regionName';
       name.textContent = r.name
-        ? trans.__('%1. %2', j + 1, r.name)
-        : trans.__('Region %1', j + 1);
+        ? trans.__('%1. %2', number, r.name)
+        : trans.__('Region %1', number);
       const facts = document.createElement('span');
       facts.className = 'jp-SpotlightAudit-regionFacts';
       facts.textContent = trans.__(
@@ -192,7 +194,7 @@ export class RegionList extends Widget {
       save.textContent = trans.__('Save');
       save.title = trans.__(
         'Save region %1 to the notebook as cells that recreate it',
-        j + 1
+        number
       );
       save.addEventListener('click', event => {
         event.stopPropagation();

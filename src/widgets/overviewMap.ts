@@ -11,6 +11,7 @@ import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { isAbortError } from '../kernel/errors';
+import { regionNumber } from '../model';
 import type { IAuditResult, SpotlightModel } from '../model';
 import {
   ColorBy,
@@ -677,13 +678,14 @@ export class OverviewMap extends Widget {
         return;
       }
       const label = el('button', 'jp-SpotlightMap-label');
+      const number = regionNumber(result, j);
       label.textContent = r.name
-        ? `${j + 1} · ${r.name}`
-        : this._trans.__('Region %1', j + 1);
+        ? `${number} · ${r.name}`
+        : this._trans.__('Region %1', number);
       label.dataset.region = String(j);
       label.title = this._trans.__(
         'Region %1: %2× the mean loss, %3 examples. Click to select it.',
-        j + 1,
+        number,
         r.lift.toFixed(2),
         r.supportSize.toLocaleString('en-US')
       );

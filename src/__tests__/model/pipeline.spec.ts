@@ -691,6 +691,44 @@ describe('SpotlightModel through a fake pipeline', () => {
       expect(model.selectedRegion).toBe(0);
     });
 
+    it('reopens manual regions from their saved rows, with their numbers and names, after the found ones', async () => {
+      const first = await firstRun();
+      model.addManualRegion([5, 1, 3], 'hand picked');
+      const withManual = model.result!;
+      expect(withManual.regions).toHaveLength(3);
+      const saved = findings(withManual, '2026-01-02T03:04:05.000Z');
+      expect(saved[2].summary.manual).toEqual({ indices: [1, 3, 5] });
+      // Region 2 and the manual region 3 were saved; the manual one first.
+      const result = await model.reopen([saved[2], saved[1]]);
+      expect(result.regions).toHaveLength(2);
+      expect(result.regionNumbers).toEqual([2, 3]);
+      expect(regionCount(result)).toBe(3);
+      expect(result.regions[0].totalWeight).toBe(3);
+      const manual = result.regions[1];
+      expect(manual.name).toBe('hand picked');
+      expect(manual.manual).toEqual({ indices: [1, 3, 5] });
+      expect(manual.supportSize).toBe(3);
+      expect(manual.pValue).toBeNull();
+      const losses = first.losses;
+      expect(manual.weightedLossOriginal).toBeCloseTo(
+        (losses[1] + losses[3] + losses[5]) / 3,
+        6
+      );
+      expect(Array.from(result.search.spotlights[1].kernelWeights)).toEqual(
+        Array.from(losses, (_, i) => ([1, 3, 5].includes(i) ? 1 : 0))
+      );
+      expect(model.progress.detail).toBe('2 saved region(s) reopened');
+      // A manual region saved alone reopens without a reconstruction.
+      pipeline.calls.length = 0;
+      const alone = await model.reopen([saved[2]]);
+      expect(pipeline.calls).toEqual(['check', 'fetch', 'summarise']);
+      expect(alone.regionNumbers).toEqual([3]);
+      expect(alone.regions[0].name).toBe('hand picked');
+      // A region drawn on the reopened result takes the next number.
+      model.addManualRegion([0]);
+      expect(model.result!.regionNumbers).toEqual([3, 4]);
+    });
+
     it('keeps the saved numbers: region 2 saved alone reopens as region 2 of 2, not 1 of 1', async () => {
       const first = await firstRun();
       expect(regionNumber(first, 1)).toBe(2);
