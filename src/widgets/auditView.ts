@@ -35,6 +35,29 @@ export class AuditContent extends SplitPanel {
     this.setRelativeSizes([3, 2]);
   }
 
+  /**
+   * Side by side when the view is wide; in a narrow view (beside a notebook
+   * with both sidebars open at 1,280 px, or at 1,024 px) the map goes on
+   * top of the regions and details, so that each gets the whole width
+   * instead of a cramped map and a ~200 px detail column.
+   */
+  protected onResize(msg: Widget.ResizeMessage): void {
+    const width = msg.width >= 0 ? msg.width : this.node.offsetWidth;
+    const orientation =
+      width > 0 && width < AuditContent.STACK_BELOW_PX
+        ? 'vertical'
+        : 'horizontal';
+    if (orientation !== this.orientation) {
+      this.orientation = orientation;
+      this.toggleClass('jp-mod-stacked', orientation === 'vertical');
+      this.setRelativeSizes(orientation === 'vertical' ? [11, 9] : [3, 2]);
+    }
+    super.onResize(msg);
+  }
+
+  /** Below this width (px) the map is stacked above the regions. */
+  static readonly STACK_BELOW_PX = 820;
+
   /** The overview map. */
   readonly map: OverviewMap;
   /** The compact region list. */

@@ -59,6 +59,23 @@ const SEQUENTIAL = [
 ];
 
 /** Diverging colours for a loss difference (B better → B worse). */
+/**
+ * The dark theme's sequential ramp: viridis from its first quarter, so that
+ * the many low-loss points are not dark purple on a near-black background.
+ */
+const SEQUENTIAL_DARK = [
+  '#3e4989',
+  '#35608d',
+  '#2a788e',
+  '#21918c',
+  '#22a884',
+  '#44bf70',
+  '#7ad151',
+  '#a5db36',
+  '#d2e21b',
+  '#fde725'
+];
+
 const DIVERGING = [
   '#2166ac',
   '#4393c3',
@@ -72,7 +89,7 @@ const DIVERGING = [
 ];
 
 /** Opacity by highlight level; level 0 is the invisible region anchors. */
-const OPACITY = [0, 0.22, 0.3, 0.38, 0.46, 0.55, 0.65, 0.75, 0.87, 1];
+const OPACITY = [0, 0.5, 0.55, 0.6, 0.66, 0.72, 0.78, 0.85, 0.92, 1];
 
 /** Layouts computed on the page, by embeddings array. */
 const layouts = new WeakMap<Float32Array, Promise<IMapLayout>>();
@@ -291,7 +308,13 @@ export class OverviewMap extends Widget {
   /** Re-read the theme's colours. */
   refreshTheme(): void {
     if (this._plot) {
-      this._plot.set(this._themeProperties());
+      this._plot.set({
+        ...this._themeProperties(),
+        ...(this._encoding ? this._encodingProperties(this._encoding) : {})
+      });
+      if (this._encoding) {
+        this._renderLegend(this._encoding);
+      }
     }
   }
 
@@ -456,7 +479,10 @@ export class OverviewMap extends Widget {
     }
     this._encoding = encodeColor(result, this._colorBy);
     const points = this._points(result, layout, this._encoding);
-    this._plot!.set(this._encodingProperties(this._encoding));
+    this._plot!.set({
+      ...this._encodingProperties(this._encoding),
+      pointSize: Private.pointSize(result.n)
+    });
     await plot.draw(points, {
       zDataType: this._encoding.kind,
       wDataType: 'continuous'
@@ -554,7 +580,7 @@ export class OverviewMap extends Widget {
       canvas: this._canvas,
       width: Math.max(1, width),
       height: Math.max(1, height),
-      pointSize: 3,
+      pointSize: Private.pointSize(this._result?.n ?? 0),
       pointSizeSelected: 2,
       lassoMinDelay: 0,
       lassoMinDist: 2,
@@ -614,8 +640,13 @@ export class OverviewMap extends Widget {
       };
     }
     return {
-      pointColor: encoding.by === 'difference' ? DIVERGING : SEQUENTIAL
+      pointColor: encoding.by === 'difference' ? DIVERGING : this._sequential()
     };
+  }
+
+  /** The sequential ramp for the theme. */
+  private _sequential(): string[] {
+    return this._isDark() ? SEQUENTIAL_DARK : SEQUENTIAL;
   }
 
   private _renderLegend(encoding: IColorEncoding): void {
@@ -633,7 +664,8 @@ export class OverviewMap extends Widget {
       }
       return;
     }
-    const colours = encoding.by === 'difference' ? DIVERGING : SEQUENTIAL;
+    const colours =
+      encoding.by === 'difference' ? DIVERGING : this._sequential();
     const low = el('span');
     const high = el('span');
     const bar = el('span', 'jp-SpotlightMap-gradient');
@@ -721,6 +753,45 @@ export class OverviewMap extends Widget {
       label.style.left = `${position[0]}px`;
       label.style.top = `${position[1]}px`;
     }
+    this._separateLabels();
+  }
+
+  /**
+   * Move labels that would overlap: the selected region's label stays at
+   * its centre, the others (in region order) step down or up by their
+   * height until they are clear of the labels placed before them.
+   */
+  private _separateLabels(): void {
+    const labels = (Array.from(this._labels.children) as HTMLElement[]).filter(
+      l => !l.hidden
+    );
+    labels.sort(
+      (a, b) =>
+        Number(b.classList.contains('jp-mod-selected')) -
+          Number(a.classList.contains('jp-mod-selected')) ||
+        Number(a.dataset.region) - Number(b.dataset.region)
+    );
+    const placed: { x: number; y: number; w: number; h: number }[] = [];
+    const gap = 2;
+    for (const label of labels) {
+      const w = label.offsetWidth;
+      const h = label.offsetHeight;
+      const x = parseFloat(label.style.left);
+      const y0 = parseFloat(label.style.top);
+      const clear = (y: number) =>
+        placed.every(
+          p =>
+            Math.abs(p.x - x) * 2 >= p.w + w + gap ||
+            Math.abs(p.y - y) * 2 >= p.h + h + gap
+        );
+      let y = y0;
+      for (let step = 1; step <= 12 && !clear(y); step++) {
+        // 1 down, 1 up, 2 down, 2 up, …
+        y = y0 + Math.ceil(step / 2) * (h + gap) * (step % 2 ? 1 : -1);
+      }
+      label.style.top = `${y}px`;
+      placed.push({ x, y, w, h });
+    }
   }
 
   private _onPointOver(i: number): void {
@@ -807,9 +878,13 @@ export class OverviewMap extends Widget {
     const count = this._selected.length;
     this._makeButton.disabled = count === 0;
     this._sendButton.disabled = count === 0 || !this._model.bridge;
+    // Selection actions only when there is a selection: without one the
+    // toolbar fits one line in a narrow pane.
+    this._makeButton.hidden = count === 0;
+    this._sendButton.hidden = count === 0;
     this._selectionInfo.textContent = count
       ? trans.__('%1 selected', count.toLocaleString('en-US'))
-      : trans.__('Nothing selected');
+      : '';
     this.node.dataset.selected = String(count);
     const result = this._result;
     this._info.replaceChildren();
@@ -1001,6 +1076,17 @@ function button(
 }
 
 namespace Private {
+  /**
+   * The drawn size of a point (CSS px): larger when there are few points,
+   * so that a small data set is not a faint dust.
+   *
+   * @param n - Number of examples.
+   * @returns 5 up to 5,000 points, 4 up to 50,000, 3 up to 500,000, else 2.
+   */
+  export function pointSize(n: number): number {
+    return n <= 5000 ? 5 : n <= 50000 ? 4 : n <= 500000 ? 3 : 2;
+  }
+
   /** Column-oriented points as regl-scatterplot draws them. */
   export interface IPoints {
     x: Float32Array;
