@@ -23,21 +23,28 @@
  * rounding near the optimum) independent of the shard count.
  */
 
-/** The most leaves the tree has (fewer for small N). */
+/** The most leaves the tree has. */
 export const MAX_LEAVES = 256;
 
 /** The smallest leaf: the WASM kernel sums rows in float32 blocks of 32. */
 export const MIN_LEAF_ROWS = 32;
 
 /**
- * Rows per leaf for N rows: 32 · 2^k, the smallest with at most `MAX_LEAVES`
- * leaves.
+ * Rows per leaf for N rows: 32 · 2^k, grown until there are at most 64
+ * leaves or the leaves reach 1,024 rows, then until there are at most
+ * `MAX_LEAVES`. Each leaf costs a few passes over 2D + 4 values per step
+ * (zero, copy, add up the tree): leaves of ≥ 1,024 rows keep that to a few
+ * per cent of the step (on 50,000 × 512: 49 leaves), and small data still
+ * splits into up to 64 shards.
  *
  * @param n - N ≥ 1.
  * @returns Rows per leaf.
  */
 export function leafRows(n: number): number {
   let rows = MIN_LEAF_ROWS;
+  while (Math.ceil(n / rows) > 64 && rows < 1024) {
+    rows *= 2;
+  }
   while (Math.ceil(n / rows) > MAX_LEAVES) {
     rows *= 2;
   }
@@ -81,15 +88,125 @@ export function rowTree(total: number): IRowTree {
 }
 
 /**
- * Compute the values of the widest nodes within the rows [r0, r1) (leaves cut
- * by r0 or r1 become pieces), each node summed down to its leaves.
+ * The widest nodes of the tree within the rows [r0, r1) of one kernel (leaves
+ * cut by r0 or r1 become pieces), planned once; `sum` computes their values,
+ * each node summed down to its leaves.
+ */
+export class TreeCover {
+  /**
+   * @param tree - The tree of X.
+   * @param r0 - First row held.
+   * @param r1 - One past the last row held (r0 < r1 ≤ N).
+   * @param width - W.
+   */
+  constructor(
+    private readonly tree: IRowTree,
+    private readonly r0: number,
+    private readonly r1: number,
+    private readonly width: number
+  ) {
+    const depth = Math.ceil(Math.log2(Math.max(2, tree.leaves))) + 1;
+    this._scratch = Array.from(
+      { length: depth },
+      () => new Float64Array(width)
+    );
+    this._visit(0, tree.leaves);
+  }
+
+  /** [lo, hi) leaf pairs of the nodes, left to right. */
+  readonly nodes: number[] = [];
+  /** Whether each node is a piece of a leaf. */
+  readonly pieces: boolean[] = [];
+
+  /**
+   * The nodes' values.
+   *
+   * @param leafSum - Adds the terms of rows [a, b) (global rows, within one
+   *   leaf and within [r0, r1)) to `out` (W values, zeroed by the caller).
+   * @returns The values (a new buffer, W per node).
+   */
+  sum(leafSum: (a: number, b: number, out: Float64Array) => void): INodeValues {
+    const w = this.width;
+    const values = new Float64Array(this.pieces.length * w);
+    for (let k = 0; k < this.pieces.length; k++) {
+      const out = values.subarray(k * w, (k + 1) * w);
+      this._sum(this.nodes[2 * k], this.nodes[2 * k + 1], out, 0, leafSum);
+    }
+    return { nodes: this.nodes, pieces: this.pieces, values };
+  }
+
+  /**
+   * A node's value: a leaf summed by `leafSum`, else left half + right half.
+   *
+   * @param lo - First leaf.
+   * @param hi - One past the last.
+   * @param out - Receives the value (overwritten).
+   * @param level - Recursion depth (picks the scratch buffer).
+   * @param leafSum - The leaf sums.
+   */
+  private _sum(
+    lo: number,
+    hi: number,
+    out: Float64Array,
+    level: number,
+    leafSum: (a: number, b: number, out: Float64Array) => void
+  ): void {
+    if (hi - lo === 1) {
+      out.fill(0);
+      const { leaf, total } = this.tree;
+      leafSum(
+        Math.max(lo * leaf, this.r0),
+        Math.min(total, hi * leaf, this.r1),
+        out
+      );
+      return;
+    }
+    const mid = (lo + hi) >>> 1;
+    this._sum(lo, mid, out, level + 1, leafSum);
+    const right = this._scratch[level];
+    this._sum(mid, hi, right, level + 1, leafSum);
+    const w = this.width;
+    for (let j = 0; j < w; j++) {
+      out[j] += right[j];
+    }
+  }
+
+  /**
+   * Plan the widest nodes within [r0, r1) under node [lo, hi).
+   *
+   * @param lo - First leaf.
+   * @param hi - One past the last.
+   */
+  private _visit(lo: number, hi: number): void {
+    const { leaf, total } = this.tree;
+    const a = lo * leaf;
+    const b = Math.min(total, hi * leaf);
+    if (b <= this.r0 || a >= this.r1) {
+      return;
+    }
+    const whole = a >= this.r0 && b <= this.r1;
+    if (whole || hi - lo === 1) {
+      this.nodes.push(lo, hi);
+      this.pieces.push(!whole);
+      return;
+    }
+    const mid = (lo + hi) >>> 1;
+    this._visit(lo, mid);
+    this._visit(mid, hi);
+  }
+
+  private readonly _scratch: Float64Array[];
+}
+
+/**
+ * Compute the values of the widest nodes within the rows [r0, r1) (a
+ * one-off `TreeCover`).
  *
  * @param tree - The tree of X.
  * @param r0 - First row held.
  * @param r1 - One past the last row held (r0 < r1 ≤ N).
  * @param width - W.
- * @param leafSum - Adds the terms of rows [a, b) (global rows, within one
- *   leaf and within [r0, r1)) to `out` (W values, zeroed by the caller).
+ * @param leafSum - Adds the terms of rows [a, b) to `out` (zeroed).
  * @returns The nodes' values.
  */
 export function coverNodes(
@@ -99,53 +216,7 @@ export function coverNodes(
   width: number,
   leafSum: (a: number, b: number, out: Float64Array) => void
 ): INodeValues {
-  const { leaf, leaves, total } = tree;
-  const nodes: number[] = [];
-  const pieces: boolean[] = [];
-  const parts: Float64Array[] = [];
-  const depth = Math.ceil(Math.log2(Math.max(2, leaves))) + 1;
-  const scratch = Array.from({ length: depth }, () => new Float64Array(width));
-  const rowsOf = (lo: number, hi: number): [number, number] => [
-    lo * leaf,
-    Math.min(total, hi * leaf)
-  ];
-  const sum = (lo: number, hi: number, out: Float64Array, level: number) => {
-    if (hi - lo === 1) {
-      out.fill(0);
-      const [a, b] = rowsOf(lo, hi);
-      leafSum(Math.max(a, r0), Math.min(b, r1), out);
-      return;
-    }
-    const mid = (lo + hi) >>> 1;
-    sum(lo, mid, out, level + 1);
-    const right = scratch[level];
-    sum(mid, hi, right, level + 1);
-    for (let j = 0; j < width; j++) {
-      out[j] += right[j];
-    }
-  };
-  const visit = (lo: number, hi: number) => {
-    const [a, b] = rowsOf(lo, hi);
-    if (b <= r0 || a >= r1) {
-      return;
-    }
-    const whole = a >= r0 && b <= r1;
-    if (whole || hi - lo === 1) {
-      const out = new Float64Array(width);
-      sum(lo, hi, out, 0);
-      nodes.push(lo, hi);
-      pieces.push(!whole);
-      parts.push(out);
-      return;
-    }
-    const mid = (lo + hi) >>> 1;
-    visit(lo, mid);
-    visit(mid, hi);
-  };
-  visit(0, leaves);
-  const values = new Float64Array(parts.length * width);
-  parts.forEach((p, k) => values.set(p, k * width));
-  return { nodes, pieces, values };
+  return new TreeCover(tree, r0, r1, width).sum(leafSum);
 }
 
 /**

@@ -42,13 +42,7 @@
  * made over all of X by one `ShellControl`: so a search split over shards
  * (shard.ts, engine.ts) computes the same float64 moments as one kernel.
  */
-import {
-  coverNodes,
-  foldNodes,
-  INodeValues,
-  IRowTree,
-  rowTree
-} from './blocks';
+import { TreeCover, foldNodes, INodeValues, IRowTree, rowTree } from './blocks';
 import type { IKernelStats, IMoments, IObjectiveKernel } from './objective';
 
 /** Options of a kernel with exact shell evaluation. */
@@ -595,13 +589,13 @@ export abstract class ShellKernel implements IObjectiveKernel {
     leafSum: (a: number, b: number, out: Float64Array) => void
   ): INodeValues {
     const o = this.offset;
-    return coverNodes(
+    this._cover ??= new TreeCover(
       this.tree,
       o,
       o + this.n,
-      packedWidth(this.d),
-      (a, b, out) => leafSum(a - o, b - o, out)
+      packedWidth(this.d)
     );
+    return this._cover.sum((a, b, out) => leafSum(a - o, b - o, out));
   }
 
   /**
@@ -637,4 +631,5 @@ export abstract class ShellKernel implements IObjectiveKernel {
   private _shell = 0;
   private _ctl: ShellControl | null = null;
   private _root: Float64Array | null = null;
+  private _cover: TreeCover | null = null;
 }

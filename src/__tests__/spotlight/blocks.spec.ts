@@ -42,10 +42,13 @@ function sumOver(x: Float64Array, bounds: number[]): Float64Array {
 }
 
 describe('leafRows', () => {
-  it('uses leaves of 32 · 2^k rows, at most 256 of them', () => {
+  it('uses leaves of 32 · 2^k rows: ≤ 64 of them or ≥ 1,024 rows, ≤ 256 of them', () => {
     expect(leafRows(1)).toBe(32);
-    expect(leafRows(8192)).toBe(32);
-    expect(leafRows(8193)).toBe(64);
+    expect(leafRows(2048)).toBe(32);
+    expect(leafRows(2049)).toBe(64);
+    expect(leafRows(50_000)).toBe(1024);
+    expect(leafRows(262_144)).toBe(1024);
+    expect(leafRows(262_145)).toBe(2048);
     expect(leafRows(1_000_000)).toBe(4096);
     for (const n of [1, 31, 33, 5000, 123_457, 3_000_001]) {
       const { leaf, leaves } = rowTree(n);
@@ -79,8 +82,8 @@ describe('coverNodes and foldNodes', () => {
     expect(sequential).not.toBe(whole[0]);
     for (const bounds of [
       [0, 5 * leaf, n],
-      [0, leaf, 2 * leaf, 100 * leaf, n],
-      [0, 7 * leaf, 8 * leaf, 100 * leaf, 150 * leaf, n]
+      [0, leaf, 2 * leaf, 30 * leaf, n],
+      [0, 7 * leaf, 8 * leaf, 20 * leaf, 35 * leaf, n]
     ]) {
       expect(Array.from(sumOver(x, bounds))).toEqual(Array.from(whole));
     }
@@ -97,10 +100,10 @@ describe('coverNodes and foldNodes', () => {
   it('refuses kernels that leave rows of X uncovered, naming the rows', () => {
     const out = new Float64Array(2);
     expect(() =>
-      foldNodes(rowTree(n), [cover(x, 0, 64 * leaf)], 2, out)
+      foldNodes(rowTree(n), [cover(x, 0, 16 * leaf)], 2, out)
     ).toThrow(
       new RegExp(
-        `leaf 64 \\(rows ${(64 * leaf).toLocaleString('en-US')}…\\): the shards do not cover X`
+        `leaf 16 \\(rows ${(16 * leaf).toLocaleString('en-US')}…\\): the shards do not cover X`
       )
     );
   });
