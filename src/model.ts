@@ -434,7 +434,8 @@ export class SpotlightModel implements IDisposable {
       !result ||
       this._umapLayout?.fingerprint === result.fingerprint
     ) {
-      this._mapAbort?.abort();
+      // The job goes on in the worker (aborting would stop the worker and
+      // what it holds); its layout is kept for a later choice of UMAP.
       this._mapAbort = null;
       this._mapState = {
         method,
@@ -455,7 +456,6 @@ export class SpotlightModel implements IDisposable {
     const pipeline = this._pipeline;
     const data = this._layoutData;
     const abort = new AbortController();
-    this._mapAbort?.abort();
     this._mapAbort = abort;
     const fingerprint = result.fingerprint;
     this._mapState = {
@@ -476,16 +476,39 @@ export class SpotlightModel implements IDisposable {
             `the embeddings of this map are no longer held (they are kept after an audit only while N × D × 4 bytes ≤ ${MAP_KEEP_BYTES / 1e6} MB, and only for the last audit): run the audit again, then choose UMAP.`
           );
         }
-        const layout = await pipeline.layout(data.data, method, {
-          signal: abort.signal,
-          onProgress: (fraction, stage) => {
-            if (this._mapAbort !== abort) {
-              return;
+        // One job per data set: choosing UMAP again while it runs waits
+        // for the same job. Never aborted: a cancel would stop the audit
+        // worker and everything it holds (a running audit too).
+        let job = this._umapJob;
+        if (job?.fingerprint !== fingerprint) {
+          const created = {
+            fingerprint,
+            promise: pipeline.layout(data.data, method, {
+              signal: new AbortController().signal,
+              onProgress: (fraction, stage) => {
+                if (
+                  this._umapJob !== created ||
+                  this._mapState.state !== 'computing'
+                ) {
+                  return;
+                }
+                this._mapState = { ...this._mapState, fraction, stage };
+                this._changed.emit('map');
+              }
+            })
+          };
+          job = this._umapJob = created;
+          const clear = () => {
+            if (this._umapJob === created) {
+              this._umapJob = null;
             }
-            this._mapState = { ...this._mapState, fraction, stage };
-            this._changed.emit('map');
-          }
-        });
+          };
+          created.promise.then(layout => {
+            this._umapLayout = { fingerprint, layout };
+            clear();
+          }, clear);
+        }
+        const layout = await job.promise;
         if (this._mapAbort !== abort || this._isDisposed) {
           return;
         }
@@ -595,6 +618,7 @@ export class SpotlightModel implements IDisposable {
     this._mapAbort = null;
     this._layoutData = null;
     this._umapLayout = null;
+    this._umapJob = null;
     if (this._mapState.state !== 'ready') {
       this._mapState = { ...this._mapState, state: 'ready', error: null };
     }
@@ -1611,6 +1635,11 @@ export class SpotlightModel implements IDisposable {
   /** The data of the shown result, kept for its map's other layouts. */
   private _layoutData: { fingerprint: string; data: IAuditData } | null = null;
   private _mapAbort: AbortController | null = null;
+  /** The UMAP layout being computed, by data fingerprint. */
+  private _umapJob: {
+    fingerprint: string;
+    promise: Promise<IMapLayout>;
+  } | null = null;
   private _mapPending: Promise<void> | null = null;
   private _selectedRegion = -1;
   private _abort: AbortController | null = null;

@@ -709,6 +709,16 @@ describe('SpotlightModel on the worker pipeline', () => {
         progress.push(model.mapState.fraction);
       }
     });
+    // Back to PCA while UMAP computes: the worker (and the data it holds)
+    // is not stopped; the layout is kept for the next choice of UMAP.
+    const first = model.setMapMethod('umap');
+    expect(model.mapState.state).toBe('computing');
+    await model.setMapMethod('pca');
+    expect(model.mapState).toMatchObject({ method: 'pca', state: 'ready' });
+    await first;
+    expect(workers[0].terminated).toBe(false);
+    expect(workers[0].host.heldDataSets).toBe(1);
+    expect(model.mapLayoutOf(result)).toBe(result.mapLayout);
     await model.setMapMethod('umap');
     expect(model.mapState).toMatchObject({
       method: 'umap',
