@@ -20,3 +20,8 @@ c.LabApp.extension_manager = "readonly"  # noqa: F821
 c.ServerApp.log_level = "WARN"  # noqa: F821
 if getpass.getuser() == "root":
     c.ServerApp.allow_root = True  # noqa: F821
+# Settings the benchmark changes (the transfer budget of table l) stay in this
+# run's folder: the user's own settings are neither read nor changed.
+c.LabApp.user_settings_dir = os.path.join(  # noqa: F821
+    os.environ["SPOTLIGHT_BENCH_ROOT"], ".user-settings"
+)

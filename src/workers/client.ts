@@ -29,6 +29,7 @@ import type {
 import {
   deserialiseError,
   ILoaded,
+  LOAD_BLOCK_VALUES,
   WireSearch,
   WireSpotlight,
   WireSummary,
@@ -67,6 +68,7 @@ export class WorkerAuditPipeline implements IAuditPipeline {
   constructor(options: WorkerAuditPipeline.IOptions) {
     this._local = new DefaultAuditPipeline(options.bridge);
     this._spawn = options.spawn;
+    this._block = options.loadBlockValues ?? LOAD_BLOCK_VALUES;
   }
 
   /** Whether a worker is running (started and not stopped). */
@@ -124,16 +126,46 @@ export class WorkerAuditPipeline implements IAuditPipeline {
     const embeddings = fetched.embeddings!;
     const dataId = ++this._lastId;
     const size = Private.sizeOf(fetched.n, fetched.d);
+    let load: IAuditData = fetched;
+    let moved: ArrayBuffer[] = [embeddings.buffer as ArrayBuffer];
+    const step = this._block;
+    if (embeddings.length > step) {
+      // Too large for one message: copied and moved block by block.
+      try {
+        for (let at = 0; at < embeddings.length; at += step) {
+          const block = embeddings.slice(at, at + step);
+          await this._call(
+            {
+              type: 'rows',
+              version: WORKER_PROTOCOL_VERSION,
+              id: 0,
+              dataId,
+              start: at,
+              total: embeddings.length,
+              data: block.buffer as ArrayBuffer
+            },
+            [block.buffer as ArrayBuffer],
+            options.signal,
+            `loading ${size}`
+          );
+        }
+      } catch (reason) {
+        this._release(dataId);
+        throw reason;
+      }
+      load = { ...fetched, embeddings: null };
+      moved = [];
+    }
     const loaded = (await this._call(
       {
         type: 'load',
         version: WORKER_PROTOCOL_VERSION,
         id: 0,
         dataId,
-        data: fetched,
+        data: load,
         projection: saved
       },
-      [embeddings.buffer as ArrayBuffer],
+      moved,
       options.signal,
       `loading ${size}`
     )) as ILoaded;
@@ -337,17 +369,26 @@ export class WorkerAuditPipeline implements IAuditPipeline {
       return;
     }
     this._held.delete(data);
-    if (this._worker && held.generation === this._generation) {
-      this._worker.postMessage(
-        {
-          type: 'release',
-          version: WORKER_PROTOCOL_VERSION,
-          id: 0,
-          dataId: held.dataId
-        } satisfies WorkerRequest,
-        []
-      );
+    if (held.generation === this._generation) {
+      this._release(held.dataId);
     }
+  }
+
+  /**
+   * Tell the worker to drop a data set (or the blocks of one being loaded).
+   *
+   * @param dataId - The data set's id.
+   */
+  private _release(dataId: number): void {
+    this._worker?.postMessage(
+      {
+        type: 'release',
+        version: WORKER_PROTOCOL_VERSION,
+        id: 0,
+        dataId
+      } satisfies WorkerRequest,
+      []
+    );
   }
 
   /** {@inheritDoc IAuditPipeline.dispose} */
@@ -584,6 +625,7 @@ export class WorkerAuditPipeline implements IAuditPipeline {
   }
 
   private _local: DefaultAuditPipeline;
+  private readonly _block: number;
   private _spawn: () => IWorkerLike;
   private _worker: IWorkerLike | null = null;
   /** Counts the workers stopped: data belong to one worker's life. */
@@ -606,6 +648,11 @@ export namespace WorkerAuditPipeline {
      * JupyterLab, an in-process stand-in in tests.
      */
     spawn: () => IWorkerLike;
+    /**
+     * The most embedding values moved in one message (default
+     * `LOAD_BLOCK_VALUES`); larger X goes in blocks.
+     */
+    loadBlockValues?: number;
   }
 }
 

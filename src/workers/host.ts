@@ -95,6 +95,7 @@ export class AuditWorkerHost {
     }
     if (request.type === 'release') {
       this._data.delete(request.dataId);
+      this._blocks.delete(request.dataId);
       return;
     }
     const abort = new AbortController();
@@ -120,6 +121,7 @@ export class AuditWorkerHost {
     }
     this._running.clear();
     this._data.clear();
+    this._blocks.clear();
     this._disposed = true;
   }
 
@@ -128,6 +130,10 @@ export class AuditWorkerHost {
     signal: AbortSignal
   ): Promise<[unknown, Transferable[]]> {
     try {
+      if (request.type === 'rows') {
+        this._rows(request);
+        return [null, []];
+      }
       if (request.type === 'load') {
         return [this._load(request.dataId, request), []];
       }
@@ -217,6 +223,36 @@ export class AuditWorkerHost {
   }
 
   /**
+   * Copy a block of X into the embeddings being assembled for a data set
+   * (allocated with the first block).
+   *
+   * @param request - The block.
+   * @throws Error for a block outside X; a RangeError naming the size when
+   *   the worker cannot allocate X.
+   */
+  private _rows(request: Extract<WorkerRequest, { type: 'rows' }>): void {
+    const { dataId, start, total } = request;
+    const block = new Float32Array(request.data);
+    let x = this._blocks.get(dataId);
+    if (!x) {
+      try {
+        x = new Float32Array(total);
+      } catch (error) {
+        throw new RangeError(
+          `The audit worker could not allocate ${((4 * total) / 2 ** 30).toFixed(2)} GiB for the embeddings (${error instanceof Error ? error.message : String(error)}): sample rows, reduce dimensions (the components option) or close other tabs.`
+        );
+      }
+      this._blocks.set(dataId, x);
+    }
+    if (x.length !== total || start < 0 || start + block.length > total) {
+      throw new Error(
+        `A block of ${block.length} embedding values at ${start} does not fit ${total} values: fetch the data again.`
+      );
+    }
+    x.set(block, start);
+  }
+
+  /**
    * Keep a data set; apply a saved projection to its embeddings first
    * (their CRC-32 is taken before, on the N × D values the kernel has).
    */
@@ -225,6 +261,17 @@ export class AuditWorkerHost {
     request: Extract<WorkerRequest, { type: 'load' }>
   ): ILoaded {
     let data: IAuditData = request.data;
+    if (!data.embeddings) {
+      // X came before, in `rows` blocks.
+      const x = this._blocks.get(dataId);
+      this._blocks.delete(dataId);
+      if (!x || x.length !== data.n * data.d) {
+        throw new Error(
+          `The audit worker holds ${x?.length ?? 0} of the ${data.n * data.d} embedding values of ${data.n} × ${data.d}: fetch the data again.`
+        );
+      }
+      data = { ...data, embeddings: x };
+    }
     const saved = request.projection;
     let sourceChecksum: number | null = null;
     if (saved) {
@@ -338,6 +385,8 @@ export class AuditWorkerHost {
   private _progressIntervalMs: number;
   private _stages: LocalAuditStages;
   private _data = new Map<number, Private.IHeld>();
+  /** Embeddings being assembled from `rows` blocks, by data id. */
+  private _blocks = new Map<number, Float32Array>();
   private _running = new Map<number, AbortController>();
   private _lastKey = 0;
   private _disposed = false;

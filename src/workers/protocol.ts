@@ -26,7 +26,15 @@ import type {
 } from '../tokens';
 
 /** The protocol's version; a worker refuses requests of another. */
-export const WORKER_PROTOCOL_VERSION = 1;
+export const WORKER_PROTOCOL_VERSION = 2;
+
+/**
+ * The most float32 values of X moved in one message (256 Mi values, 1 GiB):
+ * Chromium refuses to post an ArrayBuffer of more than 2 GiB ("size exceeds
+ * the supported range"), so a larger X goes to the audit worker in `rows`
+ * blocks (a copy of each block on the page, moved, then freed).
+ */
+export const LOAD_BLOCK_VALUES = 2 ** 28;
 
 /**
  * A spotlight on the wire: the key under which the worker keeps it (a
@@ -90,7 +98,27 @@ export interface ISerialisedError {
 /** Requests from the page to the worker; `id` pairs them with replies. */
 export type WorkerRequest =
   | {
-      /** Keep the data (its embeddings transferred) under `data`'s id. */
+      /**
+       * A block of the embeddings' values, moved ahead of `load` when X is
+       * larger than one message can carry (`LOAD_BLOCK_VALUES`): the first
+       * block allocates X (`total` values), each is copied in at `start`.
+       */
+      type: 'rows';
+      version: number;
+      id: number;
+      dataId: number;
+      /** Offset of the block's first value in X (row-major N × D). */
+      start: number;
+      /** N · D. */
+      total: number;
+      /** The block's float32 values (transferred). */
+      data: ArrayBuffer;
+    }
+  | {
+      /**
+       * Keep the data (its embeddings transferred, or null when they came
+       * before in `rows` blocks) under `data`'s id.
+       */
       type: 'load';
       version: number;
       id: number;

@@ -96,7 +96,7 @@ function fakeBridge(): KernelBridge {
 }
 
 /** A worker pipeline on in-process workers; `workers` lists those started. */
-function workerPipeline(): {
+function workerPipeline(loadBlockValues?: number): {
   pipeline: WorkerAuditPipeline;
   workers: InProcessWorker[];
 } {
@@ -107,7 +107,8 @@ function workerPipeline(): {
       const w = new InProcessWorker();
       workers.push(w);
       return w;
-    }
+    },
+    loadBlockValues
   });
   return { pipeline, workers };
 }
@@ -194,6 +195,20 @@ describe('WorkerAuditPipeline', () => {
     pipeline.dispose();
     expect(workers[0].terminated).toBe(true);
     expect(pipeline.hasWorker).toBe(false);
+  });
+
+  it('moves embeddings too large for one message in blocks, and finds the same', async () => {
+    // 7 values per block: N × D is not a multiple, the last block is short.
+    const { pipeline, workers } = workerPipeline(7);
+    const blocked = await audit(pipeline);
+    const whole = await audit(workerPipeline().pipeline);
+    expect(blocked.data.embeddings).toBeNull();
+    const sent = workers[0].requestTransfers;
+    expect(sent).toHaveLength(Math.ceil((N * D) / 7));
+    expect(sent.every(b => b.byteLength <= 7 * 4)).toBe(true);
+    expect(comparable(blocked.result)).toEqual(comparable(whole.result));
+    expect(blocked.result.embeddingsFingerprint).toBe(embeddingsFingerprint(X));
+    pipeline.dispose();
   });
 
   it('summarises a partial search (the regions found so far) by key', async () => {
