@@ -21,7 +21,13 @@ c.ServerApp.log_level = "WARN"  # noqa: F821
 if getpass.getuser() == "root":
     c.ServerApp.allow_root = True  # noqa: F821
 # Settings the benchmark changes (the transfer budget of table l) stay in this
-# run's folder: the user's own settings are neither read nor changed.
-c.LabApp.user_settings_dir = os.path.join(  # noqa: F821
-    os.environ["SPOTLIGHT_BENCH_ROOT"], ".user-settings"
-)
+# run's folder: the user's own settings are neither read nor changed. The
+# news question is answered there (its notification would cover the panel).
+_settings = os.path.join(os.environ["SPOTLIGHT_BENCH_ROOT"], ".user-settings")
+os.makedirs(os.path.join(_settings, "@jupyterlab", "apputils-extension"), exist_ok=True)
+with open(
+    os.path.join(_settings, "@jupyterlab", "apputils-extension", "notification.jupyterlab-settings"),
+    "w",
+) as _file:
+    _file.write('{"fetchNews": "false"}\n')
+c.LabApp.user_settings_dir = _settings  # noqa: F821

@@ -246,8 +246,7 @@ export function foldNodes(
       found.set(id, list);
     }
   }
-  const depth = Math.ceil(Math.log2(Math.max(2, tree.leaves))) + 1;
-  const scratch = Array.from({ length: depth }, () => new Float64Array(width));
+  const scratch = Private.scratch(tree, width);
   const fold = (lo: number, hi: number, into: Float64Array, level: number) => {
     const list = found.get(key(lo, hi));
     if (list) {
@@ -274,4 +273,28 @@ export function foldNodes(
     }
   };
   fold(0, tree.leaves, out, 0);
+}
+
+/** Module state. */
+namespace Private {
+  const kept = new Map<string, Float64Array[]>();
+
+  /**
+   * One W-value buffer per tree level for `foldNodes` (kept between calls:
+   * the coordinator folds every step, and folds never interleave).
+   *
+   * @param tree - The tree.
+   * @param width - W.
+   * @returns The buffers.
+   */
+  export function scratch(tree: IRowTree, width: number): Float64Array[] {
+    const depth = Math.ceil(Math.log2(Math.max(2, tree.leaves))) + 1;
+    const key = `${depth}:${width}`;
+    let buffers = kept.get(key);
+    if (!buffers) {
+      buffers = Array.from({ length: depth }, () => new Float64Array(width));
+      kept.set(key, buffers);
+    }
+    return buffers;
+  }
 }

@@ -527,7 +527,8 @@ export abstract class ShellKernel implements IObjectiveKernel {
    * @param precision - τ.
    * @param a - First row.
    * @param b - One past the last row.
-   * @param out - Packed moments to add to.
+   * @param out - Packed moments to add to (zero on entry: each leaf is
+   *   summed on its own).
    * @returns Rows read beyond the one pass over [a, b).
    */
   protected abstract fullLeaf(
@@ -548,7 +549,7 @@ export abstract class ShellKernel implements IObjectiveKernel {
    * @param a - First row.
    * @param b - One past the last row.
    * @param at - Where the leaf's shell rows start in the list.
-   * @param out - Packed inside moments to add to.
+   * @param out - Packed inside moments to add to (zero on entry).
    * @returns The number of shell rows appended.
    */
   protected abstract rescanLeaf(
@@ -568,7 +569,8 @@ export abstract class ShellKernel implements IObjectiveKernel {
    * @param precision - τ.
    * @param s0 - First list entry.
    * @param s1 - One past the last.
-   * @param out - Packed moments to add to.
+   * @param out - Packed moments to add to (zero on entry: each leaf is
+   *   summed on its own).
    */
   protected abstract shellLeaf(
     c: Float64Array,

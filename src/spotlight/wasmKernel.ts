@@ -321,7 +321,7 @@ export class WasmKernel extends ShellKernel {
       this._b,
       this._out
     );
-    this._addInto(out);
+    this._copyInto(out);
     return 0;
   }
 
@@ -376,7 +376,7 @@ export class WasmKernel extends ShellKernel {
     }
     // Inside moments packed as [Y_ℓ, Y, Σℓ, n_in, Q, Q_ℓ]; the module's
     // out holds [n_in, Σℓ, Q, Q_ℓ].
-    this._addInto(out, true);
+    this._copyInto(out, true);
     return shell;
   }
 
@@ -411,7 +411,7 @@ export class WasmKernel extends ShellKernel {
       this._b,
       this._out
     );
-    this._addInto(out);
+    this._copyInto(out);
   }
 
   /** Throw when used after `dispose`. */
@@ -429,25 +429,23 @@ export class WasmKernel extends ShellKernel {
   }
 
   /**
-   * Add the module's accumulators to packed moments.
+   * Copy the module's accumulators into packed moments (a leaf's, zeroed by
+   * the caller: a copy is the same numbers as an addition to zero, at the
+   * cost of a memory copy).
    *
-   * @param out - Packed moments to add to.
+   * @param out - Packed moments of one leaf, zero.
    * @param rescan - After `rescan` (its out[0] is the count, out[1] the
    *   loss: swapped into the packed places), else after `accumulate`.
    */
-  private _addInto(out: Float64Array, rescan = false): void {
+  private _copyInto(out: Float64Array, rescan = false): void {
     const d = this.d;
     const o = this._outView;
-    const a = this._aView;
-    const b = this._bView;
-    for (let j = 0; j < d; j++) {
-      out[j] += a[j];
-      out[d + j] += b[j];
-    }
-    out[2 * d] += rescan ? o[1] : o[0];
-    out[2 * d + 1] += rescan ? o[0] : o[1];
-    out[2 * d + 2] += o[2];
-    out[2 * d + 3] += o[3];
+    out.set(this._aView.subarray(0, d), 0);
+    out.set(this._bView.subarray(0, d), d);
+    out[2 * d] = rescan ? o[1] : o[0];
+    out[2 * d + 1] = rescan ? o[0] : o[1];
+    out[2 * d + 2] = o[2];
+    out[2 * d + 3] = o[3];
   }
 
   private readonly _wasm: IKernelExports;
