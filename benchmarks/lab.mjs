@@ -799,7 +799,13 @@ try {
           if (!window.__longtaskObserver) {
             window.__longtaskObserver = new PerformanceObserver(list => {
               for (const e of list.getEntries()) {
-                window.__longtasks.push([e.startTime, e.duration]);
+                // With the panel's stage when the task was reported.
+                window.__longtasks.push([
+                  e.startTime,
+                  e.duration,
+                  document.querySelector('.jp-SpotlightPanel-status')?.dataset
+                    .stage ?? ''
+                ]);
               }
             });
             window.__longtaskObserver.observe({ type: 'longtask' });
@@ -869,10 +875,19 @@ try {
         m.longTasks = inRun.length;
         m.longTaskTotalMs = inRun.reduce((a, [, dur]) => a + dur, 0);
         m.longestTaskMs = inRun.reduce((a, [, dur]) => Math.max(a, dur), 0);
+        // The three longest: when (ms after Find) and in which stage.
+        m.longestTasks = [...inRun]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([start, dur, stage]) => ({
+            atMs: Math.round(start - t.find),
+            ms: Math.round(dur),
+            stage
+          }));
         m.backend = m.summary?.backend ?? null;
         m.backendReason = m.summary?.backendReason ?? null;
         note(
-          `responsiveness ${n}x${d} (audit view ${view}): longest long task ${m.longestTaskMs.toFixed(0)} ms (${m.longTasks}, ${m.longTaskTotalMs.toFixed(0)} ms in all) over ${(m.findToLastRegionMs / 1000).toFixed(1)} s; clicks during ${JSON.stringify(m.during)}`
+          `responsiveness ${n}x${d} (audit view ${view}): longest long task ${m.longestTaskMs.toFixed(0)} ms (${m.longTasks}, ${m.longTaskTotalMs.toFixed(0)} ms in all) over ${(m.findToLastRegionMs / 1000).toFixed(1)} s; longest ${JSON.stringify(m.longestTasks)}; clicks during ${JSON.stringify(m.during)}`
         );
       }
       await kernelExec(page, 'del resp_emb, resp_loss\ngc.collect()');

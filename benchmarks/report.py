@@ -940,6 +940,13 @@ def render_responsiveness(lab: dict, date: str | None) -> list[str]:
                     + (f"{sorted(during)[len(during) // 2]} / **{max(during)} ms** ({len(during)})" if during else "—")
                     + " |"
                 )
+            for row in [r, r.get("viewOpen")]:
+                if row and row.get("longestTasks"):
+                    tasks = ", ".join(
+                        f"{t['ms']} ms at {t['atMs'] / 1000:.1f} s ({t['stage'] or 'no stage'})" for t in row["longestTasks"]
+                    )
+                    out.append("")
+                    out.append(f"Longest long tasks, audit view {row.get('auditView', 'open')} (when after Find, the panel's stage): {tasks}.")
             out += [
                 "",
                 "The first run has the audit view closed: what the page itself does during an audit. The second has "
