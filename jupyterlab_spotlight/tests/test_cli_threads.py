@@ -62,7 +62,7 @@ def search(node: str, files: tuple[Path, Path], *extra: str) -> subprocess.Compl
     )
 
 
-def test_threads_find_the_same_regions(node: str, files: tuple[Path, Path]) -> None:
+def test_threads_give_the_same_result(node: str, files: tuple[Path, Path]) -> None:
     args = ("--count", "2", "--steps", "1000", "--backend", "cpu")
     one = search(node, files, "--threads", "1", *args)
     two = search(node, files, "--threads", "2", *args)
@@ -70,15 +70,16 @@ def test_threads_find_the_same_regions(node: str, files: tuple[Path, Path]) -> N
     assert two.returncode == 0, two.stderr
     a, b = json.loads(one.stdout), json.loads(two.stdout)
     assert "Sharded: 1 shard of up to 2,003 rows" in a["backendReason"]
-    assert "Sharded: 2 shards of up to 1,002 rows" in b["backendReason"]
+    # Split along the summation tree's leaves (63 leaves of 32 rows).
+    assert "Sharded: 2 shards of up to 1,024 rows" in b["backendReason"]
+    # The shards sum in the single engine's order: the same numbers.
+    for sa, sb in zip(a["spotlights"], b["spotlights"], strict=True):
+        sa.pop("timeMs")
+        sb.pop("timeMs")
+        assert sa == sb
+    # The planted cluster is region 1.
     wa = np.array(a["spotlights"][0]["kernelWeights"])
-    wb = np.array(b["spotlights"][0]["kernelWeights"])
-    assert np.array_equal(wa > 0, wb > 0)
-    # The planted cluster is region 1 either way.
     assert (wa[:80] > 0).mean() > 0.9
-    fa = a["spotlights"][0]["weightedLoss"]
-    fb = b["spotlights"][0]["weightedLoss"]
-    assert abs(fa - fb) <= 1e-4 * fa
 
 
 def test_truncated_file_is_refused_with_both_sizes(
