@@ -306,22 +306,7 @@ export class WasmKernel extends ShellKernel {
     b: number,
     out: Float64Array
   ): number {
-    this._check();
-    this._zero();
-    this._wasm.accumulate(
-      this._x + 4 * this._p * a,
-      this._p,
-      this._losses + 4 * a,
-      0,
-      b - a,
-      this._c,
-      precision,
-      this._list,
-      this._a,
-      this._b,
-      this._out
-    );
-    this._copyInto(out);
+    this._accumulateInto(4 * a, 0, b - a, precision, out);
     return 0;
   }
 
@@ -396,14 +381,34 @@ export class WasmKernel extends ShellKernel {
     s1: number,
     out: Float64Array
   ): void {
+    this._accumulateInto(0, this._rows + 4 * s0, s1 - s0, precision, out);
+  }
+
+  /**
+   * `accumulate` in the module on `count` rows from row `first / 4` (rows = 0),
+   * or on a row list, into a leaf's zeroed packed moments.
+   *
+   * @param first - Byte offset of the first row's loss (4 × its index), or 0.
+   * @param rows - Byte offset of the row list, or 0.
+   * @param count - Number of rows.
+   * @param precision - τ.
+   * @param out - Packed moments of one leaf, zero.
+   */
+  private _accumulateInto(
+    first: number,
+    rows: number,
+    count: number,
+    precision: number,
+    out: Float64Array
+  ): void {
     this._check();
     this._zero();
     this._wasm.accumulate(
-      this._x,
+      this._x + this._p * first,
       this._p,
-      this._losses,
-      this._rows + 4 * s0,
-      s1 - s0,
+      this._losses + first,
+      rows,
+      count,
       this._c,
       precision,
       this._list,
