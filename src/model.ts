@@ -21,6 +21,7 @@ import {
 } from './spotlight';
 import { explanationSummary, IExplanationSummary } from './summaries/explain';
 import { checkIndices, manualSpotlight } from './summaries/manual';
+import { checkMapMethod } from './summaries/projection';
 import type { IMapLayout, IMapPoint, MapMethod } from './summaries/projection';
 import {
   IRegionSummary,
@@ -423,11 +424,7 @@ export class SpotlightModel implements IDisposable {
    * @returns Resolves when the layout is ready or has failed (never rejects).
    */
   async setMapMethod(method: MapMethod): Promise<void> {
-    if (method !== 'pca' && method !== 'umap') {
-      throw new RangeError(
-        `method must be 'pca' or 'umap' (got ${JSON.stringify(method)}).`
-      );
-    }
+    checkMapMethod(method);
     const result = this._result;
     if (
       method === 'pca' ||

@@ -30,6 +30,7 @@ import {
   sampleRows,
   IMapLayout,
   MapMethod,
+  checkMapMethod,
   projectAllRows
 } from './summaries/projection';
 import { umapLayout } from './summaries/umapLayout';
@@ -177,11 +178,7 @@ export class LocalAuditStages implements Pick<
     if (method === 'pca') {
       return Private.layoutOf(derived, embeddings, data.n, data.d);
     }
-    if (method !== 'umap') {
-      throw new RangeError(
-        `method must be 'pca' or 'umap' (got ${JSON.stringify(method)}).`
-      );
-    }
+    checkMapMethod(method);
     if (!derived.umap) {
       derived.umap = await umapLayout(embeddings, data.n, data.d, {
         seed: 0,

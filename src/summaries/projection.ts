@@ -143,6 +143,20 @@ export const MAP_FIT_ROWS = 2000;
 export type MapMethod = 'pca' | 'umap';
 
 /**
+ * Refuse a map method that is not one of {@link MapMethod}.
+ *
+ * @param method - The method asked for.
+ * @throws RangeError naming the method and the choices.
+ */
+export function checkMapMethod(method: unknown): asserts method is MapMethod {
+  if (method !== 'pca' && method !== 'umap') {
+    throw new RangeError(
+      `method must be 'pca' or 'umap' (got ${JSON.stringify(method)}).`
+    );
+  }
+}
+
+/**
  * Scale a layout in place, aspect ratio kept, so that the central 99 % of
  * the wider axis (0.5th to 99.5th percentile of the given rows) spans
  * [−0.95, 0.95]: a few outliers should not squeeze the bulk of the map into
