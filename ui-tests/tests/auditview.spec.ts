@@ -2,7 +2,7 @@ import { expect, test } from '@jupyterlab/galata';
 import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
 import * as path from 'path';
 
-import { command, DOCS, openDemo } from './helpers';
+import { auditDemo, command, DOCS, kernelExec } from './helpers';
 
 const VIEW = '#jupyterlab-spotlight-audit';
 const MAP = `${VIEW} .jp-SpotlightMap`;
@@ -25,40 +25,6 @@ async function onMap<T>(
     },
     { fn, arg }
   );
-}
-
-/**
- * Run code in the demo notebook's kernel (not in a cell), whichever main-area
- * widget is current; return what it printed.
- */
-async function kernelExec(
-  page: IJupyterLabPageFixture,
-  code: string
-): Promise<string> {
-  return page.evaluate(async source => {
-    const app = (window as any).jupyterapp;
-    const notebook = Array.from(app.shell.widgets('main') as any).find(
-      (w: any) => w.sessionContext && w.context?.path?.endsWith('.ipynb')
-    ) as any;
-    const future = notebook.sessionContext.session.kernel.requestExecute({
-      code: source,
-      store_history: false
-    });
-    let out = '';
-    let error = '';
-    future.onIOPub = (msg: any) => {
-      if (msg.header.msg_type === 'stream') {
-        out += msg.content.text;
-      } else if (msg.header.msg_type === 'error') {
-        error = `${msg.content.ename}: ${msg.content.evalue}`;
-      }
-    };
-    await future.done;
-    if (error) {
-      throw new Error(error);
-    }
-    return out;
-  }, code);
 }
 
 /**
@@ -100,23 +66,6 @@ async function onNotebook(
     },
     { action, k }
   );
-}
-
-/** Run the demo's audit (2 regions, no permutation test) from the panel. */
-async function auditDemo(page: IJupyterLabPageFixture, tmpPath: string) {
-  await openDemo(page, tmpPath);
-  await page.notebook.run();
-  await command(page, 'jupyterlab-spotlight:open');
-  return command<any>(page, 'jupyterlab-spotlight:run', {
-    embeddings: 'embeddings',
-    losses: 'losses',
-    labels: 'labels',
-    predictions: 'predictions',
-    examples: 'images',
-    count: 2,
-    steps: 2000,
-    permutations: 0
-  });
 }
 
 test.describe('the audit view', () => {

@@ -1,6 +1,6 @@
 import { expect, test } from '@jupyterlab/galata';
 
-import { command, kernelExec } from './helpers';
+import { command, kernelExec, newNotebook } from './helpers';
 
 const SETUP = `
 import numpy as np, pandas as pd, torch, zlib
@@ -121,12 +121,7 @@ test.describe('kernel bridge', () => {
   test.use({ kernels: null });
 
   test.beforeEach(async ({ page }) => {
-    await page.notebook.createNew('bridge.ipynb');
-    await page.waitForFunction(() => {
-      const kernel = (window as any).jupyterapp.shell.currentWidget
-        ?.sessionContext?.session?.kernel;
-      return kernel?.status === 'idle';
-    });
+    await newNotebook(page, 'bridge.ipynb');
     await kernelExec(page, SETUP);
     await command(page, 'jupyterlab-spotlight:open');
   });

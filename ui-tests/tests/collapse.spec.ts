@@ -8,7 +8,7 @@ import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { command, kernelExec } from './helpers';
+import { command, kernelExec, newNotebook } from './helpers';
 
 const FIXTURE = path.resolve(
   __dirname,
@@ -25,12 +25,7 @@ test.describe('the collapse guard', () => {
     const { group } = JSON.parse(
       fs.readFileSync(path.join(FIXTURE, 'group.json'), 'utf8')
     ) as { group: number[] };
-    await page.notebook.createNew('collapse.ipynb');
-    await page.waitForFunction(() => {
-      const kernel = (window as any).jupyterapp.shell.currentWidget
-        ?.sessionContext?.session?.kernel;
-      return kernel?.status === 'idle';
-    });
+    await newNotebook(page, 'collapse.ipynb');
     await kernelExec(
       page,
       [

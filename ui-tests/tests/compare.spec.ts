@@ -6,7 +6,7 @@
 import { expect, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
-import { command, DOCS, kernelExec, openDemo } from './helpers';
+import { command, DOCS, kernelExec, newNotebook, openDemo } from './helpers';
 
 const PANEL = '#jupyterlab-spotlight-panel';
 const REGION = '.jp-SpotlightRegion';
@@ -30,12 +30,7 @@ test.describe('comparing two models', () => {
   test('finds where model B is worse on planted data, and the improvement of the swapped pair', async ({
     page
   }) => {
-    await page.notebook.createNew('compare.ipynb');
-    await page.waitForFunction(() => {
-      const kernel = (window as any).jupyterapp.shell.currentWidget
-        ?.sessionContext?.session?.kernel;
-      return kernel?.status === 'idle';
-    });
+    await newNotebook(page, 'compare.ipynb');
     await kernelExec(page, PLANTED);
     await command(page, 'jupyterlab-spotlight:open');
     const regression = await command<any>(page, 'jupyterlab-spotlight:run', {

@@ -6,7 +6,7 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 
-import { command, kernelExec } from './helpers';
+import { command, kernelExec, newNotebook } from './helpers';
 
 /**
  * Planted data: 800 examples in 4-D; a cluster of 80 around (5, 5, 5, 5)
@@ -41,12 +41,7 @@ ragged.at[17, 'emb'] = embeddings[17, :3]
 `;
 
 async function freshNotebook(page: any, name: string): Promise<void> {
-  await page.notebook.createNew(name);
-  await page.waitForFunction(() => {
-    const kernel = (window as any).jupyterapp.shell.currentWidget
-      ?.sessionContext?.session?.kernel;
-    return kernel?.status === 'idle';
-  });
+  await newNotebook(page, name);
   await kernelExec(page, SETUP);
   await command(page, 'jupyterlab-spotlight:open');
 }

@@ -1,6 +1,6 @@
 import { expect, test } from '@jupyterlab/galata';
 
-import { command, openDemo } from './helpers';
+import { auditDemo, command, DEMO_RUN } from './helpers';
 
 const VIEW = '#jupyterlab-spotlight-audit';
 const ITEM = `${VIEW} .jp-SpotlightAudit-region`;
@@ -14,20 +14,7 @@ test.describe('saved findings with a manual region', () => {
     page,
     tmpPath
   }) => {
-    await openDemo(page, tmpPath);
-    await page.notebook.run();
-    await command(page, 'jupyterlab-spotlight:open');
-    const run = {
-      embeddings: 'embeddings',
-      losses: 'losses',
-      labels: 'labels',
-      predictions: 'predictions',
-      examples: 'images',
-      count: 2,
-      steps: 2000,
-      permutations: 0
-    };
-    await command(page, 'jupyterlab-spotlight:run', run);
+    await auditDemo(page, tmpPath);
     const region = await command<any>(page, 'jupyterlab-spotlight:add-region', {
       indices: ROWS,
       name: 'hand picked'
@@ -38,7 +25,7 @@ test.describe('saved findings with a manual region', () => {
     await command(page, 'jupyterlab-spotlight:save-finding', { region: 2 });
 
     // Another audit replaces what is on screen (one region, no manual one).
-    await command(page, 'jupyterlab-spotlight:run', { ...run, count: 1 });
+    await command(page, 'jupyterlab-spotlight:run', { ...DEMO_RUN, count: 1 });
     await expect(page.locator(ITEM)).toHaveCount(1);
 
     // Reopen: both saved regions, with their saved numbers and names.

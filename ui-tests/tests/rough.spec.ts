@@ -4,7 +4,7 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 
-import { command, kernelExec } from './helpers';
+import { command, kernelExec, newNotebook } from './helpers';
 
 const SETUP = `
 import numpy as np
@@ -64,12 +64,7 @@ test.describe('rough edges', () => {
   test.use({ kernels: null });
 
   test.beforeEach(async ({ page }) => {
-    await page.notebook.createNew('rough.ipynb');
-    await page.waitForFunction(() => {
-      const kernel = (window as any).jupyterapp.shell.currentWidget
-        ?.sessionContext?.session?.kernel;
-      return kernel?.status === 'idle';
-    });
+    await newNotebook(page, 'rough.ipynb');
     await kernelExec(page, SETUP);
     await command(page, 'jupyterlab-spotlight:open');
   });

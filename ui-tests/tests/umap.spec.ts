@@ -1,7 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
 
-import { command, openDemo } from './helpers';
+import { auditDemo } from './helpers';
 
 const VIEW = '#jupyterlab-spotlight-audit';
 const MAP = `${VIEW} .jp-SpotlightMap`;
@@ -26,19 +26,7 @@ test.describe('the overview map’s UMAP layout', () => {
     page,
     tmpPath
   }) => {
-    await openDemo(page, tmpPath);
-    await page.notebook.run();
-    await command(page, 'jupyterlab-spotlight:open');
-    const summary = await command<any>(page, 'jupyterlab-spotlight:run', {
-      embeddings: 'embeddings',
-      losses: 'losses',
-      labels: 'labels',
-      predictions: 'predictions',
-      examples: 'images',
-      count: 2,
-      steps: 2000,
-      permutations: 0
-    });
+    const summary = await auditDemo(page, tmpPath);
     await expect(page.locator(MAP)).toHaveAttribute('data-points', '1797', {
       timeout: 60000
     });
